@@ -1,0 +1,221 @@
+/* Connections, pragmas and forward-only migrations. */
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/util.h"
+
+static char *errdup(const char *fmt, const char *a, const char *b)
+{
+    w3_buf_t buf = {0};
+    w3_buf_printf(&buf, fmt, a ? a : "", b ? b : "");
+    return buf.data;
+}
+
+int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char **err)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        *err = errdup("cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return -EIO;
+    }
+    sqlite3_busy_timeout(db, busy_ms);
+    char *msg = NULL;
+    /* WAL lets readers run while the writer (or the sqlite3 CLI) commits;
+     * synchronous=FULL makes an acknowledged commit survive power loss. */
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL;"
+                      "PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=ON;",
+                      NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        *err = errdup("cannot configure database %s: %s", path, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return -EIO;
+    }
+    *out = db;
+    return 0;
+}
+
+int db_schema_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *version = sqlite3_column_int(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Configuration tables whose every change lands in voip_activity_log. The
+ * triggers are generated from the live column list so they never drift from
+ * the tables; a1_hash is left out of the diff (it is as good as a password). */
+static const struct audited {
+    const char *table;
+    const char *pk;     /* expression over X. */
+    const char *tenant; /* expression over X. */
+    const char *domain; /* expression over X. */
+} audited[] = {
+    {"tenants", "X.tenant_id", "X.tenant_id", "X.sip_domain"},
+    {"stores", "X.store_id", "X.tenant_id", "(SELECT sip_domain FROM tenants WHERE tenant_id = X.tenant_id)"},
+    {"voip_trunks", "X.trunk_id", "X.tenant_id", "X.sip_domain"},
+    {"voip_extensions", "X.extension_id", "X.tenant_id", "X.sip_domain"},
+    {"voip_dids", "X.did_id", "X.tenant_id", "X.sip_domain"},
+    {"voip_ring_groups", "X.ring_group_id", "X.tenant_id", "X.sip_domain"},
+    {"voip_ring_group_members", "X.ring_group_id || '/' || X.ext_number",
+     "(SELECT tenant_id FROM voip_ring_groups WHERE ring_group_id = X.ring_group_id)", "X.sip_domain"},
+    {"ai_agents", "X.agent_id", "X.tenant_id", "X.sip_domain"},
+    {"voip_routes", "X.route_id", "X.tenant_id", "X.sip_domain"},
+};
+
+/* Replaces every "X." in expr with prefix (NEW. / OLD.). */
+static void add_expr(w3_buf_t *b, const char *expr, const char *prefix)
+{
+    for (const char *p = expr; *p;) {
+        if (p[0] == 'X' && p[1] == '.') {
+            w3_buf_adds(b, prefix);
+            p += 2;
+        } else {
+            w3_buf_add(b, p++, 1);
+        }
+    }
+}
+
+static int add_json_row(sqlite3 *db, w3_buf_t *b, const char *table, const char *prefix)
+{
+    sqlite3_stmt *st = NULL;
+    w3_buf_t q = {0};
+    w3_buf_printf(&q, "PRAGMA table_info(%s)", table);
+    int rc = sqlite3_prepare_v2(db, q.data, -1, &st, NULL);
+    w3_buf_free(&q);
+    if (rc != SQLITE_OK)
+        return -EIO;
+    w3_buf_adds(b, "json_object(");
+    bool first = true;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *col = (const char *)sqlite3_column_text(st, 1);
+        if (strcmp(col, "a1_hash") == 0)
+            continue;
+        w3_buf_printf(b, "%s'%s', %s%s", first ? "" : ", ", col, prefix, col);
+        first = false;
+    }
+    w3_buf_adds(b, ")");
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int install_activity_triggers(sqlite3 *db, char **err)
+{
+    static const char *const ops[] = {"insert", "update", "delete"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(audited); i++) {
+        const struct audited *a = &audited[i];
+        for (size_t o = 0; o < 3; o++) {
+            const char *row = o == 2 ? "OLD." : "NEW.";
+            w3_buf_t s = {0};
+            w3_buf_printf(&s, "DROP TRIGGER IF EXISTS log_%s_%s;", a->table, ops[o]);
+            w3_buf_printf(&s,
+                          "CREATE TRIGGER log_%s_%s AFTER %s ON %s BEGIN "
+                          "INSERT INTO voip_activity_log (tenant_id, sip_domain, actor, target, op, diff) VALUES (",
+                          a->table, ops[o], o == 0 ? "INSERT" : o == 1 ? "UPDATE" : "DELETE", a->table);
+            add_expr(&s, a->tenant, row);
+            w3_buf_adds(&s, ", ");
+            add_expr(&s, a->domain, row);
+            w3_buf_printf(&s, ", COALESCE((SELECT actor FROM voip_actor WHERE k = 1), 'sql'), '%s:' || ", a->table);
+            add_expr(&s, a->pk, row);
+            w3_buf_printf(&s, ", '%s', json_object(", ops[o]);
+            int rc = 0;
+            if (o == 0) {
+                w3_buf_adds(&s, "'new', ");
+                rc = add_json_row(db, &s, a->table, "NEW.");
+            } else if (o == 1) {
+                w3_buf_adds(&s, "'old', ");
+                rc = add_json_row(db, &s, a->table, "OLD.");
+                w3_buf_adds(&s, ", 'new', ");
+                rc = rc ? rc : add_json_row(db, &s, a->table, "NEW.");
+            } else {
+                w3_buf_adds(&s, "'old', ");
+                rc = add_json_row(db, &s, a->table, "OLD.");
+            }
+            w3_buf_adds(&s, ")); END;");
+            char *msg = NULL;
+            if (rc == 0 && sqlite3_exec(db, s.data, NULL, NULL, &msg) != SQLITE_OK) {
+                *err = errdup("cannot create activity trigger: %s%s", msg ? msg : sqlite3_errmsg(db), NULL);
+                rc = -EIO;
+            }
+            sqlite3_free(msg);
+            w3_buf_free(&s);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int db_migrate(sqlite3 *db, int *from, int *to, char **err)
+{
+    int version = 0;
+    if (db_schema_version(db, &version) != 0) {
+        *err = errdup("cannot read schema version: %s%s", sqlite3_errmsg(db), NULL);
+        return -EIO;
+    }
+    *from = version;
+    *to = version;
+    if (version > db_migrations_count) {
+        char a[16], b[16];
+        snprintf(a, sizeof(a), "%d", version);
+        snprintf(b, sizeof(b), "%d", db_migrations_count);
+        *err = errdup("database schema version %s is newer than this binary (%s): refusing to touch it", a, b);
+        return -EPROTO;
+    }
+    for (int i = version; i < db_migrations_count; i++) {
+        const db_migration_t *m = &db_migrations[i];
+        char *msg = NULL;
+        w3_buf_t pragma = {0};
+        w3_buf_printf(&pragma, "PRAGMA user_version=%d;", m->version);
+        /* IMMEDIATE: two concurrent `init` runs serialise instead of both
+         * applying the same migration. */
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+            goto fail;
+        int v = 0;
+        if (db_schema_version(db, &v) != 0)
+            goto fail;
+        if (v > i) { /* someone else migrated meanwhile */
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+            w3_buf_free(&pragma);
+            i = v - 1;
+            continue;
+        }
+        if (sqlite3_exec(db, m->sql, NULL, NULL, &msg) != SQLITE_OK)
+            goto fail;
+        if (install_activity_triggers(db, err) != 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            w3_buf_free(&pragma);
+            return -EIO;
+        }
+        if (sqlite3_exec(db, pragma.data, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+            goto fail;
+        w3_buf_free(&pragma);
+        *to = m->version;
+        continue;
+fail:
+        *err = errdup("migration %s failed: %s", m->name, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        w3_buf_free(&pragma);
+        return -EIO;
+    }
+    return 0;
+}

@@ -1,0 +1,103 @@
+/* Data-access layer: schema migrations and the read-only connection each
+ * worker owns. No HTTP and no XML here.
+ *
+ * Ownership: db_reader_create() returns a reader owned by one thread (the
+ * worker that created it); db_reader_destroy(NULL) is a no-op. Row structs
+ * are plain values filled by the caller-provided storage: nothing to free.
+ * Return convention: 0 found / done, -ENOENT no such row, -EIO database
+ * failure (busy past busy_timeout, I/O error, corrupt data), -EPROTO schema
+ * newer than this binary. */
+#ifndef W3_DB_H
+#define W3_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+typedef struct db_migration {
+    int version;
+    const char *name;
+    const char *sql;
+} db_migration_t;
+
+extern const db_migration_t db_migrations[];
+extern const int db_migrations_count;
+
+/* Opens (creating if asked) a read-write connection: WAL, foreign_keys=ON,
+ * synchronous=FULL, busy_timeout. *err (malloc'd) explains a failure. */
+int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char **err);
+/* Applies every migration newer than PRAGMA user_version, each in its own
+ * transaction. Refuses (-EPROTO) a database newer than this binary. */
+int db_migrate(sqlite3 *db, int *from, int *to, char **err);
+int db_schema_version(sqlite3 *db, int *version);
+
+typedef struct db_tenant {
+    char tenant_id[65];
+    char sip_domain[254];
+    char country_code[4];
+    bool enabled;
+} db_tenant_t;
+
+typedef struct db_extension {
+    char extension_id[65];
+    char tenant_id[65];
+    char sip_domain[254];
+    char store_id[65];
+    char user_id[65];
+    char ext_number[11];
+    char display_name[512];
+    char a1_hash[33];
+    char cos[16];
+    char fwd_always[21];
+    char fwd_busy[21];
+    char fwd_no_answer[21];
+    int fwd_no_answer_timeout; /* 0 = not set */
+    char caller_id_number[21]; /* the store's first enabled trunk, "" when none */
+    bool voicemail_enabled;
+    bool enabled;
+    bool tenant_enabled;
+} db_extension_t;
+
+typedef struct db_trunk {
+    char tenant_id[65];
+    char sip_domain[254];
+    char store_id[65];
+    char trunk_id[65];
+    char gateway_name[65];
+    char proxy[256];
+    int port; /* 0 = default */
+    char transport[4];
+    bool reg;
+    char username[129];
+    char realm[256];
+    char from_user[129];
+    char from_domain[256];
+    char secret_ref[1025];
+    char caller_id_number[21];
+    int priority;
+} db_trunk_t;
+
+typedef struct db_reader db_reader_t;
+
+db_reader_t *db_reader_create(const char *path, int busy_ms, char **err);
+void db_reader_destroy(db_reader_t *r);
+/* One read transaction around all queries of a request: one snapshot, and
+ * the statements skip the per-statement autocommit cost. */
+int db_read_begin(db_reader_t *r);
+void db_read_end(db_reader_t *r);
+sqlite3 *db_reader_handle(db_reader_t *r);
+
+int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out);
+int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
+
+/* Walks enabled tenants (one domain when domain != NULL) in domain order and,
+ * for each, its enabled trunks of enabled stores in (store, priority) order.
+ * on_domain is called once per tenant, on_trunk once per trunk; a non-zero
+ * return from a callback stops the walk and is returned. */
+typedef struct db_gateway_walk {
+    int (*on_domain)(const db_tenant_t *t, void *arg);
+    int (*on_trunk)(const db_trunk_t *tr, void *arg);
+    void *arg;
+} db_gateway_walk_t;
+int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t *w);
+
+#endif

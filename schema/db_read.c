@@ -1,0 +1,214 @@
+/* The per-worker read-only connection: statements are prepared once and
+ * reset after each use (bind/step/reset, as lighttpd's mod_webdav does). No
+ * cache sits in front of them, so rows written by the sqlite3 CLI are seen by
+ * the very next lookup. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/util.h"
+#include "db.h"
+
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_TENANT,
+    ST_EXT,
+    ST_GW_ALL,
+    ST_GW_ONE,
+    ST_COUNT
+};
+
+#define GW_SELECT                                                                                            \
+    "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, tr.store_id, tr.trunk_id, tr.gateway_name, " \
+    "tr.proxy, tr.port, tr.transport, tr.register, tr.username, tr.realm, tr.from_user, tr.from_domain, "      \
+    "tr.secret_ref, tr.caller_id_number, tr.priority "                                                         \
+    "FROM tenants t LEFT JOIN (SELECT x.* FROM voip_trunks x JOIN stores s ON s.store_id = x.store_id "        \
+    "AND s.enabled = 1 WHERE x.enabled = 1) tr ON tr.tenant_id = t.tenant_id AND tr.sip_domain = t.sip_domain "  \
+    "WHERE t.enabled = 1 "
+
+static const char *const sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_TENANT] = "SELECT tenant_id, sip_domain, country_code, enabled FROM tenants WHERE sip_domain = ?1",
+    [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
+               "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
+               "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
+               "json_extract(e.forwarding, '$.no_answer_timeout'), "
+               "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
+               " AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
+               "e.voicemail_enabled, e.enabled, t.enabled "
+               "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
+               "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
+    [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
+};
+
+struct db_reader {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    bool in_txn;
+};
+
+db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
+{
+    db_reader_t *r = xcalloc(1, sizeof(*r));
+    int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(r->db, busy_ms);
+    if (sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    for (int i = 0; i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(r->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK)
+            goto fail;
+    return r;
+fail: {
+    w3_buf_t b = {0};
+    w3_buf_printf(&b, "cannot open %s for reading: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
+    *err = b.data;
+    db_reader_destroy(r);
+    return NULL;
+}
+}
+
+void db_reader_destroy(db_reader_t *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(r->st[i]);
+    sqlite3_close(r->db);
+    free(r);
+}
+
+sqlite3 *db_reader_handle(db_reader_t *r)
+{
+    return r->db;
+}
+
+int db_read_begin(db_reader_t *r)
+{
+    sqlite3_stmt *st = r->st[ST_BEGIN];
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    r->in_txn = true;
+    return 0;
+}
+
+void db_read_end(db_reader_t *r)
+{
+    if (!r->in_txn)
+        return;
+    sqlite3_stmt *st = r->st[ST_COMMIT];
+    if (sqlite3_step(st) != SQLITE_DONE)
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_reset(st);
+    r->in_txn = false;
+}
+
+/* Copies a text column; false when it does not fit (a schema CHECK bounds
+ * every column, so this means the database was edited around the schema). */
+static bool col(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    const unsigned char *v = sqlite3_column_text(st, i);
+    return w3_strlcpy(dst, v ? (const char *)v : "", cap);
+}
+
+static int finish(sqlite3_stmt *st, int rc)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
+{
+    sqlite3_stmt *st = r->st[ST_TENANT];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return finish(st, -ENOENT);
+    if (rc != SQLITE_ROW)
+        return finish(st, -EIO);
+    bool ok = col(st, 0, out->tenant_id, sizeof(out->tenant_id)) &&
+              col(st, 1, out->sip_domain, sizeof(out->sip_domain)) &&
+              col(st, 2, out->country_code, sizeof(out->country_code));
+    out->enabled = sqlite3_column_int(st, 3) != 0;
+    return finish(st, ok ? 0 : -EIO);
+}
+
+int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out)
+{
+    sqlite3_stmt *st = r->st[ST_EXT];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return finish(st, -ENOENT);
+    if (rc != SQLITE_ROW)
+        return finish(st, -EIO);
+    bool ok = col(st, 0, out->extension_id, sizeof(out->extension_id)) &&
+              col(st, 1, out->tenant_id, sizeof(out->tenant_id)) &&
+              col(st, 2, out->sip_domain, sizeof(out->sip_domain)) &&
+              col(st, 3, out->store_id, sizeof(out->store_id)) &&
+              col(st, 4, out->user_id, sizeof(out->user_id)) &&
+              col(st, 5, out->ext_number, sizeof(out->ext_number)) &&
+              col(st, 6, out->display_name, sizeof(out->display_name)) &&
+              col(st, 7, out->a1_hash, sizeof(out->a1_hash)) && col(st, 8, out->cos, sizeof(out->cos)) &&
+              col(st, 9, out->fwd_always, sizeof(out->fwd_always)) &&
+              col(st, 10, out->fwd_busy, sizeof(out->fwd_busy)) &&
+              col(st, 11, out->fwd_no_answer, sizeof(out->fwd_no_answer)) &&
+              col(st, 13, out->caller_id_number, sizeof(out->caller_id_number));
+    out->fwd_no_answer_timeout = sqlite3_column_int(st, 12);
+    out->voicemail_enabled = sqlite3_column_int(st, 14) != 0;
+    out->enabled = sqlite3_column_int(st, 15) != 0;
+    out->tenant_enabled = sqlite3_column_int(st, 16) != 0;
+    return finish(st, ok ? 0 : -EIO);
+}
+
+int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t *w)
+{
+    sqlite3_stmt *st = r->st[domain ? ST_GW_ONE : ST_GW_ALL];
+    if (domain)
+        sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    db_tenant_t t = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_tenant_t cur = {0};
+        if (!col(st, 0, cur.tenant_id, sizeof(cur.tenant_id)) || !col(st, 1, cur.sip_domain, sizeof(cur.sip_domain)) ||
+            !col(st, 2, cur.country_code, sizeof(cur.country_code)))
+            return finish(st, -EIO);
+        cur.enabled = sqlite3_column_int(st, 3) != 0;
+        if (strcmp(cur.tenant_id, t.tenant_id) != 0) {
+            t = cur;
+            int cb = w->on_domain(&t, w->arg);
+            if (cb)
+                return finish(st, cb);
+        }
+        if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+            continue; /* tenant without trunks */
+        db_trunk_t tr = {0};
+        memcpy(tr.tenant_id, t.tenant_id, sizeof(tr.tenant_id));
+        memcpy(tr.sip_domain, t.sip_domain, sizeof(tr.sip_domain));
+        bool ok = col(st, 4, tr.store_id, sizeof(tr.store_id)) && col(st, 5, tr.trunk_id, sizeof(tr.trunk_id)) &&
+                  col(st, 6, tr.gateway_name, sizeof(tr.gateway_name)) && col(st, 7, tr.proxy, sizeof(tr.proxy)) &&
+                  col(st, 9, tr.transport, sizeof(tr.transport)) && col(st, 11, tr.username, sizeof(tr.username)) &&
+                  col(st, 12, tr.realm, sizeof(tr.realm)) && col(st, 13, tr.from_user, sizeof(tr.from_user)) &&
+                  col(st, 14, tr.from_domain, sizeof(tr.from_domain)) &&
+                  col(st, 15, tr.secret_ref, sizeof(tr.secret_ref)) &&
+                  col(st, 16, tr.caller_id_number, sizeof(tr.caller_id_number));
+        if (!ok)
+            return finish(st, -EIO);
+        tr.port = sqlite3_column_int(st, 8);
+        tr.reg = sqlite3_column_int(st, 10) != 0;
+        tr.priority = sqlite3_column_int(st, 17);
+        int cb = w->on_trunk(&tr, w->arg);
+        if (cb)
+            return finish(st, cb);
+    }
+    return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
+}

@@ -1,0 +1,156 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "util.h"
+
+struct auth {
+    auth_jwt_key_t key;
+    char *fs_user;
+    char *fs_pass;
+    long leeway;
+};
+
+auth_t *auth_create(const srv_config_t *c, char **err)
+{
+    auth_t *a = xcalloc(1, sizeof(*a));
+    const char *why = NULL;
+    if (auth_jwt_key_load(c->jwt_key_path, false, &a->key, &why) != 0) {
+        w3_buf_t b = {0};
+        w3_buf_printf(&b, "cannot use --jwt-key %s: %s", c->jwt_key_path, why);
+        *err = b.data;
+        auth_destroy(a);
+        return NULL;
+    }
+    if (c->fs_user) {
+        a->fs_user = xstrdup(c->fs_user);
+        a->fs_pass = xstrdup(c->fs_pass);
+    }
+    a->leeway = c->jwt_leeway_s;
+    return a;
+}
+
+void auth_destroy(auth_t *a)
+{
+    if (a == NULL)
+        return;
+    auth_jwt_key_free(&a->key);
+    free(a->fs_user);
+    if (a->fs_pass) {
+        memset(a->fs_pass, 0, strlen(a->fs_pass));
+        free(a->fs_pass);
+    }
+    free(a);
+}
+
+const auth_jwt_key_t *auth_key(const auth_t *a)
+{
+    return &a->key;
+}
+
+/* "Basic <b64>" → user and password (malloc'd together in *buf). */
+static int parse_basic(const char *h, char **buf, const char **user, const char **pass)
+{
+    while (*h == ' ')
+        h++;
+    size_t n = strlen(h);
+    if (n == 0 || n > 8192 || n % 4 != 0)
+        return -EINVAL;
+    unsigned char *out = xmalloc(n / 4 * 3 + 1);
+    int len = EVP_DecodeBlock(out, (const unsigned char *)h, (int)n);
+    if (len < 0) {
+        free(out);
+        return -EINVAL;
+    }
+    for (size_t i = n; i > 0 && h[i - 1] == '='; i--)
+        len--;
+    out[len] = '\0';
+    if (memchr(out, '\0', (size_t)len) != NULL) {
+        free(out);
+        return -EINVAL;
+    }
+    char *colon = strchr((char *)out, ':');
+    if (colon == NULL) {
+        free(out);
+        return -EINVAL;
+    }
+    *colon = '\0';
+    *buf = (char *)out;
+    *user = (char *)out;
+    *pass = colon + 1;
+    return 0;
+}
+
+int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const char **reason)
+{
+    char *buf = NULL;
+    const char *user, *pass;
+    int rc = 401;
+    client[0] = '\0';
+    if (header == NULL) {
+        *reason = "missing";
+        return 401;
+    }
+    if (strncasecmp(header, "Basic ", 6) != 0) {
+        *reason = "scheme";
+        return 401;
+    }
+    if (parse_basic(header + 6, &buf, &user, &pass) != 0) {
+        *reason = "malformed";
+        return 401;
+    }
+    if (a->fs_user != NULL) {
+        /* evaluate both comparisons: no early exit on the user name */
+        bool u = w3_const_eq(user, strlen(user), a->fs_user, strlen(a->fs_user));
+        bool p = w3_const_eq(pass, strlen(pass), a->fs_pass, strlen(a->fs_pass));
+        if (u & p) {
+            w3_strlcpy(client, user, cap);
+            rc = 0;
+            goto out;
+        }
+    }
+    if (strchr(pass, '.') != NULL) {
+        auth_jwt_claims_t claims;
+        if (auth_jwt_verify(&a->key, pass, time(NULL), a->leeway, &claims, reason) == 0) {
+            w3_strlcpy(client, claims.client_id, cap);
+            if (!claims.platform) {
+                *reason = "tenant_token";
+                rc = 403;
+            } else {
+                rc = 0;
+            }
+            goto out;
+        }
+        goto out;
+    }
+    *reason = "bad_credentials";
+out:
+    if (buf) {
+        memset(buf, 0, strlen(buf));
+        free(buf);
+    }
+    return rc;
+}
+
+int auth_api(const auth_t *a, const char *header, auth_jwt_claims_t *claims, const char **reason)
+{
+    if (header == NULL) {
+        *reason = "missing";
+        return 401;
+    }
+    if (strncasecmp(header, "Bearer ", 7) != 0) {
+        *reason = "scheme";
+        return 401;
+    }
+    const char *tok = header + 7;
+    while (*tok == ' ')
+        tok++;
+    if (auth_jwt_verify(&a->key, tok, time(NULL), a->leeway, claims, reason) != 0)
+        return 401;
+    return 0;
+}

@@ -1,0 +1,51 @@
+/* w3voipd settings: every flag has a matching W3_* environment variable; a
+ * flag wins over the environment. Ownership: srv_config_free() releases the
+ * strings srv_config_parse() duplicated. */
+#ifndef W3_CONFIG_H
+#define W3_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "log.h"
+
+typedef struct srv_config {
+    char *db_path;
+    char *listen_host;
+    int listen_port;
+    int workers;
+    char *fs_user; /* static credentials for /fs/... (NULL = JWT only) */
+    char *fs_pass;
+    char *jwt_key_path;
+    log_format_t log_format;
+    char *log_file;
+    char *pidfile;
+    char *port_file;
+    double idle_timeout_s;      /* evhttp read/write idle timeout */
+    double request_timeout_s;   /* absolute deadline for one connection */
+    int db_busy_timeout_ms;
+    int writer_batch_max;
+    double writer_delay_s;
+    double shutdown_grace_s;
+    size_t xml_body_max;
+    size_t cdr_body_max;
+    size_t api_body_max;
+    int max_connections;
+    int cacheable_ms;
+    long jwt_leeway_s;
+    /* dialplan */
+    char *fork_command;   /* template, see --help */
+    char *voice_gateway_url;
+    char *announcement;
+} srv_config_t;
+
+/* 0 on success, 1 when --help/--version was printed (exit 0), -EINVAL with
+ * *err (malloc'd) naming the bad flag or value. */
+int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err);
+void srv_config_usage(FILE *f);
+void srv_config_free(srv_config_t *c);
+/* Fills defaults without reading argv or the environment (tests, CLI). */
+void srv_config_defaults(srv_config_t *c);
+
+#endif

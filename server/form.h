@@ -1,0 +1,36 @@
+/* Decoder for the application/x-www-form-urlencoded bodies FreeSWITCH posts
+ * (mod_xml_curl). SPEC §6: split on '&', then on the first '=', then decode
+ * each %XX exactly once. '+' is kept literal: FreeSWITCH encodes '+' as %2B,
+ * so a raw '+' is data (a DID written by hand, a base64 CDR), never a space.
+ * The five prefix fields (hostname, section, tag_name, key_name, key_value)
+ * arrive unencoded and are not decoded when they lead the body.
+ *
+ * Ownership: form_parse() copies the body; form_free() releases everything.
+ * Values returned by form_get() live as long as the form. */
+#ifndef W3_FORM_H
+#define W3_FORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct form_field {
+    const char *name;
+    const char *value;
+} form_field_t;
+
+typedef struct form {
+    char *store;
+    form_field_t *fields;
+    size_t n;
+} form_t;
+
+/* 0 on success; -EINVAL when the body holds a NUL byte or a field without a
+ * name ("=x"), with *why naming the problem (static string). */
+int form_parse(form_t *f, const char *body, size_t len, const char **why);
+void form_free(form_t *f);
+/* First value for name, or NULL. Empty values are returned as "". */
+const char *form_get(const form_t *f, const char *name);
+/* Decodes %XX once in place (invalid escapes stay literal); returns new length. */
+size_t form_pct_decode(char *s, size_t len);
+
+#endif

@@ -1,0 +1,177 @@
+/* Request helpers shared by every route: one reply per request, counted in
+ * the metrics and written as one log line. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "srv.h"
+#include "util.h"
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "OTHER";
+}
+
+void srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, metrics_route_t route,
+                  const char *route_name)
+{
+    memset(r, 0, sizeof(*r));
+    r->req = req;
+    r->w = w;
+    r->t0 = w3_now_us();
+    r->route = route;
+    r->route_name = route_name;
+    r->section = MS_NONE;
+    r->result = MX_OK;
+    atomic_fetch_add(&w->srv->inflight, 1);
+}
+
+void srv_reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    if (content_type)
+        evhttp_add_header(out, "Content-Type", content_type);
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    struct evbuffer *buf = evbuffer_new();
+    W3_CHECK_ALLOC(buf);
+    if (len)
+        evbuffer_add(buf, body, len);
+    if (status >= 500)
+        r->result = MX_SERVER_ERR;
+    else if (status >= 400)
+        r->result = MX_CLIENT_ERR;
+
+    uint64_t lat = w3_now_us() - r->t0;
+    metrics_request(r->route, r->section, r->result, lat);
+    char peer[64] = "";
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+    if (conn) {
+        char *addr = NULL;
+        ev_uint16_t port = 0;
+        evhttp_connection_get_peer(conn, &addr, &port);
+        if (addr)
+            snprintf(peer, sizeof(peer), "%s:%u", addr, (unsigned)port);
+    }
+    static const char *const results[MX__N] = {"ok", "not_found", "reject", "client_error", "server_error"};
+    log_request_t lr = {
+        .method = method_name(evhttp_request_get_command(r->req)),
+        .route = r->route_name,
+        .section = r->section_name,
+        .domain = r->domain[0] ? r->domain : NULL,
+        .key = r->key[0] ? r->key : NULL,
+        .client = r->client[0] ? r->client : NULL,
+        .peer = peer[0] ? peer : NULL,
+        .result = r->what ? r->what : results[r->result],
+        .status = status,
+        .latency_us = lat,
+        .bytes = len,
+    };
+    log_request(&lr);
+    evhttp_send_reply(r->req, status, reason_phrase(status), buf);
+    evbuffer_free(buf);
+    atomic_fetch_sub(&r->w->srv->inflight, 1);
+}
+
+void srv_reply_error(srv_req_t *r, int status, const char *code, const char *message)
+{
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    W3_CHECK_ALLOC(s);
+    w3_buf_t b = {0};
+    w3_buf_adds(&b, s);
+    w3_buf_adds(&b, "\n");
+    srv_reply(r, status, "application/json", b.data, b.len);
+    w3_buf_free(&b);
+    free(s);
+    json_decref(j);
+}
+
+bool srv_method_ok(srv_req_t *r, int allowed, const char *allow_header)
+{
+    if (evhttp_request_get_command(r->req) & allowed)
+        return true;
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow_header);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "method %s not allowed here; use %s",
+             method_name(evhttp_request_get_command(r->req)), allow_header);
+    srv_reply_error(r, 405, "method_not_allowed", msg);
+    return false;
+}
+
+int srv_body(srv_req_t *r, size_t max, char **body, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    if (n > max) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "request body of %zu bytes exceeds the %zu-byte limit of this route", n, max);
+        srv_reply_error(r, 413, "payload_too_large", msg);
+        return -EFBIG;
+    }
+    char *b = xmalloc(n + 1);
+    if (n)
+        evbuffer_copyout(in, b, n);
+    b[n] = '\0';
+    *body = b;
+    *len = n;
+    return 0;
+}
+
+bool srv_auth_fs(srv_req_t *r)
+{
+    const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+    const char *reason = "missing";
+    int rc = auth_fs(r->w->srv->auth, hdr, r->client, sizeof(r->client), &reason);
+    if (rc == 0)
+        return true;
+    metrics_auth_failure(reason);
+    r->what = reason;
+    if (rc == 401) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
+                          "Basic realm=\"w3voipd\", charset=\"UTF-8\"");
+        srv_reply_error(r, 401, "unauthorized",
+                        "valid credentials required (HTTP Basic: the static FreeSWITCH credentials or a "
+                        "platform token)");
+    } else {
+        srv_reply_error(r, 403, "forbidden",
+                        "a tenant token cannot use /fs/...: use the static credentials or a platform token "
+                        "(scope pbx)");
+    }
+    return false;
+}

@@ -1,0 +1,80 @@
+#include "lookup.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+void lookup_result_free(lookup_result_t *res)
+{
+    xg_out_free(&res->body);
+}
+
+void lookup_not_found(lookup_result_t *res)
+{
+    xg_out_free(&res->body);
+    if (xg_not_found(&res->body) != 0) {
+        res->status = 500;
+        res->error = "cannot render the not-found document";
+        return;
+    }
+    res->status = 200;
+    res->result = MX_NOT_FOUND;
+}
+
+void lookup_db_error(lookup_result_t *res, const char *what)
+{
+    METRICS_INC(db_errors);
+    xg_out_free(&res->body);
+    res->status = 503;
+    res->error = what;
+    res->result = MX_SERVER_ERR;
+}
+
+void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res)
+{
+    form_t f;
+    const char *why = NULL;
+    memset(res, 0, sizeof(*res));
+    res->section = MS_NONE;
+    if (form_parse(&f, body, len, &why) != 0) {
+        res->status = 400;
+        res->error = why;
+        res->result = MX_CLIENT_ERR;
+        return;
+    }
+    const char *section = form_get(&f, "section");
+    if (section == NULL || *section == '\0') {
+        res->status = 400;
+        res->error = "missing form field 'section' (is this a mod_xml_curl request?)";
+        res->result = MX_CLIENT_ERR;
+        goto out;
+    }
+    if (strcmp(section, "directory") == 0)
+        res->section = MS_DIRECTORY;
+    else if (strcmp(section, "dialplan") == 0)
+        res->section = MS_DIALPLAN;
+    else
+        res->section = MS_OTHER;
+
+    if (res->section == MS_OTHER) {
+        /* configuration, phrases, …: not ours, FreeSWITCH uses its files */
+        res->what = "section";
+        lookup_not_found(res);
+        goto out;
+    }
+    if (db_read_begin(ctx->db) != 0) {
+        if (res->section == MS_DIRECTORY) {
+            lookup_db_error(res, "database unavailable");
+            goto out;
+        }
+    }
+    if (res->section == MS_DIRECTORY)
+        lookup_directory(ctx, &f, res);
+    else
+        lookup_dialplan(ctx, &f, res);
+    db_read_end(ctx->db);
+out:
+    form_free(&f);
+}

@@ -1,0 +1,45 @@
+/* The answer to one mod_xml_curl request, as a pure function of the body and
+ * the database: the HTTP route (route_fs_xml.c) and `w3voip render` both call
+ * lookup_answer(), so the CLI shows exactly what the server would send.
+ *
+ * Ownership: lookup_result_free() releases res->body. */
+#ifndef W3_LOOKUP_H
+#define W3_LOOKUP_H
+
+#include <stddef.h>
+
+#include "../schema/db.h"
+#include "../xmlgen/xg.h"
+#include "config.h"
+#include "form.h"
+#include "metrics.h"
+
+typedef struct lookup_ctx {
+    db_reader_t *db;
+    const srv_config_t *cfg;
+} lookup_ctx_t;
+
+typedef struct lookup_result {
+    int status;              /* 200, 400 or 503 */
+    xg_out_t body;           /* the XML when status is 200 */
+    const char *error;       /* what was wrong, for 400/503 (static) */
+    metrics_section_t section;
+    metrics_result_t result; /* ok / not_found / reject */
+    const char *what;        /* "user", "domain", "gateways", "did", … for the log */
+    char domain[254];        /* for the log: the domain looked up */
+    char key[96];            /* for the log: user, DID or dialled number */
+} lookup_result_t;
+
+void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res);
+void lookup_result_free(lookup_result_t *res);
+
+/* Section handlers (lookup_directory.c, lookup_dialplan.c): they run inside
+ * the request's read transaction and fill res. */
+void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *res);
+void lookup_dialplan(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *res);
+
+/* Helpers shared by the handlers. */
+void lookup_not_found(lookup_result_t *res);
+void lookup_db_error(lookup_result_t *res, const char *what);
+
+#endif

@@ -1,0 +1,70 @@
+/* POST /fs/xml — mod_xml_curl. method → auth → body → lookup → one reply.
+ * Every authenticated, well-formed lookup gets 200 (FreeSWITCH treats any
+ * other status like "not found" and falls back to its static files). GET
+ * with a query string is what a binding with `method` set to GET sends. */
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lookup.h"
+#include "srv.h"
+#include "util.h"
+
+static const char *section_name(metrics_section_t s)
+{
+    return s == MS_DIRECTORY ? "directory" : s == MS_DIALPLAN ? "dialplan" : s == MS_OTHER ? "other" : NULL;
+}
+
+void route_fs_xml(struct evhttp_request *req, void *arg)
+{
+    srv_worker_t *w = arg;
+    srv_req_t r;
+    char *body = NULL;
+    size_t len = 0;
+    srv_req_init(&r, req, w, MR_FS_XML, "/fs/xml");
+    if (!srv_method_ok(&r, EVHTTP_REQ_POST | EVHTTP_REQ_GET, "POST, GET"))
+        return;
+    if (!srv_auth_fs(&r))
+        return;
+
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+        body = xstrdup(q ? q : "");
+        len = strlen(body);
+    } else {
+        const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+        if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+            srv_reply_error(&r, 415, "unsupported_media_type",
+                            "expected Content-Type application/x-www-form-urlencoded (mod_xml_curl)");
+            return;
+        }
+        if (srv_body(&r, w->srv->cfg.xml_body_max, &body, &len) != 0)
+            return;
+    }
+    if (len == 0) {
+        free(body);
+        srv_reply_error(&r, 400, "bad_request", "empty body: expected a mod_xml_curl form");
+        return;
+    }
+
+    lookup_ctx_t ctx = {.db = w->db, .cfg = &w->srv->cfg};
+    lookup_result_t res;
+    lookup_answer(&ctx, body, len, &res);
+    free(body);
+
+    r.section = res.section;
+    r.section_name = section_name(res.section);
+    r.result = res.result;
+    r.what = res.what;
+    w3_strlcpy(r.domain, res.domain, sizeof(r.domain));
+    w3_strlcpy(r.key, res.key, sizeof(r.key));
+    if (res.status == 200)
+        srv_reply(&r, 200, "text/xml", res.body.data, res.body.len);
+    else
+        srv_reply_error(&r, res.status, res.status == 400 ? "bad_request" : "unavailable",
+                        res.error ? res.error : "error");
+    lookup_result_free(&res);
+}

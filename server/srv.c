@@ -1,0 +1,362 @@
+/* Start-up, the worker threads and graceful shutdown. */
+#include "srv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static char *errf(const char *fmt, const char *a, const char *b)
+{
+    w3_buf_t buf = {0};
+    w3_buf_printf(&buf, fmt, a, b);
+    return buf.data;
+}
+
+/* flock()ed lock file; the lock dies with the process, even on kill -9. */
+static int take_lock(const char *path, bool write_pid, char **err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *err = errf("cannot open lock file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        if (n > 0)
+            pid[strcspn(pid, "\n")] = '\0';
+        *err = errf("another w3voipd (pid %s) already holds %s", pid[0] ? pid : "?", path);
+        close(fd);
+        return -1;
+    }
+    if (write_pid) {
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+            *err = errf("cannot write pid to %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static int port_lock(srv_t *s, int port, char **err)
+{
+    const char *dir = getenv("XDG_RUNTIME_DIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/w3voipd-%s-%d.lock", dir && *dir ? dir : "/tmp", s->cfg.listen_host, port);
+    s->port_lock_fd = take_lock(path, true, err);
+    return s->port_lock_fd < 0 ? -1 : 0;
+}
+
+static evutil_socket_t listen_socket(const char *host, int port, char **err)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
+    if (gai != 0) {
+        *err = errf("bad listen address %s: %s", host, gai_strerror(gai));
+        return -1;
+    }
+    evutil_socket_t fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        *err = errf("cannot listen on %s: %s", host, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int bound_port(evutil_socket_t fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Counts connections; past --max-connections a new one is closed at once. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+    srv_worker_t *w = arg;
+    (void)w;
+    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **err)
+{
+    w->srv = s;
+    w->fd = fd;
+    w->base = event_base_new();
+    w->http = w->base ? evhttp_new(w->base) : NULL;
+    if (w->http == NULL) {
+        *err = xstrdup("cannot create an event loop");
+        close(fd);
+        return -1;
+    }
+    w->db = db_reader_create(s->cfg.db_path, s->cfg.db_busy_timeout_ms, err);
+    if (w->db == NULL) {
+        close(fd);
+        return -1;
+    }
+    /* every method reaches the routes, which answer 405 themselves
+     * (evhttp's own answer would be 501) */
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_TRACE);
+    size_t max_body = s->cfg.cdr_body_max;
+    if (s->cfg.xml_body_max > max_body)
+        max_body = s->cfg.xml_body_max;
+    if (s->cfg.api_body_max > max_body)
+        max_body = s->cfg.api_body_max;
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)max_body);
+    evhttp_set_max_headers_size(w->http, 64 * 1024);
+    struct timeval tv = {(time_t)s->cfg.idle_timeout_s,
+                         (suseconds_t)((s->cfg.idle_timeout_s - (double)(time_t)s->cfg.idle_timeout_s) * 1e6)};
+    evhttp_set_timeout_tv(w->http, &tv);
+    evhttp_set_bevcb(w->http, on_new_conn, w);
+    evhttp_set_cb(w->http, "/fs/xml", route_fs_xml, w);
+    evhttp_set_cb(w->http, "/healthz", route_healthz, w);
+    evhttp_set_cb(w->http, "/readyz", route_readyz, w);
+    evhttp_set_cb(w->http, "/metrics", route_metrics, w);
+    evhttp_set_gencb(w->http, route_not_found, w);
+    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+    if (w->bound == NULL) {
+        *err = xstrdup("cannot accept on the listening socket");
+        close(fd);
+        return -1;
+    }
+    return 0;
+}
+
+static int prepare_database(srv_t *s, char **err)
+{
+    sqlite3 *db = NULL;
+    int from = 0, to = 0;
+    int rc = db_open_rw(s->cfg.db_path, true, s->cfg.db_busy_timeout_ms, &db, err);
+    if (rc == 0) {
+        rc = db_migrate(db, &from, &to, err);
+        sqlite3_close(db);
+    }
+    if (rc == 0 && from != to) {
+        char a[16], b[16];
+        snprintf(a, sizeof(a), "%d", from);
+        snprintf(b, sizeof(b), "%d", to);
+        log_info("database migrated", "db", s->cfg.db_path, "from", a, "to", b, NULL);
+    }
+    return rc;
+}
+
+srv_t *srv_create(srv_config_t *cfg, char **err)
+{
+    srv_t *s = xcalloc(1, sizeof(*s));
+    s->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg)); /* the server owns the strings now */
+    s->lock_fd = s->port_lock_fd = -1;
+    evthread_use_pthreads();
+
+    s->lock_fd = take_lock(s->cfg.pidfile, true, err);
+    if (s->lock_fd < 0)
+        goto fail;
+    if (s->cfg.listen_port != 0 && port_lock(s, s->cfg.listen_port, err) != 0)
+        goto fail;
+    if (prepare_database(s, err) != 0)
+        goto fail;
+    s->auth = auth_create(&s->cfg, err);
+    if (s->auth == NULL)
+        goto fail;
+    writer_opts_t wo = {.batch_max = s->cfg.writer_batch_max,
+                        .delay_s = s->cfg.writer_delay_s,
+                        .busy_timeout_ms = s->cfg.db_busy_timeout_ms,
+                        .queue_max = 100000};
+    s->writer = writer_create(s->cfg.db_path, &wo, err);
+    if (s->writer == NULL)
+        goto fail;
+
+    s->nworkers = s->cfg.workers;
+    s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
+    for (int i = 0; i < s->nworkers; i++) {
+        s->workers[i].id = i;
+        /* with port 0 the first socket picks the port, the others reuse it */
+        evutil_socket_t fd = listen_socket(s->cfg.listen_host, i == 0 ? s->cfg.listen_port : s->port, err);
+        if (fd < 0)
+            goto fail;
+        if (i == 0) {
+            s->port = bound_port(fd);
+            if (s->cfg.listen_port == 0 && port_lock(s, s->port, err) != 0) {
+                close(fd);
+                goto fail;
+            }
+        }
+        if (worker_setup(s, &s->workers[i], fd, err) != 0)
+            goto fail;
+    }
+    if (s->cfg.port_file) {
+        FILE *f = fopen(s->cfg.port_file, "w");
+        if (f == NULL || fprintf(f, "%d\n", s->port) < 0 || fclose(f) != 0) {
+            *err = errf("cannot write %s: %s", s->cfg.port_file, strerror(errno));
+            goto fail;
+        }
+    }
+    return s;
+fail:
+    srv_destroy(s);
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    srv_worker_t *w = arg;
+    event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    return NULL;
+}
+
+static void stop_accepting(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    srv_worker_t *w = arg;
+    if (w->bound) {
+        evhttp_del_accept_socket(w->http, w->bound);
+        w->bound = NULL;
+    }
+}
+
+struct shutdown_state {
+    srv_t *s;
+    struct event *tick;
+    uint64_t deadline_us;
+};
+
+static void shutdown_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct shutdown_state *st = arg;
+    int inflight = atomic_load(&st->s->inflight);
+    if (inflight > 0 && w3_now_us() < st->deadline_us) {
+        struct timeval tv = {0, 10000};
+        evtimer_add(st->tick, &tv);
+        return;
+    }
+    if (inflight > 0) {
+        char n[16];
+        snprintf(n, sizeof(n), "%d", inflight);
+        log_warn("shutdown grace expired with requests in flight", "inflight", n, NULL);
+    }
+    event_base_loopexit(st->s->main_base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct shutdown_state *st = arg;
+    srv_t *s = st->s;
+    if (sig == SIGHUP) {
+        log_reopen();
+        log_info("log reopened", NULL);
+        return;
+    }
+    if (atomic_exchange(&s->stopping, true))
+        return;
+    log_info("shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
+    static const struct timeval now = {0, 0};
+    for (int i = 0; i < s->nworkers; i++)
+        event_base_once(s->workers[i].base, -1, EV_TIMEOUT, stop_accepting, &s->workers[i], &now);
+    st->deadline_us = w3_now_us() + (uint64_t)(s->cfg.shutdown_grace_s * 1e6);
+    shutdown_tick(-1, 0, st);
+}
+
+int srv_run(srv_t *s)
+{
+    signal(SIGPIPE, SIG_IGN);
+    s->main_base = event_base_new();
+    W3_CHECK_ALLOC(s->main_base);
+    struct shutdown_state st = {.s = s};
+    st.tick = evtimer_new(s->main_base, shutdown_tick, &st);
+    struct event *sigs[3];
+    int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        sigs[i] = evsignal_new(s->main_base, signums[i], on_signal, &st);
+        W3_CHECK_ALLOC(sigs[i]);
+        event_add(sigs[i], NULL);
+    }
+    for (int i = 0; i < s->nworkers; i++)
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+            log_error("cannot start a worker thread", NULL);
+            abort();
+        }
+    char port[16], workers[16];
+    snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(workers, sizeof(workers), "%d", s->nworkers);
+    log_info("listening", "host", s->cfg.listen_host, "port", port, "workers", workers, "db", s->cfg.db_path,
+             "jwt_alg", auth_jwt_alg_name(auth_key(s->auth)->alg), "fs_static_credentials",
+             s->cfg.fs_user ? "yes" : "no", NULL);
+
+    event_base_dispatch(s->main_base);
+
+    /* requests are answered; commit what is queued, then stop the loops */
+    writer_destroy(s->writer);
+    s->writer = NULL;
+    for (int i = 0; i < s->nworkers; i++)
+        event_base_loopexit(s->workers[i].base, NULL);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    for (int i = 0; i < 3; i++)
+        event_free(sigs[i]);
+    event_free(st.tick);
+    log_info("stopped", NULL);
+    return 0;
+}
+
+void srv_destroy(srv_t *s)
+{
+    if (s == NULL)
+        return;
+    writer_destroy(s->writer);
+    for (int i = 0; s->workers && i < s->nworkers; i++) {
+        srv_worker_t *w = &s->workers[i];
+        if (w->http)
+            evhttp_free(w->http);
+        if (w->base)
+            event_base_free(w->base);
+        db_reader_destroy(w->db);
+    }
+    free(s->workers);
+    if (s->main_base)
+        event_base_free(s->main_base);
+    auth_destroy(s->auth);
+    if (s->lock_fd >= 0) {
+        unlink(s->cfg.pidfile);
+        close(s->lock_fd);
+    }
+    if (s->port_lock_fd >= 0)
+        close(s->port_lock_fd);
+    srv_config_free(&s->cfg);
+    free(s);
+}

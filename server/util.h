@@ -1,0 +1,55 @@
+/* Small helpers shared by every module: allocation that aborts on OOM (as h2o
+ * does: half-handling ENOMEM in a config server only moves the crash), bounded
+ * string copies and constant-time comparison. Everything returned by xmalloc,
+ * xstrdup and friends is freed by the caller with free(). */
+#ifndef W3_UTIL_H
+#define W3_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define W3_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+_Noreturn void w3_oom(const char *file, int line);
+#define W3_CHECK_ALLOC(p) do { if ((p) == NULL) w3_oom(__FILE__, __LINE__); } while (0)
+
+void *w3_xmalloc_(size_t n, const char *file, int line);
+void *w3_xcalloc_(size_t nmemb, size_t n, const char *file, int line);
+void *w3_xrealloc_(void *p, size_t n, const char *file, int line);
+char *w3_xstrdup_(const char *s, const char *file, int line);
+char *w3_xstrndup_(const char *s, size_t n, const char *file, int line);
+#define xmalloc(n) w3_xmalloc_((n), __FILE__, __LINE__)
+#define xcalloc(m, n) w3_xcalloc_((m), (n), __FILE__, __LINE__)
+#define xrealloc(p, n) w3_xrealloc_((p), (n), __FILE__, __LINE__)
+#define xstrdup(s) w3_xstrdup_((s), __FILE__, __LINE__)
+#define xstrndup(s, n) w3_xstrndup_((s), (n), __FILE__, __LINE__)
+
+/* Copies src into dst[cap]; false (dst emptied) when it does not fit. */
+bool w3_strlcpy(char *dst, const char *src, size_t cap);
+
+/* Compares two byte strings in time independent of where they differ. */
+bool w3_const_eq(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Growable byte buffer; w3_buf_free() releases data. Always NUL-terminated. */
+typedef struct w3_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} w3_buf_t;
+void w3_buf_add(w3_buf_t *b, const void *p, size_t n);
+void w3_buf_adds(w3_buf_t *b, const char *s);
+void w3_buf_printf(w3_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void w3_buf_free(w3_buf_t *b);
+
+/* Reads a whole file (up to max bytes) into a NUL-terminated malloc'd buffer.
+ * Returns 0, -errno, or -EFBIG when larger than max. */
+int w3_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Monotonic clock in microseconds. */
+uint64_t w3_now_us(void);
+
+/* Lower-case hex MD5 of s into out[33] (OpenSSL EVP). */
+void w3_md5_hex(const char *s, size_t n, char out[33]);
+
+#endif

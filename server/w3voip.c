@@ -1,0 +1,60 @@
+/* w3voip — the operator's command line. Each subcommand is one function;
+ * exit codes: 0 done, 1 the check/operation found a problem, 2 usage error. */
+#include <errno.h>
+#include <libxml/parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth_jwt.h"
+#include "cli.h"
+#include "db.h"
+#include "util.h"
+
+static int usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: w3voip COMMAND [options]   (w3voip COMMAND --help for details)\n"
+            "\n"
+            "Commands:\n"
+            "  init    --db FILE                 create or migrate a database (idempotent)\n"
+            "  a1      EXT DOMAIN [PASSWORD]     digest a1-hash for voip_extensions.a1_hash\n"
+            "  token   --key FILE [claims]       mint a JWT for the W3 API or /fs/...\n"
+            "  render  --db FILE REQUEST         the exact XML w3voipd answers for a captured body\n"
+            "  explain --db FILE --did N | --domain D --ext E --dial N\n"
+            "                                    why a call goes where it goes\n"
+            "  check   --db FILE                 consistency report of the data\n"
+            "  export  --db FILE --domain D --out DIR\n"
+            "                                    static FreeSWITCH XML for one domain\n");
+    return f == stderr ? 2 : 0;
+}
+
+static const struct cli_command commands[] = {
+    {"init", cli_init},
+    {"a1", cli_a1},
+    {"token", cli_token},
+    {"render", cli_render},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(stderr);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
+        return usage(stdout);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("w3voip %s\n", W3_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < W3_ARRAY_LEN(commands); i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            xmlInitParser();
+            int rc = commands[i].run(argc - 1, argv + 1);
+            xmlCleanupParser();
+            return rc;
+        }
+    fprintf(stderr, "w3voip: unknown command '%s'\n", argv[1]);
+    return usage(stderr);
+}

@@ -1,0 +1,239 @@
+#include "writer.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../schema/db.h"
+#include "log.h"
+#include "util.h"
+
+typedef struct job {
+    struct job *next;
+    struct event_base *reply_base;
+    writer_fn fn;
+    writer_done_fn done;
+    void *arg;
+    int rc;
+    /* writer_run_sync */
+    bool sync;
+    bool finished;
+} job_t;
+
+struct writer {
+    sqlite3 *db;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;      /* jobs queued / stop */
+    pthread_cond_t sync_cond; /* a sync job finished */
+    job_t *head, *tail;
+    int queued;
+    bool stop;
+    writer_opts_t o;
+    writer_stats_t stats;
+};
+
+static void deliver(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    job_t *j = arg;
+    j->done(j->arg, j->rc);
+    free(j);
+}
+
+static int exec_retry(sqlite3 *db, const char *sql)
+{
+    /* busy_timeout already waited; a few more tries ride out a CLI writer */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+            return -EIO;
+    }
+    return -EBUSY;
+}
+
+static void run_batch(writer_t *w, job_t *batch)
+{
+    int rc = exec_retry(w->db, "BEGIN IMMEDIATE");
+    if (rc == 0) {
+        for (job_t *j = batch; j; j = j->next) {
+            sqlite3_exec(w->db, "SAVEPOINT job", NULL, NULL, NULL);
+            j->rc = j->fn(w->db, j->arg);
+            if (j->rc != 0)
+                sqlite3_exec(w->db, "ROLLBACK TO job", NULL, NULL, NULL);
+            sqlite3_exec(w->db, "RELEASE job", NULL, NULL, NULL);
+        }
+        rc = exec_retry(w->db, "COMMIT");
+        if (rc != 0)
+            sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc != 0) {
+        log_error("writer batch failed", "error", sqlite3_errmsg(w->db), NULL);
+        for (job_t *j = batch; j; j = j->next)
+            j->rc = rc;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->stats.batches++;
+    for (job_t *j = batch; j; j = j->next) {
+        w->stats.jobs++;
+        if (j->rc)
+            w->stats.failures++;
+    }
+    pthread_mutex_unlock(&w->lock);
+
+    job_t *next;
+    for (job_t *j = batch; j; j = next) {
+        next = j->next;
+        if (j->sync) {
+            pthread_mutex_lock(&w->lock);
+            j->finished = true;
+            pthread_cond_broadcast(&w->sync_cond);
+            pthread_mutex_unlock(&w->lock);
+        } else if (j->reply_base) {
+            static const struct timeval now = {0, 0};
+            if (event_base_once(j->reply_base, -1, EV_TIMEOUT, deliver, j, &now) != 0)
+                deliver(-1, 0, j);
+        } else {
+            deliver(-1, 0, j);
+        }
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    writer_t *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->head == NULL && !w->stop)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (w->head == NULL && w->stop)
+            break;
+        /* group commit: give concurrent submitters a moment to join */
+        if (w->queued < w->o.batch_max && w->o.delay_s > 0 && !w->stop) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            long ns = until.tv_nsec + (long)(w->o.delay_s * 1e9);
+            until.tv_sec += ns / 1000000000L;
+            until.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&w->cond, &w->lock, &until);
+        }
+        job_t *batch = w->head, *last = w->head;
+        int n = 1;
+        while (last->next && n < w->o.batch_max) {
+            last = last->next;
+            n++;
+        }
+        w->head = last->next;
+        if (w->head == NULL)
+            w->tail = NULL;
+        last->next = NULL;
+        w->queued -= n;
+        pthread_mutex_unlock(&w->lock);
+        run_batch(w, batch);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+writer_t *writer_create(const char *db_path, const writer_opts_t *o, char **err)
+{
+    writer_t *w = xcalloc(1, sizeof(*w));
+    w->o = *o;
+    if (w->o.batch_max < 1)
+        w->o.batch_max = 1;
+    if (w->o.queue_max < 1)
+        w->o.queue_max = 100000;
+    if (db_open_rw(db_path, false, o->busy_timeout_ms, &w->db, err) != 0) {
+        free(w);
+        return NULL;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    pthread_cond_init(&w->sync_cond, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        *err = xstrdup("cannot start the writer thread");
+        sqlite3_close(w->db);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void writer_destroy(writer_t *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stop = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    sqlite3_close(w->db);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    pthread_cond_destroy(&w->sync_cond);
+    free(w);
+}
+
+static int enqueue(writer_t *w, job_t *j)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->stop) {
+        pthread_mutex_unlock(&w->lock);
+        return -ESHUTDOWN;
+    }
+    if (w->queued >= w->o.queue_max) {
+        pthread_mutex_unlock(&w->lock);
+        return -EAGAIN;
+    }
+    if (w->tail)
+        w->tail->next = j;
+    else
+        w->head = j;
+    w->tail = j;
+    w->queued++;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+}
+
+int writer_submit(writer_t *w, struct event_base *reply_base, writer_fn fn, writer_done_fn done, void *arg)
+{
+    job_t *j = xcalloc(1, sizeof(*j));
+    j->reply_base = reply_base;
+    j->fn = fn;
+    j->done = done;
+    j->arg = arg;
+    int rc = enqueue(w, j);
+    if (rc)
+        free(j);
+    return rc;
+}
+
+int writer_run_sync(writer_t *w, writer_fn fn, void *arg)
+{
+    job_t j = {.fn = fn, .arg = arg, .sync = true};
+    int rc = enqueue(w, &j);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&w->lock);
+    while (!j.finished)
+        pthread_cond_wait(&w->sync_cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+    return j.rc;
+}
+
+void writer_get_stats(writer_t *w, writer_stats_t *s)
+{
+    pthread_mutex_lock(&w->lock);
+    *s = w->stats;
+    pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,63 @@
+/* Rendering of the documents FreeSWITCH reads (mod_xml_curl answers and the
+ * static export). Rendering only: no SQL, no HTTP. Input rows are the plain
+ * structs of schema/db.h.
+ *
+ * Every document goes through libxml2 (attribute values are escaped by it),
+ * is serialised one element per line without an XML declaration (FreeSWITCH's
+ * pre-processor drops any line holding "<?"), and every '$' of a data value
+ * is written as the character reference &#36;, so no data can ever form the
+ * pre-processor's "$${" — the parser turns it back into '$' after the
+ * pre-processor ran. A final scan refuses any output that still holds a
+ * pre-processor trigger (fail closed).
+ *
+ * Ownership: an xg_out_t filled by a renderer owns out->data; release it with
+ * xg_out_free(). Builders (xg_gw_t, xg_dp_t) are freed by their finish or
+ * destroy call; destroy accepts NULL. */
+#ifndef W3_XG_H
+#define W3_XG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../schema/db.h"
+
+typedef struct xg_out {
+    char *data;
+    size_t len;
+} xg_out_t;
+
+void xg_out_free(xg_out_t *out);
+
+typedef struct xg_dir_opts {
+    const char *dial_string; /* constant template, never data */
+    int cacheable_ms;        /* 0 = no cacheable attribute */
+    const char *user_context;
+} xg_dir_opts_t;
+
+extern const char xg_default_dial_string[];
+
+/* true when v may appear in a rendered value: no control characters and no
+ * "${", "<?" or "X-PRE-PROCESS" (any case). */
+bool xg_value_safe(const char *v);
+/* true when v is non-empty and only holds characters of allowed (a dial
+ * string allow-list such as "0123456789+*#"). */
+bool xg_value_allowed(const char *v, const char *allowed);
+/* Scans a serialised document for pre-processor triggers. */
+bool xg_output_safe(const char *doc, size_t len);
+
+int xg_not_found(xg_out_t *out);
+int xg_directory_domain(const db_tenant_t *t, const xg_dir_opts_t *o, xg_out_t *out);
+int xg_directory_user(const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o, xg_out_t *out);
+
+/* purpose=gateways: call xg_gw_domain() for each tenant, then xg_gw_trunk()
+ * for each of its trunks (grouped by store), then xg_gw_finish(). secret is
+ * NULL for a trunk without secret_ref. */
+typedef struct xg_gw xg_gw_t;
+xg_gw_t *xg_gw_create(const xg_dir_opts_t *o);
+void xg_gw_domain(xg_gw_t *g, const db_tenant_t *t);
+/* -EINVAL (nothing added) when a value is unsafe. */
+int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret);
+int xg_gw_finish(xg_gw_t *g, xg_out_t *out);
+void xg_gw_destroy(xg_gw_t *g);
+
+#endif

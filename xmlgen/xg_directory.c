@@ -1,0 +1,206 @@
+/* section=directory answers: domain, user, gateways (SPEC §6). Layout as a
+ * real FreeSWITCH 1.10.12 reads it: users and gateways live in
+ * <domain><groups><group><users><user> (sofia silently ignores gateways under
+ * <domain><users><user>). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/util.h"
+#include "xg_internal.h"
+
+#define DIGITS "0123456789"
+#define DIALABLE "0123456789+*#"
+
+static xmlNodePtr add_domain(xmlNodePtr section, const db_tenant_t *t, const xg_dir_opts_t *o)
+{
+    xmlNodePtr d = xg_child(section, "domain");
+    xg_attr(d, "name", t->sip_domain);
+    xmlNodePtr params = xg_child(d, "params");
+    xmlNodePtr p = xg_child(params, "param");
+    xg_attr_const(p, "name", "dial-string");
+    xg_attr_const(p, "value", o->dial_string ? o->dial_string : xg_default_dial_string);
+    return d;
+}
+
+int xg_directory_domain(const db_tenant_t *t, const xg_dir_opts_t *o, xg_out_t *out)
+{
+    if (!xg_value_safe(t->sip_domain))
+        return -EINVAL;
+    xmlDocPtr doc;
+    xmlNodePtr s = xg_doc_new(&doc, "directory");
+    add_domain(s, t, o);
+    return xg_doc_finish(doc, out);
+}
+
+/* Identifiers carried as variables: refuse the whole answer if one is off,
+ * since a wrong tenant_id would misattribute the call. */
+static bool ids_safe(const db_extension_t *e)
+{
+    return xg_value_safe(e->tenant_id) && xg_value_safe(e->store_id) && xg_value_safe(e->user_id) &&
+           xg_value_safe(e->sip_domain) && xg_value_allowed(e->ext_number, DIGITS) &&
+           xg_value_allowed(e->a1_hash, "0123456789abcdef") && strlen(e->a1_hash) == 32 && xg_value_safe(e->cos);
+}
+
+int xg_directory_user(const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o, xg_out_t *out)
+{
+    if (!ids_safe(e) || !xg_value_safe(t->sip_domain))
+        return -EINVAL;
+    xmlDocPtr doc;
+    xmlNodePtr s = xg_doc_new(&doc, "directory");
+    xmlNodePtr d = add_domain(s, t, o);
+    xmlNodePtr users = xg_child(xg_child(xg_child(d, "groups"), "group"), "users");
+    xg_attr_const(users->parent, "name", "default");
+    xmlNodePtr u = xg_child(users, "user");
+    xg_attr(u, "id", e->ext_number);
+    if (o->cacheable_ms > 0) {
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%d", o->cacheable_ms);
+        xg_attr_const(u, "cacheable", ms);
+    }
+
+    xmlNodePtr params = xg_child(u, "params");
+    /* never a clear password: the digest hash only */
+    xg_param(params, "a1-hash", e->a1_hash);
+    /* belt and braces: a user without a secret must never pass unchallenged */
+    xg_param(params, "allow-empty-password", "false");
+
+    xmlNodePtr vars = xg_child(u, "variables");
+    xg_variable(vars, "tenant_id", e->tenant_id, NULL);
+    xg_variable(vars, "store_id", e->store_id, NULL);
+    xg_variable(vars, "user_id", e->user_id, NULL);
+    xg_variable(vars, "sip_domain", t->sip_domain, NULL);
+    xg_variable(vars, "user_context", o->user_context ? o->user_context : "internal", NULL);
+    if (e->display_name[0] && xg_value_safe(e->display_name))
+        xg_variable(vars, "effective_caller_id_name", e->display_name, NULL);
+    xg_variable(vars, "effective_caller_id_number", e->ext_number, NULL);
+    if (xg_value_allowed(e->caller_id_number, DIALABLE))
+        xg_variable(vars, "outbound_caller_id_number", e->caller_id_number, NULL);
+    xg_variable(vars, "cos", e->cos, NULL);
+    xg_variable(vars, "w3_ext", e->ext_number, NULL);
+    xg_variable(vars, "w3_voicemail", e->voicemail_enabled ? "true" : "false", NULL);
+    if (xg_value_allowed(e->fwd_always, DIALABLE))
+        xg_variable(vars, "w3_fwd_always", e->fwd_always, NULL);
+    if (xg_value_allowed(e->fwd_busy, DIALABLE))
+        xg_variable(vars, "w3_fwd_busy", e->fwd_busy, NULL);
+    if (xg_value_allowed(e->fwd_no_answer, DIALABLE)) {
+        char secs[16];
+        xg_variable(vars, "w3_fwd_no_answer", e->fwd_no_answer, NULL);
+        snprintf(secs, sizeof(secs), "%d", e->fwd_no_answer_timeout > 0 ? e->fwd_no_answer_timeout : 20);
+        xg_variable(vars, "w3_fwd_no_answer_timeout", secs, NULL);
+    }
+    return xg_doc_finish(doc, out);
+}
+
+struct xg_gw {
+    xmlDocPtr doc;
+    xmlNodePtr section;
+    xmlNodePtr domain;
+    xmlNodePtr users;     /* <users> of the current domain's trunk group */
+    xmlNodePtr gateways;  /* <gateways> of the current store's container user */
+    char store_id[65];
+    const xg_dir_opts_t *o;
+};
+
+xg_gw_t *xg_gw_create(const xg_dir_opts_t *o)
+{
+    xg_gw_t *g = xcalloc(1, sizeof(*g));
+    g->section = xg_doc_new(&g->doc, "directory");
+    g->o = o;
+    return g;
+}
+
+void xg_gw_domain(xg_gw_t *g, const db_tenant_t *t)
+{
+    g->domain = add_domain(g->section, t, g->o);
+    g->users = NULL;
+    g->gateways = NULL;
+    g->store_id[0] = '\0';
+}
+
+static bool trunk_safe(const db_trunk_t *tr)
+{
+    const char *v[] = {tr->tenant_id, tr->sip_domain, tr->store_id, tr->gateway_name, tr->proxy, tr->transport,
+                       tr->username,  tr->realm,      tr->from_user, tr->from_domain};
+    for (size_t i = 0; i < W3_ARRAY_LEN(v); i++)
+        if (!xg_value_safe(v[i]))
+            return false;
+    return tr->gateway_name[0] != '\0' && tr->proxy[0] != '\0';
+}
+
+int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)
+{
+    if (g->domain == NULL || !trunk_safe(tr))
+        return -EINVAL;
+    if (secret != NULL)
+        for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
+            if (*p < 0x20 || *p == 0x7f)
+                return -EINVAL;
+    if (g->users == NULL) {
+        xmlNodePtr group = xg_child(xg_child(g->domain, "groups"), "group");
+        xg_attr_const(group, "name", "trunks");
+        g->users = xg_child(group, "users");
+    }
+    if (g->gateways == NULL || strcmp(g->store_id, tr->store_id) != 0) {
+        /* a container user per store; it has no secret and is never
+         * answered to a sip_auth lookup */
+        char id[80];
+        snprintf(id, sizeof(id), "trunks-%s", tr->store_id);
+        xmlNodePtr u = xg_child(g->users, "user");
+        xg_attr(u, "id", id);
+        g->gateways = xg_child(u, "gateways");
+        w3_strlcpy(g->store_id, tr->store_id, sizeof(g->store_id));
+    }
+    xmlNodePtr gw = xg_child(g->gateways, "gateway");
+    xg_attr(gw, "name", tr->gateway_name);
+    char proxy[300];
+    if (tr->port > 0)
+        snprintf(proxy, sizeof(proxy), "%s:%d", tr->proxy, tr->port);
+    else
+        snprintf(proxy, sizeof(proxy), "%s", tr->proxy);
+    if (tr->username[0])
+        xg_param(gw, "username", tr->username);
+    if (secret != NULL)
+        xg_param(gw, "password", secret);
+    if (tr->realm[0])
+        xg_param(gw, "realm", tr->realm);
+    xg_param(gw, "proxy", proxy);
+    xg_param(gw, "register", tr->reg ? "true" : "false");
+    if (tr->reg)
+        xg_param(gw, "register-transport", tr->transport);
+    if (tr->from_user[0])
+        xg_param(gw, "from-user", tr->from_user);
+    if (tr->from_domain[0])
+        xg_param(gw, "from-domain", tr->from_domain);
+    xg_param(gw, "caller-id-in-from", "false");
+    xg_param(gw, "context", "public");
+    /* keep the DID when the carrier sends to the gateway's gw+NAME contact */
+    xg_param(gw, "extension", "auto_to_user");
+    xmlNodePtr vars = xg_child(gw, "variables");
+    static const char *const dirs[] = {"inbound", "outbound"};
+    for (size_t i = 0; i < 2; i++) {
+        xg_variable(vars, "tenant_id", tr->tenant_id, dirs[i]);
+        xg_variable(vars, "store_id", tr->store_id, dirs[i]);
+        xg_variable(vars, "sip_domain", tr->sip_domain, dirs[i]);
+        xg_variable(vars, "w3_trunk", tr->gateway_name, dirs[i]);
+    }
+    return 0;
+}
+
+int xg_gw_finish(xg_gw_t *g, xg_out_t *out)
+{
+    int rc = xg_doc_finish(g->doc, out);
+    g->doc = NULL;
+    xg_gw_destroy(g);
+    return rc;
+}
+
+void xg_gw_destroy(xg_gw_t *g)
+{
+    if (g == NULL)
+        return;
+    if (g->doc)
+        xmlFreeDoc(g->doc);
+    free(g);
+}
