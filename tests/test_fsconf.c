@@ -84,9 +84,9 @@ int main(void)
     w3_buf_free(&mk);
     w3_buf_t sub = {0};
     w3_buf_printf(&sub, "%s/directory/default", dir);
-    h_write_file(sub.data, "1000.xml",
+    free(h_write_file(sub.data, "1000.xml",
                  "<include>\n  <user id=\"1000\">\n    <params>\n      <param name=\"password\" "
-                 "value=\"$${default_password}\"/>\n    </params>\n  </user>\n</include>\n");
+                 "value=\"$${default_password}\"/>\n    </params>\n  </user>\n</include>\n"));
     w3_buf_free(&sub);
     free(h_write_file(dir, "vars.xml",
                       "<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"default_password=1234\"/>\n</include>\n"));
