@@ -100,4 +100,61 @@ typedef struct db_gateway_walk {
 } db_gateway_walk_t;
 int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t *w);
 
+typedef struct db_did {
+    char did_id[65];
+    char tenant_id[65];
+    char sip_domain[254];
+    char store_id[65];
+    char e164[17];
+    char target_type[8];
+    char target_ref[65];
+    char fallback[16];
+    bool enabled;
+    bool tenant_enabled;
+} db_did_t;
+
+/* DIDs matching exact (an E.164 "+…") or, when national is not NULL, the
+ * owner tenant's "+<country_code><national>". Up to max rows; *n is how many
+ * exist (more than one = ambiguous). */
+int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_t *rows, int max, int *n);
+/* The owner of a sofia gateway name: -ENOENT when no trunk has it. */
+int db_trunk_owner(db_reader_t *r, const char *gateway_name, char tenant_id[65]);
+
+typedef struct db_agent {
+    char ref[65];
+    char ws_url[513];
+    bool enabled;
+} db_agent_t;
+int db_agent_get(db_reader_t *r, const char *domain, const char *ref, db_agent_t *out);
+
+typedef struct db_ring_member {
+    char ext_number[11];
+    bool enabled;
+    bool voicemail_enabled;
+} db_ring_member_t;
+typedef struct db_ring_group {
+    char ref[65];
+    char strategy[16];
+    int ring_timeout;
+    bool enabled;
+    int nmembers;
+    db_ring_member_t members[32]; /* in position order; the rest is ignored */
+} db_ring_group_t;
+int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ring_group_t *out);
+
+typedef struct db_route {
+    char route_id[65];
+    char name[201];
+    char pattern[257];
+    int strip_digits;
+    char prepend[21];
+    char cos_class[16];
+    int priority;
+} db_route_t;
+/* Enabled routes of a domain in priority order; *n (<= max) filled. */
+int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max, int *n);
+
+/* Enabled trunks of an enabled store, in priority order. */
+int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n);
+
 #endif

@@ -17,6 +17,13 @@ enum {
     ST_EXT,
     ST_GW_ALL,
     ST_GW_ONE,
+    ST_DID,
+    ST_TRUNK_OWNER,
+    ST_AGENT,
+    ST_RING,
+    ST_RING_MEMBERS,
+    ST_ROUTES,
+    ST_STORE_TRUNKS,
     ST_COUNT
 };
 
@@ -43,6 +50,25 @@ static const char *const sql[ST_COUNT] = {
                "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
+    [ST_DID] = "SELECT d.did_id, d.tenant_id, d.sip_domain, d.store_id, d.e164, d.route_target_type, "
+               "d.route_target_ref, d.fallback, d.enabled, t.enabled FROM voip_dids d "
+               "JOIN tenants t ON t.tenant_id = d.tenant_id AND t.sip_domain = d.sip_domain "
+               "WHERE d.e164 = ?1 OR (?2 IS NOT NULL AND d.e164 = '+' || t.country_code || ?2) "
+               "ORDER BY d.e164 LIMIT 4",
+    [ST_TRUNK_OWNER] = "SELECT tenant_id FROM voip_trunks WHERE gateway_name = ?1",
+    [ST_AGENT] = "SELECT ref, ws_url, enabled FROM ai_agents WHERE sip_domain = ?1 AND ref = ?2",
+    [ST_RING] = "SELECT ring_group_id, ref, strategy, ring_timeout, enabled FROM voip_ring_groups "
+                "WHERE sip_domain = ?1 AND ref = ?2",
+    [ST_RING_MEMBERS] = "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
+                        "FROM voip_ring_group_members m LEFT JOIN voip_extensions e "
+                        "ON e.sip_domain = m.sip_domain AND e.ext_number = m.ext_number "
+                        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 32",
+    [ST_ROUTES] = "SELECT route_id, name, pattern, strip_digits, prepend, cos_class, priority FROM voip_routes "
+                  "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id",
+    [ST_STORE_TRUNKS] = "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
+                        "tr.caller_id_number, tr.priority FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
+                        "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
+                        "ORDER BY tr.priority, tr.gateway_name",
 };
 
 struct db_reader {
@@ -211,4 +237,130 @@ int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t
             return finish(st, cb);
     }
     return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
+}
+
+int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_t *rows, int max, int *n)
+{
+    sqlite3_stmt *st = r->st[ST_DID];
+    sqlite3_bind_text(st, 1, exact, -1, SQLITE_STATIC);
+    if (national)
+        sqlite3_bind_text(st, 2, national, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n < max) {
+            db_did_t *d = &rows[*n];
+            bool ok = col(st, 0, d->did_id, sizeof(d->did_id)) && col(st, 1, d->tenant_id, sizeof(d->tenant_id)) &&
+                      col(st, 2, d->sip_domain, sizeof(d->sip_domain)) &&
+                      col(st, 3, d->store_id, sizeof(d->store_id)) && col(st, 4, d->e164, sizeof(d->e164)) &&
+                      col(st, 5, d->target_type, sizeof(d->target_type)) &&
+                      col(st, 6, d->target_ref, sizeof(d->target_ref)) &&
+                      col(st, 7, d->fallback, sizeof(d->fallback));
+            if (!ok)
+                return finish(st, -EIO);
+            d->enabled = sqlite3_column_int(st, 8) != 0;
+            d->tenant_enabled = sqlite3_column_int(st, 9) != 0;
+        }
+        (*n)++;
+    }
+    return finish(st, rc == SQLITE_DONE ? (*n ? 0 : -ENOENT) : -EIO);
+}
+
+int db_trunk_owner(db_reader_t *r, const char *gateway_name, char tenant_id[65])
+{
+    sqlite3_stmt *st = r->st[ST_TRUNK_OWNER];
+    sqlite3_bind_text(st, 1, gateway_name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return finish(st, -ENOENT);
+    if (rc != SQLITE_ROW)
+        return finish(st, -EIO);
+    return finish(st, col(st, 0, tenant_id, 65) ? 0 : -EIO);
+}
+
+int db_agent_get(db_reader_t *r, const char *domain, const char *ref, db_agent_t *out)
+{
+    sqlite3_stmt *st = r->st[ST_AGENT];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return finish(st, -ENOENT);
+    if (rc != SQLITE_ROW)
+        return finish(st, -EIO);
+    bool ok = col(st, 0, out->ref, sizeof(out->ref)) && col(st, 1, out->ws_url, sizeof(out->ws_url));
+    out->enabled = sqlite3_column_int(st, 2) != 0;
+    return finish(st, ok ? 0 : -EIO);
+}
+
+int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ring_group_t *out)
+{
+    sqlite3_stmt *st = r->st[ST_RING];
+    char id[65];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return finish(st, -ENOENT);
+    if (rc != SQLITE_ROW)
+        return finish(st, -EIO);
+    bool ok = col(st, 0, id, sizeof(id)) && col(st, 1, out->ref, sizeof(out->ref)) &&
+              col(st, 2, out->strategy, sizeof(out->strategy));
+    out->ring_timeout = sqlite3_column_int(st, 3);
+    out->enabled = sqlite3_column_int(st, 4) != 0;
+    finish(st, 0);
+    if (!ok)
+        return -EIO;
+    st = r->st[ST_RING_MEMBERS];
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    out->nmembers = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->nmembers < (int)W3_ARRAY_LEN(out->members)) {
+        db_ring_member_t *m = &out->members[out->nmembers++];
+        if (!col(st, 0, m->ext_number, sizeof(m->ext_number)))
+            return finish(st, -EIO);
+        m->enabled = sqlite3_column_int(st, 1) != 0;
+        m->voicemail_enabled = sqlite3_column_int(st, 2) != 0;
+    }
+    return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
+}
+
+int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max, int *n)
+{
+    sqlite3_stmt *st = r->st[ST_ROUTES];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        db_route_t *x = &rows[(*n)++];
+        bool ok = col(st, 0, x->route_id, sizeof(x->route_id)) && col(st, 1, x->name, sizeof(x->name)) &&
+                  col(st, 2, x->pattern, sizeof(x->pattern)) && col(st, 4, x->prepend, sizeof(x->prepend)) &&
+                  col(st, 5, x->cos_class, sizeof(x->cos_class));
+        if (!ok)
+            return finish(st, -EIO);
+        x->strip_digits = sqlite3_column_int(st, 3);
+        x->priority = sqlite3_column_int(st, 6);
+    }
+    return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
+}
+
+int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n)
+{
+    sqlite3_stmt *st = r->st[ST_STORE_TRUNKS];
+    sqlite3_bind_text(st, 1, store_id, -1, SQLITE_STATIC);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        db_trunk_t *t = &rows[(*n)++];
+        memset(t, 0, sizeof(*t));
+        bool ok = col(st, 0, t->tenant_id, sizeof(t->tenant_id)) && col(st, 1, t->sip_domain, sizeof(t->sip_domain)) &&
+                  col(st, 2, t->store_id, sizeof(t->store_id)) && col(st, 3, t->trunk_id, sizeof(t->trunk_id)) &&
+                  col(st, 4, t->gateway_name, sizeof(t->gateway_name)) && col(st, 5, t->proxy, sizeof(t->proxy)) &&
+                  col(st, 6, t->caller_id_number, sizeof(t->caller_id_number));
+        if (!ok)
+            return finish(st, -EIO);
+        t->priority = sqlite3_column_int(st, 7);
+    }
+    return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
 }

@@ -1,10 +1,24 @@
 #include "lookup.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "util.h"
+
+void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...)
+{
+    if (ctx->trace == NULL)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    ctx->trace(ctx->trace_arg, line);
+}
 
 void lookup_result_free(lookup_result_t *res)
 {

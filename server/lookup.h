@@ -17,7 +17,14 @@
 typedef struct lookup_ctx {
     db_reader_t *db;
     const srv_config_t *cfg;
+    /* Optional narrator (w3voip explain): each decision in words. NULL in
+     * the server. */
+    void (*trace)(void *arg, const char *line);
+    void *trace_arg;
 } lookup_ctx_t;
+
+/* Narrates one decision when ctx->trace is set. */
+void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct lookup_result {
     int status;              /* 200, 400 or 503 */

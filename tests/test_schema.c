@@ -1,1 +1,569 @@
-int main(void){return 0;}
+/* schema/: migrations, the demo data of SPEC §4 and the constraints that make
+ * a bad seed row fail in SQLite itself (SPEC §3). */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "harness.h"
+#include "tap.h"
+#include "util.h"
+
+#define TA "a0000000-0000-4000-8000-00000000000a"
+#define TB "b0000000-0000-4000-8000-00000000000b"
+#define DA "tenantA.edvoip.it"
+#define DB "tenantB.edvoip.it"
+#define SA1 "a5000000-0000-4000-8000-000000000001"
+#define SB1 "b5000000-0000-4000-8000-000000000001"
+#define A1_GOOD "0123456789abcdef0123456789abcdef"
+
+/* First column of the first row as text (malloc'd), NULL when no row. */
+static char *q_text(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        printf("# prepare failed: %s: %s\n", sql, sqlite3_errmsg(db));
+        return NULL;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+static long long q_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -999999;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        printf("# prepare failed: %s: %s\n", sql, sqlite3_errmsg(db));
+        return v;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void is_q(sqlite3 *db, const char *sql, const char *want, const char *label)
+{
+    char *v = q_text(db, sql);
+    is_str(v, want, label);
+    free(v);
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    return rc;
+}
+
+/* sql must be refused by SQLite with the given extended error code, and
+ * leave count_sql's value unchanged. */
+static void refused(sqlite3 *db, const char *sql, int want_ext, const char *count_sql, const char *label)
+{
+    long long before = q_int(db, count_sql);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    int ext = sqlite3_extended_errcode(db);
+    /* SQLite quotes the whole CHECK expression: keep its first line only */
+    const char *m = msg ? msg : "accepted!";
+    int mlen = (int)strcspn(m, "\n");
+    if (mlen > 90)
+        mlen = 90;
+    if (!ok(rc != SQLITE_OK && ext == want_ext, "%s: refused by SQLite (%.*s)", label, mlen, m))
+        printf("#   rc %d, extended %d, want %d\n#   sql: %s\n", rc, ext, want_ext, sql);
+    sqlite3_free(msg);
+    is_int(q_int(db, count_sql), before, "  ...and no row was written");
+}
+
+static void accepted(sqlite3 *db, const char *sql, const char *label)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (!ok(rc == SQLITE_OK, "%s: accepted", label)) {
+        const char *m = msg ? msg : sqlite3_errmsg(db);
+        printf("#   %.*s\n#   sql: %s\n", (int)strcspn(m, "\n"), m, sql);
+    }
+    sqlite3_free(msg);
+}
+
+/* An extension INSERT with every column given. */
+static char *ext_sql(const char *id, const char *tenant, const char *domain, const char *store, const char *user,
+                     const char *num, const char *display, const char *a1, const char *cos, const char *fwd)
+{
+    return sqlite3_mprintf("INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, "
+                           "ext_number, display_name, a1_hash, cos, forwarding) VALUES "
+                           "(%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)",
+                           id, tenant, domain, store, user, num, display, a1, cos, fwd);
+}
+
+static sqlite3 *open_fk(const char *path)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        printf("# cannot open %s\n", path);
+        exit(99);
+    }
+    sqlite3_busy_timeout(db, 5000);
+    exec(db, "PRAGMA foreign_keys=ON");
+    return db;
+}
+
+static void test_migrations(const char *dir)
+{
+    ok(db_migrations_count >= 1, "at least one migration (%d)", db_migrations_count);
+    is_int(db_migrations[0].version, 1, "first migration is version 1");
+    is_str(db_migrations[0].name, "001_v1.sql", "first migration name");
+    for (int i = 0; i < db_migrations_count; i++)
+        is_int(db_migrations[i].version, i + 1, "migrations numbered without gaps");
+
+    char path[600];
+    snprintf(path, sizeof(path), "%s/fresh.db", dir);
+    sqlite3 *db = NULL;
+    char *err = NULL;
+    is_int(db_open_rw(path, false, 1000, &db, &err), -EIO, "db_open_rw without create on a missing file: -EIO");
+    ok(err != NULL, "  ...with an explanation (%s)", err ? err : "(null)");
+    free(err);
+    err = NULL;
+
+    int rc = db_open_rw(path, true, 1000, &db, &err);
+    if (!is_int(rc, 0, "db_open_rw creates the file")) {
+        printf("#   %s\n", err ? err : "");
+        free(err);
+        return;
+    }
+    is_q(db, "PRAGMA journal_mode", "wal", "journal_mode WAL");
+    is_int(q_int(db, "PRAGMA foreign_keys"), 1, "foreign_keys ON");
+    is_int(q_int(db, "PRAGMA synchronous"), 2, "synchronous FULL");
+    int v = -1;
+    is_int(db_schema_version(db, &v), 0, "db_schema_version on an empty file");
+    is_int(v, 0, "empty file: version 0");
+
+    int from = -1, to = -1;
+    rc = db_migrate(db, &from, &to, &err);
+    if (!is_int(rc, 0, "db_migrate on an empty file"))
+        printf("#   %s\n", err ? err : "");
+    free(err);
+    err = NULL;
+    is_int(from, 0, "migrated from 0");
+    is_int(to, db_migrations_count, "migrated to db_migrations_count");
+    db_schema_version(db, &v);
+    is_int(v, db_migrations_count, "user_version = db_migrations_count");
+
+    static const char *const tables[] = {"tenants",          "stores",          "voip_trunks",
+                                         "voip_extensions",  "voip_dids",       "voip_ring_groups",
+                                         "voip_ring_group_members", "ai_agents", "voip_routes",
+                                         "voip_actor",       "voip_activity_log", "voip_cdr",
+                                         "voip_cdr_rejects"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(tables); i++) {
+        char *sql = sqlite3_mprintf("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=%Q", tables[i]);
+        char label[100];
+        snprintf(label, sizeof(label), "table %s exists", tables[i]);
+        is_int(q_int(db, sql), 1, label);
+        sqlite3_free(sql);
+    }
+    is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'log_%'"), 27,
+           "27 activity triggers (9 tables x insert/update/delete)");
+    is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name='voip_cdr'"), 0,
+           "voip_cdr is not audited");
+
+    long long objects = q_int(db, "SELECT count(*) FROM sqlite_master");
+    from = to = -1;
+    rc = db_migrate(db, &from, &to, &err);
+    is_int(rc, 0, "db_migrate again");
+    free(err);
+    err = NULL;
+    is_int(from, db_migrations_count, "second run: from = current");
+    is_int(to, db_migrations_count, "second run: to = from (nothing applied)");
+    is_int(q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "second run: schema objects unchanged");
+
+    /* a database from a newer binary is refused and left alone */
+    is_int(exec(db, "PRAGMA user_version=99"), SQLITE_OK, "set user_version 99");
+    from = to = -1;
+    rc = db_migrate(db, &from, &to, &err);
+    is_int(rc, -EPROTO, "user_version 99: db_migrate returns -EPROTO");
+    ok(err != NULL && strstr(err, "99") != NULL, "  ...explaining it (%s)", err ? err : "(null)");
+    free(err);
+    err = NULL;
+    is_int(from, 99, "  ...from 99");
+    db_schema_version(db, &v);
+    is_int(v, 99, "  ...version still 99");
+    is_int(q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "  ...schema untouched");
+    sqlite3_close(db);
+}
+
+static void test_demo(sqlite3 *db)
+{
+    static const struct {
+        const char *table;
+        int n;
+    } counts[] = {{"tenants", 2},          {"stores", 3},
+                  {"voip_trunks", 3},      {"voip_extensions", 4},
+                  {"voip_dids", 4},        {"voip_ring_groups", 1},
+                  {"voip_ring_group_members", 2}, {"ai_agents", 1},
+                  {"voip_routes", 7},      {"voip_cdr", 0}};
+    for (size_t i = 0; i < W3_ARRAY_LEN(counts); i++) {
+        char sql[200], label[120];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", counts[i].table);
+        snprintf(label, sizeof(label), "demo: %d rows in %s", counts[i].n, counts[i].table);
+        is_int(q_int(db, sql), counts[i].n, label);
+    }
+    is_q(db, "SELECT tenant_id FROM tenants WHERE sip_domain='tenantA.edvoip.it'", TA, "tenant A id");
+    is_q(db, "SELECT tenant_id FROM tenants WHERE sip_domain='tenantb.EDVOIP.it'", TB,
+         "tenant B found with another case (NOCASE)");
+    is_q(db, "SELECT group_concat(store_id, ',') FROM (SELECT store_id FROM stores ORDER BY store_id)",
+         "a5000000-0000-4000-8000-000000000001,a5000000-0000-4000-8000-000000000002,"
+         "b5000000-0000-4000-8000-000000000001",
+         "store ids");
+    is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantA_store01' AND register=0",
+         "127.0.0.1:5090", "tenantA_store01: 127.0.0.1:5090, no registration");
+    is_q(db, "SELECT username || ' ' || secret_ref FROM voip_trunks WHERE gateway_name='tenantA_store02' AND register=1",
+         "0298765432 env:W3_TRUNK_TENANTA_STORE02", "tenantA_store02: registering, username, secret_ref");
+    is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantB_store01' AND register=0",
+         "127.0.0.1:5095", "tenantB_store01: 127.0.0.1:5095");
+    is_q(db, "SELECT user_id FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='101'",
+         "a1000000-0000-4000-8000-000000000101", "A/101 user id");
+    is_q(db, "SELECT cos || ' ' || voicemail_enabled FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' "
+             "AND ext_number='200'", "international 0", "A/200: international, voicemail off");
+    is_q(db, "SELECT json_extract(forwarding, '$.no_answer') || '/' || json_extract(forwarding, '$.no_answer_timeout') "
+             "FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='200'",
+         "101/20", "A/200 forwards on no answer to 101 after 20 s");
+    is_q(db, "SELECT cos FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='100'", "national",
+         "A/100 cos national");
+
+    /* the a1 hashes are md5(ext:domain:password) with the SPEC §4 passwords */
+    static const struct {
+        const char *domain, *ext, *pass;
+    } users[] = {{DA, "100", "pass100A"}, {DA, "101", "pass101A"}, {DA, "200", "pass200A"}, {DB, "100", "pass100B"}};
+    for (size_t i = 0; i < W3_ARRAY_LEN(users); i++) {
+        char in[200], want[33], label[120];
+        snprintf(in, sizeof(in), "%s:%s:%s", users[i].ext, users[i].domain, users[i].pass);
+        h_md5(in, want);
+        char *sql = sqlite3_mprintf("SELECT a1_hash FROM voip_extensions WHERE sip_domain=%Q AND ext_number=%Q",
+                                    users[i].domain, users[i].ext);
+        snprintf(label, sizeof(label), "a1_hash of %s@%s = md5(ext:domain:%s)", users[i].ext, users[i].domain,
+                 users[i].pass);
+        is_q(db, sql, want, label);
+        sqlite3_free(sql);
+    }
+
+    is_q(db, "SELECT route_target_type || ' ' || route_target_ref || ' ' || tenant_id FROM voip_dids "
+             "WHERE e164='+39061234567'", "ai agent_voice_default " TA, "DID +39061234567 -> ai agent_voice_default");
+    is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39061234568'", "ext 100",
+         "DID +39061234568 -> ext 100");
+    is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39021234567'",
+         "ring ring_store01", "DID +39021234567 -> ring ring_store01");
+    is_q(db, "SELECT tenant_id FROM voip_dids WHERE e164='+39067654321'", TB, "DID +39067654321 belongs to tenant B");
+    is_q(db, "SELECT group_concat(ext_number, ',') FROM (SELECT ext_number FROM voip_ring_group_members "
+             "ORDER BY position)", "100,101", "ring_store01 members 100, 101");
+    is_q(db, "SELECT pattern FROM voip_routes WHERE cos_class='mobile'", "^9(3[0-9]{8,9})$", "mobile route pattern");
+    is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE cos_class='emergency'"), 2, "two emergency routes");
+    is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE strip_digits=1"), 6, "six routes strip the 9");
+
+    /* seeding through SQL was logged, as actor 'sql' */
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), 27, "demo load wrote 27 activity rows");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE op='insert' AND actor='sql' AND status='ok'"), 27,
+           "all of them insert by 'sql'");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'voip_dids:%'"), 4,
+           "4 DID rows logged");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target = "
+                     "'voip_ring_group_members:a6000000-0000-4000-8000-000000000001/101'"),
+           1, "ring member target is <group>/<ext>");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'stores:%' AND sip_domain IS NULL"), 0,
+           "store rows carry their tenant's domain");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log v JOIN voip_extensions e "
+                     "ON instr(v.diff, e.a1_hash) > 0"),
+           0, "no a1_hash value in any diff");
+}
+
+static void test_constraints(sqlite3 *db)
+{
+    const char *ext_count = "SELECT count(*) FROM voip_extensions";
+    char *s;
+
+    /* the template itself is good (so each refusal below is the one change) */
+    s = ext_sql("x1", TA, DA, SA1, "u-x1", "150", "Good Name", A1_GOOD, "local", "{\"busy\":\"101\"}");
+    accepted(db, s, "a good extension row");
+    sqlite3_free(s);
+
+    s = ext_sql("x2", TA, DB, SA1, "u-x2", "151", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "tenant A id with tenant B's domain (composite FK)");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SB1, "u-x2", "151", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "store of another tenant");
+    sqlite3_free(s);
+    s = ext_sql("x2", "c0000000-0000-4000-8000-00000000000c", DA, SA1, "u-x2", "151", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "unknown tenant");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcde", "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash of 31 hex digits");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcdef0", "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash of 33 hex digits");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789ABCDEF0123456789ABCDEF", "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash in upper-case hex");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcdeg", "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash with a non-hex letter");
+    sqlite3_free(s);
+    s = sqlite3_mprintf("INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, "
+                        "ext_number, a1_hash) VALUES ('x2', %Q, %Q, %Q, 'u-x2', '151', NULL)", TA, DA, SA1);
+    refused(db, s, SQLITE_CONSTRAINT_NOTNULL, ext_count, "a1_hash NULL");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "gold", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "cos not in the list");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "emergency", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "cos emergency (a route class, not a cos)");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "1a1", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "ext_number with a letter");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "u-x2", "100", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "ext_number already used in the domain");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, "TENANTA.EDVOIP.IT", SA1, "u-x2", "100", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "ext 100 with the domain in upper case is a duplicate");
+    sqlite3_free(s);
+    s = ext_sql("x2", TA, DA, SA1, "a1000000-0000-4000-8000-000000000100", "151", "", A1_GOOD, "local", "{}");
+    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "user_id already has an extension");
+    sqlite3_free(s);
+
+    static const char *const bad_names[] = {"Bob ${x}", "$${foo}", "a<?b", "x-pre-process", "tab\there",
+                                            "nl\nhere"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(bad_names); i++) {
+        char label[120];
+        snprintf(label, sizeof(label), "display_name '%s'", i < 4 ? bad_names[i] : "<control char>");
+        s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", bad_names[i], A1_GOOD, "local", "{}");
+        refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, label);
+        sqlite3_free(s);
+    }
+    s = ext_sql("x3", TA, DA, SA1, "u-x3", "152", "Cash $ {x} & <b>", A1_GOOD, "local", "{}");
+    accepted(db, s, "display_name with a lone $, braces and markup");
+    sqlite3_free(s);
+
+    static const char *const bad_fwd[] = {"{\"always\":\"12a\"}", "{\"busy\":\"0612 345\"}", "{\"no_answer\":101}",
+                                          "{\"no_answer_timeout\":3}", "{\"no_answer_timeout\":\"20\"}", "[]",
+                                          "not json", "{\"always\":\"\"}"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(bad_fwd); i++) {
+        char label[120];
+        snprintf(label, sizeof(label), "forwarding %s", bad_fwd[i]);
+        s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "local", bad_fwd[i]);
+        refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, label);
+        sqlite3_free(s);
+    }
+    s = ext_sql("x4", TA, DA, SA1, "u-x4", "153", "", A1_GOOD, "local",
+                "{\"always\":\"+39061234567\",\"busy\":\"*98#\",\"no_answer\":\"101\",\"no_answer_timeout\":300}");
+    accepted(db, s, "forwarding with every key");
+    sqlite3_free(s);
+
+    /* DIDs */
+    const char *did_count = "SELECT count(*) FROM voip_dids";
+#define DID(id, tenant, domain, store, e164)                                                                        \
+    sqlite3_mprintf("INSERT INTO voip_dids (did_id, tenant_id, sip_domain, store_id, e164, route_target_type, "     \
+                    "route_target_ref) VALUES (%Q, %Q, %Q, %Q, %Q, 'ext', '100')", id, tenant, domain, store, e164)
+    s = DID("d1", TA, DA, SA1, "+390699999999");
+    accepted(db, s, "a good DID");
+    sqlite3_free(s);
+    s = DID("d2", TA, DA, SA1, "390699999998");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID without +");
+    sqlite3_free(s);
+    s = DID("d2", TA, DA, SA1, "+39069999abcd");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with letters");
+    sqlite3_free(s);
+    s = DID("d2", TA, DA, SA1, "+0390699999998");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with a leading 0 after +");
+    sqlite3_free(s);
+    s = DID("d2", TA, DA, SA1, "+39 06 9999 9998");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with spaces");
+    sqlite3_free(s);
+    s = DID("d2", TA, DA, SA1, "+3906999999999999");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID longer than E.164");
+    sqlite3_free(s);
+    s = DID("d2", TB, DB, SB1, "+39061234567");
+    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, did_count, "the same DID in another tenant");
+    sqlite3_free(s);
+    s = sqlite3_mprintf("INSERT INTO voip_dids (did_id, tenant_id, sip_domain, store_id, e164, route_target_type, "
+                        "route_target_ref) VALUES ('d2', %Q, %Q, %Q, '+390699999997', 'voicemail', '100')", TA, DA,
+                        SA1);
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "route_target_type not ext/ring/ai");
+    sqlite3_free(s);
+#undef DID
+
+    /* routes */
+    const char *route_count = "SELECT count(*) FROM voip_routes";
+    s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
+                        "('r1', %Q, %Q, '^9(1[0-9]+)$', 'national')", TA, DA);
+    accepted(db, s, "a good route");
+    sqlite3_free(s);
+    s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
+                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'vip')", TA, DA);
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class 'vip'");
+    sqlite3_free(s);
+    s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
+                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'National')", TA, DA);
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class in another case");
+    sqlite3_free(s);
+    s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
+                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'national')", TA, DB);
+    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, route_count, "route of tenant A in tenant B's domain");
+    sqlite3_free(s);
+
+    /* trunks */
+    const char *trunk_count = "SELECT count(*) FROM voip_trunks";
+#define TRUNK(id, gw, extra_cols, extra_vals)                                                                       \
+    sqlite3_mprintf("INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy" extra_cols \
+                    ") VALUES (%Q, %Q, %Q, %Q, %Q, 'sip.example.net'" extra_vals ")", id, TA, DA, SA1, gw)
+    s = TRUNK("t1", "tenantA_extra-1.x", "", "");
+    accepted(db, s, "a good trunk");
+    sqlite3_free(s);
+    s = TRUNK("t2", "my gw", "", "");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "gateway_name with a space");
+    sqlite3_free(s);
+    s = TRUNK("t2", "gw/1", "", "");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "gateway_name with a slash");
+    sqlite3_free(s);
+    s = TRUNK("t2", "tenantB_store01", "", "");
+    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, trunk_count, "gateway_name used by another tenant (global)");
+    sqlite3_free(s);
+    s = TRUNK("t2", "gw_reg", ", register", ", 1");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "registering trunk without username and secret_ref");
+    sqlite3_free(s);
+    s = TRUNK("t2", "gw_ref", ", secret_ref", ", 'plain-password'");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "secret_ref that is not a reference");
+    sqlite3_free(s);
+    s = TRUNK("t2", "gw_ref2", ", secret_ref", ", 'file:relative/path'");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "secret_ref file: with a relative path");
+    sqlite3_free(s);
+    s = TRUNK("t2", "gw_port", ", port", ", 70000");
+    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "port 70000");
+    sqlite3_free(s);
+#undef TRUNK
+
+    /* tenants: sip_domain is unique without regard to case */
+    const char *tenant_count = "SELECT count(*) FROM tenants";
+    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'TENANTA.EDVOIP.IT')",
+            SQLITE_CONSTRAINT_UNIQUE, tenant_count, "sip_domain differing only by case");
+    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'tenantA.edvoip.it')",
+            SQLITE_CONSTRAINT_UNIQUE, tenant_count, "same sip_domain");
+    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'bad domain.example')",
+            SQLITE_CONSTRAINT_CHECK, tenant_count, "sip_domain with a space");
+    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', '-lead.example')", SQLITE_CONSTRAINT_CHECK,
+            tenant_count, "sip_domain starting with '-'");
+    refused(db, "INSERT INTO tenants (tenant_id, sip_domain, name) VALUES ('c1', 'c.example', 'X ${y}')",
+            SQLITE_CONSTRAINT_CHECK, tenant_count, "tenant name holding ${");
+    accepted(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'c.example')", "a good tenant");
+    is_q(db, "SELECT country_code || enabled FROM tenants WHERE tenant_id='c1'", "391", "tenant defaults");
+
+    /* a tenant whose children exist cannot be deleted (FK) */
+    refused(db, "DELETE FROM tenants WHERE tenant_id='" TB "'", SQLITE_CONSTRAINT_FOREIGNKEY, tenant_count,
+            "deleting a tenant that still has rows");
+}
+
+/* The last activity row as "op|actor|target|tenant|domain". */
+static char *last_log(sqlite3 *db)
+{
+    return q_text(db, "SELECT op || '|' || actor || '|' || target || '|' || ifnull(tenant_id, '-') || '|' || "
+                      "ifnull(sip_domain, '-') FROM voip_activity_log ORDER BY id DESC LIMIT 1");
+}
+
+static void test_activity(sqlite3 *db)
+{
+    const char *a1a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", *a1b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2";
+    long long n0 = q_int(db, "SELECT count(*) FROM voip_activity_log");
+    char *s = ext_sql("act-1", TA, DA, SA1, "u-act-1", "170", "Activity", a1a, "local", "{}");
+    accepted(db, s, "insert an extension");
+    sqlite3_free(s);
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 1, "insert: one activity row");
+    char *l = last_log(db);
+    is_str(l, "insert|sql|voip_extensions:act-1|" TA "|" DA, "insert: op, actor sql, target, tenant, domain");
+    free(l);
+    is_q(db, "SELECT json_extract(diff, '$.new.ext_number') || ' ' || json_extract(diff, '$.new.display_name') "
+             "FROM voip_activity_log ORDER BY id DESC LIMIT 1", "170 Activity", "insert: diff holds the new row");
+    is_int(q_int(db, "SELECT json_type(diff, '$.new.a1_hash') IS NULL FROM voip_activity_log ORDER BY id DESC LIMIT 1"),
+           1, "insert: diff has no a1_hash key");
+    is_int(q_int(db, "SELECT json_valid(diff) FROM voip_activity_log ORDER BY id DESC LIMIT 1"), 1,
+           "insert: diff is valid JSON");
+
+    char *u = sqlite3_mprintf("UPDATE voip_extensions SET display_name='Renamed', a1_hash=%Q WHERE extension_id='act-1'",
+                              a1b);
+    accepted(db, u, "update an extension (name and a1_hash)");
+    sqlite3_free(u);
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 2, "update: one activity row");
+    l = last_log(db);
+    is_str(l, "update|sql|voip_extensions:act-1|" TA "|" DA, "update: op, actor, target");
+    free(l);
+    is_q(db, "SELECT json_extract(diff, '$.old.display_name') || '>' || json_extract(diff, '$.new.display_name') "
+             "FROM voip_activity_log ORDER BY id DESC LIMIT 1", "Activity>Renamed", "update: diff old and new");
+
+    /* with an actor set by the writer */
+    accepted(db, "INSERT INTO voip_actor (k, actor) VALUES (1, 'api:x')", "set voip_actor api:x");
+    accepted(db, "UPDATE voip_extensions SET cos='mobile' WHERE extension_id='act-1'", "update as api:x");
+    l = last_log(db);
+    is_str(l, "update|api:x|voip_extensions:act-1|" TA "|" DA, "with voip_actor set: actor api:x");
+    free(l);
+    refused(db, "INSERT INTO voip_actor (k, actor) VALUES (2, 'api:y')", SQLITE_CONSTRAINT_CHECK,
+            "SELECT count(*) FROM voip_actor", "voip_actor holds one row only (k = 1)");
+    accepted(db, "DELETE FROM voip_actor", "clear voip_actor");
+
+    /* a refused change writes no activity row */
+    long long n1 = q_int(db, "SELECT count(*) FROM voip_activity_log");
+    refused(db, "UPDATE voip_extensions SET cos='gold' WHERE extension_id='act-1'", SQLITE_CONSTRAINT_CHECK,
+            "SELECT count(*) FROM voip_activity_log", "refused update");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n1, "refused update: no activity row");
+
+    accepted(db, "DELETE FROM voip_extensions WHERE extension_id='act-1'", "delete the extension");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n1 + 1, "delete: one activity row");
+    l = last_log(db);
+    is_str(l, "delete|sql|voip_extensions:act-1|" TA "|" DA, "delete: op, actor sql again, target");
+    free(l);
+    is_q(db, "SELECT json_extract(diff, '$.old.cos') FROM voip_activity_log ORDER BY id DESC LIMIT 1", "mobile",
+         "delete: diff holds the old row");
+
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM voip_activity_log WHERE instr(diff, %Q) > 0 OR instr(diff, %Q) > 0",
+                                a1a, a1b);
+    is_int(q_int(db, sql), 0, "no diff ever holds the a1_hash values");
+    sqlite3_free(sql);
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target='voip_extensions:act-1'"), 4,
+           "four rows for the extension (insert, 2 updates, delete)");
+
+    /* other tables are audited too; CDRs are not */
+    accepted(db, "UPDATE voip_routes SET priority=61 WHERE route_id='a9000000-0000-4000-8000-000000000004'",
+             "update a route");
+    l = last_log(db);
+    is_str(l, "update|sql|voip_routes:a9000000-0000-4000-8000-000000000004|" TA "|" DA, "route update logged");
+    free(l);
+    long long n2 = q_int(db, "SELECT count(*) FROM voip_activity_log");
+    accepted(db, "INSERT INTO voip_cdr (call_id, meta_json) VALUES ('c-1', '{}')", "insert a CDR");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n2, "a CDR writes no activity row");
+}
+
+int main(void)
+{
+    char *dir = h_tmpdir();
+    test_migrations(dir);
+
+    char *demo = h_demo_db(dir, "demo.db");
+    sqlite3 *db = open_fk(demo);
+    test_demo(db);
+    test_constraints(db);
+    sqlite3_close(db);
+
+    char *demo2 = h_demo_db(dir, "demo2.db");
+    db = open_fk(demo2);
+    test_activity(db);
+    sqlite3_close(db);
+
+    free(demo);
+    free(demo2);
+    h_rmrf(dir);
+    free(dir);
+    return tap_done();
+}

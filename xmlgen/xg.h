@@ -60,4 +60,20 @@ int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret);
 int xg_gw_finish(xg_gw_t *g, xg_out_t *out);
 void xg_gw_destroy(xg_gw_t *g);
 
+/* section=dialplan: one context (echoing Hunt-Context), extensions with one
+ * condition each, then actions. */
+typedef struct xg_dp xg_dp_t;
+xg_dp_t *xg_dp_create(const char *context);
+/* dest: the condition matches destination_number exactly (regex-escaped);
+ * NULL: an absolute condition (the server already decided). */
+void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest);
+/* An action whose data comes from data: refused (-EINVAL, the document is
+ * then unusable) when data is not xg_value_safe. data may be NULL. */
+int xg_dp_action(xg_dp_t *d, const char *app, const char *data);
+/* An action whose data is a server template that may carry ${...}
+ * expansions on purpose; the caller validated every value inserted in it. */
+void xg_dp_action_template(xg_dp_t *d, const char *app, const char *data);
+int xg_dp_finish(xg_dp_t *d, xg_out_t *out);
+void xg_dp_destroy(xg_dp_t *d);
+
 #endif

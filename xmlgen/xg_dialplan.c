@@ -1,0 +1,100 @@
+/* section=dialplan documents. The server decides the route; the document
+ * carries the decision as a single extension whose condition matches the
+ * destination exactly (or an absolute condition for rejections). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/util.h"
+#include "xg_internal.h"
+
+struct xg_dp {
+    xmlDocPtr doc;
+    xmlNodePtr context;
+    xmlNodePtr condition;
+    bool failed;
+};
+
+xg_dp_t *xg_dp_create(const char *context)
+{
+    xg_dp_t *d = xcalloc(1, sizeof(*d));
+    xmlNodePtr s = xg_doc_new(&d->doc, "dialplan");
+    xg_attr_const(s, "description", "w3voipd");
+    d->context = xg_child(s, "context");
+    if (!xg_value_safe(context))
+        d->failed = true;
+    xg_attr(d->context, "name", context);
+    return d;
+}
+
+void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest)
+{
+    xmlNodePtr e = xg_child(d->context, "extension");
+    xg_attr(e, "name", name);
+    d->condition = xg_child(e, "condition");
+    if (dest != NULL) {
+        /* exact match: every non-alphanumeric byte escaped for PCRE */
+        w3_buf_t re = {0};
+        w3_buf_add(&re, "^", 1);
+        for (const char *p = dest; *p; p++) {
+            bool alnum = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+            if (!alnum)
+                w3_buf_add(&re, "\\", 1);
+            w3_buf_add(&re, p, 1);
+        }
+        w3_buf_add(&re, "$", 1);
+        if (!xg_value_safe(dest))
+            d->failed = true;
+        xg_attr_const(d->condition, "field", "destination_number");
+        /* our own anchors: every byte of dest is escaped, so no "$${" */
+        xg_attr_const(d->condition, "expression", re.data);
+        w3_buf_free(&re);
+    }
+}
+
+static xmlNodePtr action(xg_dp_t *d, const char *app)
+{
+    if (d->condition == NULL)
+        xg_dp_extension(d, "w3", NULL);
+    xmlNodePtr a = xg_child(d->condition, "action");
+    xg_attr_const(a, "application", app);
+    return a;
+}
+
+int xg_dp_action(xg_dp_t *d, const char *app, const char *data)
+{
+    if (data != NULL && !xg_value_safe(data)) {
+        d->failed = true;
+        return -EINVAL;
+    }
+    xmlNodePtr a = action(d, app);
+    if (data != NULL)
+        xg_attr(a, "data", data);
+    return 0;
+}
+
+void xg_dp_action_template(xg_dp_t *d, const char *app, const char *data)
+{
+    xmlNodePtr a = action(d, app);
+    xg_attr_const(a, "data", data);
+}
+
+int xg_dp_finish(xg_dp_t *d, xg_out_t *out)
+{
+    int rc = -EINVAL;
+    if (!d->failed) {
+        rc = xg_doc_finish(d->doc, out);
+        d->doc = NULL;
+    }
+    xg_dp_destroy(d);
+    return rc;
+}
+
+void xg_dp_destroy(xg_dp_t *d)
+{
+    if (d == NULL)
+        return;
+    if (d->doc)
+        xmlFreeDoc(d->doc);
+    free(d);
+}
