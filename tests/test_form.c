@@ -131,8 +131,7 @@ static void test_decoding(void)
     check_get("v=%26x%3Dy", "v", "&x=y", "encoded & and = are data");
     check_get("v=b=c", "v", "b=c", "split on the first '=' only");
     check_get("a=1&v=", "v", "", "empty value gives \"\"");
-    check_get("hostname=vm&section=directory&tag_name=&key_name=&key_value=", "tag_name", "",
-              "tag_name= gives \"\"");
+    check_get("hostname=vm&section=directory&tag_name=&key_name=&key_value=", "tag_name", "", "tag_name= gives \"\"");
     check_get("a=1&a=2", "a", "1", "duplicate name: the first wins");
     check_get("a=%41&a=B", "a", "A", "duplicate name: the first wins (decoded)");
     check_get("Ab=1&ab=2", "ab", "2", "names are case-sensitive");

@@ -41,17 +41,23 @@ static bool make_keys(void)
 {
     bool good = true;
     good &= sh("cd '%s' && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>&1 && "
-               "openssl pkey -in rsa.pem -pubout -out rsa.pub 2>&1", dir);
+               "openssl pkey -in rsa.pem -pubout -out rsa.pub 2>&1",
+               dir);
     good &= sh("cd '%s' && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2.pem 2>&1 && "
-               "openssl pkey -in rsa2.pem -pubout -out rsa2.pub 2>&1", dir);
+               "openssl pkey -in rsa2.pem -pubout -out rsa2.pub 2>&1",
+               dir);
     good &= sh("cd '%s' && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out rsa1024.pem 2>&1 && "
-               "openssl pkey -in rsa1024.pem -pubout -out rsa1024.pub 2>&1", dir);
+               "openssl pkey -in rsa1024.pem -pubout -out rsa1024.pub 2>&1",
+               dir);
     good &= sh("cd '%s' && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>&1 && "
-               "openssl pkey -in ec.pem -pubout -out ec.pub 2>&1", dir);
+               "openssl pkey -in ec.pem -pubout -out ec.pub 2>&1",
+               dir);
     good &= sh("cd '%s' && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec384.pem 2>&1 && "
-               "openssl pkey -in ec384.pem -pubout -out ec384.pub 2>&1", dir);
+               "openssl pkey -in ec384.pem -pubout -out ec384.pub 2>&1",
+               dir);
     good &= sh("cd '%s' && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1 -out k1.pem 2>&1 && "
-               "openssl pkey -in k1.pem -pubout -out k1.pub 2>&1", dir);
+               "openssl pkey -in k1.pem -pubout -out k1.pub 2>&1",
+               dir);
     good &= sh("cd '%s' && openssl rand -base64 48 > hs.key", dir);
     good &= sh("cd '%s' && openssl rand -base64 48 > hs2.key", dir);
     return good;
@@ -204,8 +210,9 @@ static void test_valid(const auth_jwt_key_t *hs, const auth_jwt_key_t *rs_priv, 
             /* tampered payload, same signature */
             char *p1 = strchr(t, '.'), *p2 = p1 ? strchr(p1 + 1, '.') : NULL;
             if (p1 && p2) {
-                char *payload = b64url("{\"sub\":\"evil\",\"tenant_id\":\"x\",\"sip_domain\":\"y\",\"exp\":9999999999}",
-                                       strlen("{\"sub\":\"evil\",\"tenant_id\":\"x\",\"sip_domain\":\"y\",\"exp\":9999999999}"));
+                char *payload =
+                    b64url("{\"sub\":\"evil\",\"tenant_id\":\"x\",\"sip_domain\":\"y\",\"exp\":9999999999}",
+                           strlen("{\"sub\":\"evil\",\"tenant_id\":\"x\",\"sip_domain\":\"y\",\"exp\":9999999999}"));
                 size_t hl = (size_t)(p1 - t);
                 char *forged = malloc(strlen(t) + strlen(payload) + 4);
                 sprintf(forged, "%.*s.%s%s", (int)hl, t, payload, p2);
@@ -240,10 +247,12 @@ static void test_time(const auth_jwt_key_t *hs, const auth_jwt_key_t *rs_priv, c
     auth_jwt_mint_req_t r = tenant_req();
     r.ttl_s = 60;
     char *t = mint(rs_priv, &r);
-    verify_is(rs_pub, t, now + 60, 0, NULL, NULL, "at exp exactly, leeway 0: valid");
+    /* RFC 7519 4.1.4: exp is the time "on or after which the JWT MUST NOT be accepted" */
+    verify_is(rs_pub, t, now + 59, 0, NULL, NULL, "1 s before exp, leeway 0: valid");
+    verify_is(rs_pub, t, now + 60, 0, "expired", NULL, "at exp exactly, leeway 0: expired (RFC 7519)");
     verify_is(rs_pub, t, now + 61, 0, "expired", NULL, "1 s past exp, leeway 0: expired");
     verify_is(rs_pub, t, now + 61, 30, NULL, NULL, "1 s past exp within leeway 30: valid");
-    verify_is(rs_pub, t, now + 90, 30, NULL, NULL, "30 s past exp, leeway 30: valid");
+    verify_is(rs_pub, t, now + 89, 30, NULL, NULL, "29 s past exp, leeway 30: valid");
     verify_is(rs_pub, t, now + 91, 30, "expired", NULL, "31 s past exp, leeway 30: expired");
     verify_is(rs_pub, t, now + 10L * 365 * 86400, 30, "expired", NULL, "ten years later: expired");
     free(t);
@@ -288,8 +297,8 @@ static void test_claims(const auth_jwt_key_t *hs)
     verify_is(hs, t, now, 30, "missing_exp", NULL, "token without exp");
     free(t);
 
-    snprintf(json, sizeof(json), "{\"sub\":\"c\",\"tenant_id\":\"%s\",\"sip_domain\":\"%s\",\"exp\":\"%ld\"}",
-             TENANT_A, DOMAIN_A, exp);
+    snprintf(json, sizeof(json), "{\"sub\":\"c\",\"tenant_id\":\"%s\",\"sip_domain\":\"%s\",\"exp\":\"%ld\"}", TENANT_A,
+             DOMAIN_A, exp);
     t = hs_token(hs, json);
     verify_is(hs, t, now, 30, "missing_exp", NULL, "exp as a string is not an exp");
     free(t);
@@ -328,7 +337,8 @@ static void test_claims(const auth_jwt_key_t *hs)
     free(t);
 
     /* platform scope */
-    static const char *const platform[] = {"\"pbx\"", "\"read pbx\"", "\"pbx read\"", "[\"read\",\"pbx\"]", "[\"pbx\"]"};
+    static const char *const platform[] = {"\"pbx\"", "\"read pbx\"", "\"pbx read\"", "[\"read\",\"pbx\"]",
+                                           "[\"pbx\"]"};
     for (size_t i = 0; i < W3_ARRAY_LEN(platform); i++) {
         snprintf(json, sizeof(json), "{\"sub\":\"node\",\"exp\":%ld,\"scope\":%s}", exp, platform[i]);
         t = hs_token(hs, json);
@@ -340,11 +350,13 @@ static void test_claims(const auth_jwt_key_t *hs)
         is_str(c.tenant_id, "", "platform token: no tenant_id");
         free(t);
     }
-    static const char *const not_platform[] = {"\"pbxx\"", "\"read pbx2\"", "\"PBX\"", "\"xpbx\"", "[\"read pbx\"]",
-                                               "true", "[\"read\"]"};
+    static const char *const not_platform[] = {"\"pbxx\"",       "\"read pbx2\"", "\"PBX\"",   "\"xpbx\"",
+                                               "[\"read pbx\"]", "true",          "[\"read\"]"};
     for (size_t i = 0; i < W3_ARRAY_LEN(not_platform); i++) {
-        snprintf(json, sizeof(json), "{\"sub\":\"node\",\"tenant_id\":\"%s\",\"sip_domain\":\"%s\",\"exp\":%ld,"
-                 "\"scope\":%s}", TENANT_A, DOMAIN_A, exp, not_platform[i]);
+        snprintf(json, sizeof(json),
+                 "{\"sub\":\"node\",\"tenant_id\":\"%s\",\"sip_domain\":\"%s\",\"exp\":%ld,"
+                 "\"scope\":%s}",
+                 TENANT_A, DOMAIN_A, exp, not_platform[i]);
         t = hs_token(hs, json);
         char label[120];
         snprintf(label, sizeof(label), "scope %s", not_platform[i]);
@@ -410,8 +422,8 @@ static void test_refused(const auth_jwt_key_t *hs, const auth_jwt_key_t *rs_priv
     free(t);
 
     /* malformed */
-    static const char *const bad[] = {"", "abc", "a.b", "a.b.c.d", ".b.c", "a..c", "a*b.c.d", "***.e30.c2ln",
-                                      "eyJhbGciOiJIUzI1NiJ9.e30.c2ln.x"};
+    static const char *const bad[] = {
+        "", "abc", "a.b", "a.b.c.d", ".b.c", "a..c", "a*b.c.d", "***.e30.c2ln", "eyJhbGciOiJIUzI1NiJ9.e30.c2ln.x"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++) {
         char label[100];
         snprintf(label, sizeof(label), "malformed token '%s'", bad[i]);

@@ -156,10 +156,18 @@ static void test_migrations(const char *dir)
     db_schema_version(db, &v);
     is_int(v, db_migrations_count, "user_version = db_migrations_count");
 
-    static const char *const tables[] = {"tenants",          "stores",          "voip_trunks",
-                                         "voip_extensions",  "voip_dids",       "voip_ring_groups",
-                                         "voip_ring_group_members", "ai_agents", "voip_routes",
-                                         "voip_actor",       "voip_activity_log", "voip_cdr",
+    static const char *const tables[] = {"tenants",
+                                         "stores",
+                                         "voip_trunks",
+                                         "voip_extensions",
+                                         "voip_dids",
+                                         "voip_ring_groups",
+                                         "voip_ring_group_members",
+                                         "ai_agents",
+                                         "voip_routes",
+                                         "voip_actor",
+                                         "voip_activity_log",
+                                         "voip_cdr",
                                          "voip_cdr_rejects"};
     for (size_t i = 0; i < W3_ARRAY_LEN(tables); i++) {
         char *sql = sqlite3_mprintf("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=%Q", tables[i]);
@@ -203,11 +211,16 @@ static void test_demo(sqlite3 *db)
     static const struct {
         const char *table;
         int n;
-    } counts[] = {{"tenants", 2},          {"stores", 3},
-                  {"voip_trunks", 3},      {"voip_extensions", 4},
-                  {"voip_dids", 4},        {"voip_ring_groups", 1},
-                  {"voip_ring_group_members", 2}, {"ai_agents", 1},
-                  {"voip_routes", 7},      {"voip_cdr", 0}};
+    } counts[] = {{"tenants", 2},
+                  {"stores", 3},
+                  {"voip_trunks", 3},
+                  {"voip_extensions", 4},
+                  {"voip_dids", 4},
+                  {"voip_ring_groups", 1},
+                  {"voip_ring_group_members", 2},
+                  {"ai_agents", 1},
+                  {"voip_routes", 7},
+                  {"voip_cdr", 0}};
     for (size_t i = 0; i < W3_ARRAY_LEN(counts); i++) {
         char sql[200], label[120];
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", counts[i].table);
@@ -223,16 +236,20 @@ static void test_demo(sqlite3 *db)
          "store ids");
     is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantA_store01' AND register=0",
          "127.0.0.1:5090", "tenantA_store01: 127.0.0.1:5090, no registration");
-    is_q(db, "SELECT username || ' ' || secret_ref FROM voip_trunks WHERE gateway_name='tenantA_store02' AND register=1",
+    is_q(db,
+         "SELECT username || ' ' || secret_ref FROM voip_trunks WHERE gateway_name='tenantA_store02' AND register=1",
          "0298765432 env:W3_TRUNK_TENANTA_STORE02", "tenantA_store02: registering, username, secret_ref");
     is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantB_store01' AND register=0",
          "127.0.0.1:5095", "tenantB_store01: 127.0.0.1:5095");
     is_q(db, "SELECT user_id FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='101'",
          "a1000000-0000-4000-8000-000000000101", "A/101 user id");
-    is_q(db, "SELECT cos || ' ' || voicemail_enabled FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' "
-             "AND ext_number='200'", "international 0", "A/200: international, voicemail off");
-    is_q(db, "SELECT json_extract(forwarding, '$.no_answer') || '/' || json_extract(forwarding, '$.no_answer_timeout') "
-             "FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='200'",
+    is_q(db,
+         "SELECT cos || ' ' || voicemail_enabled FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' "
+         "AND ext_number='200'",
+         "international 0", "A/200: international, voicemail off");
+    is_q(db,
+         "SELECT json_extract(forwarding, '$.no_answer') || '/' || json_extract(forwarding, '$.no_answer_timeout') "
+         "FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='200'",
          "101/20", "A/200 forwards on no answer to 101 after 20 s");
     is_q(db, "SELECT cos FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='100'", "national",
          "A/100 cos national");
@@ -253,15 +270,19 @@ static void test_demo(sqlite3 *db)
         sqlite3_free(sql);
     }
 
-    is_q(db, "SELECT route_target_type || ' ' || route_target_ref || ' ' || tenant_id FROM voip_dids "
-             "WHERE e164='+39061234567'", "ai agent_voice_default " TA, "DID +39061234567 -> ai agent_voice_default");
+    is_q(db,
+         "SELECT route_target_type || ' ' || route_target_ref || ' ' || tenant_id FROM voip_dids "
+         "WHERE e164='+39061234567'",
+         "ai agent_voice_default " TA, "DID +39061234567 -> ai agent_voice_default");
     is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39061234568'", "ext 100",
          "DID +39061234568 -> ext 100");
     is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39021234567'",
          "ring ring_store01", "DID +39021234567 -> ring ring_store01");
     is_q(db, "SELECT tenant_id FROM voip_dids WHERE e164='+39067654321'", TB, "DID +39067654321 belongs to tenant B");
-    is_q(db, "SELECT group_concat(ext_number, ',') FROM (SELECT ext_number FROM voip_ring_group_members "
-             "ORDER BY position)", "100,101", "ring_store01 members 100, 101");
+    is_q(db,
+         "SELECT group_concat(ext_number, ',') FROM (SELECT ext_number FROM voip_ring_group_members "
+         "ORDER BY position)",
+         "100,101", "ring_store01 members 100, 101");
     is_q(db, "SELECT pattern FROM voip_routes WHERE cos_class='mobile'", "^9(3[0-9]{8,9})$", "mobile route pattern");
     is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE cos_class='emergency'"), 2, "two emergency routes");
     is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE strip_digits=1"), 6, "six routes strip the 9");
@@ -270,8 +291,7 @@ static void test_demo(sqlite3 *db)
     is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), 27, "demo load wrote 27 activity rows");
     is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE op='insert' AND actor='sql' AND status='ok'"), 27,
            "all of them insert by 'sql'");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'voip_dids:%'"), 4,
-           "4 DID rows logged");
+    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'voip_dids:%'"), 4, "4 DID rows logged");
     is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target = "
                      "'voip_ring_group_members:a6000000-0000-4000-8000-000000000001/101'"),
            1, "ring member target is <group>/<ext>");
@@ -314,7 +334,8 @@ static void test_constraints(sqlite3 *db)
     refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash with a non-hex letter");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, "
-                        "ext_number, a1_hash) VALUES ('x2', %Q, %Q, %Q, 'u-x2', '151', NULL)", TA, DA, SA1);
+                        "ext_number, a1_hash) VALUES ('x2', %Q, %Q, %Q, 'u-x2', '151', NULL)",
+                        TA, DA, SA1);
     refused(db, s, SQLITE_CONSTRAINT_NOTNULL, ext_count, "a1_hash NULL");
     sqlite3_free(s);
     s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "gold", "{}");
@@ -336,8 +357,7 @@ static void test_constraints(sqlite3 *db)
     refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "user_id already has an extension");
     sqlite3_free(s);
 
-    static const char *const bad_names[] = {"Bob ${x}", "$${foo}", "a<?b", "x-pre-process", "tab\there",
-                                            "nl\nhere"};
+    static const char *const bad_names[] = {"Bob ${x}", "$${foo}", "a<?b", "x-pre-process", "tab\there", "nl\nhere"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad_names); i++) {
         char label[120];
         snprintf(label, sizeof(label), "display_name '%s'", i < 4 ? bad_names[i] : "<control char>");
@@ -349,9 +369,14 @@ static void test_constraints(sqlite3 *db)
     accepted(db, s, "display_name with a lone $, braces and markup");
     sqlite3_free(s);
 
-    static const char *const bad_fwd[] = {"{\"always\":\"12a\"}", "{\"busy\":\"0612 345\"}", "{\"no_answer\":101}",
-                                          "{\"no_answer_timeout\":3}", "{\"no_answer_timeout\":\"20\"}", "[]",
-                                          "not json", "{\"always\":\"\"}"};
+    static const char *const bad_fwd[] = {"{\"always\":\"12a\"}",
+                                          "{\"busy\":\"0612 345\"}",
+                                          "{\"no_answer\":101}",
+                                          "{\"no_answer_timeout\":3}",
+                                          "{\"no_answer_timeout\":\"20\"}",
+                                          "[]",
+                                          "not json",
+                                          "{\"always\":\"\"}"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad_fwd); i++) {
         char label[120];
         snprintf(label, sizeof(label), "forwarding %s", bad_fwd[i]);
@@ -366,9 +391,10 @@ static void test_constraints(sqlite3 *db)
 
     /* DIDs */
     const char *did_count = "SELECT count(*) FROM voip_dids";
-#define DID(id, tenant, domain, store, e164)                                                                        \
-    sqlite3_mprintf("INSERT INTO voip_dids (did_id, tenant_id, sip_domain, store_id, e164, route_target_type, "     \
-                    "route_target_ref) VALUES (%Q, %Q, %Q, %Q, %Q, 'ext', '100')", id, tenant, domain, store, e164)
+#define DID(id, tenant, domain, store, e164)                                                                           \
+    sqlite3_mprintf("INSERT INTO voip_dids (did_id, tenant_id, sip_domain, store_id, e164, route_target_type, "        \
+                    "route_target_ref) VALUES (%Q, %Q, %Q, %Q, %Q, 'ext', '100')",                                     \
+                    id, tenant, domain, store, e164)
     s = DID("d1", TA, DA, SA1, "+390699999999");
     accepted(db, s, "a good DID");
     sqlite3_free(s);
@@ -391,8 +417,8 @@ static void test_constraints(sqlite3 *db)
     refused(db, s, SQLITE_CONSTRAINT_UNIQUE, did_count, "the same DID in another tenant");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_dids (did_id, tenant_id, sip_domain, store_id, e164, route_target_type, "
-                        "route_target_ref) VALUES ('d2', %Q, %Q, %Q, '+390699999997', 'voicemail', '100')", TA, DA,
-                        SA1);
+                        "route_target_ref) VALUES ('d2', %Q, %Q, %Q, '+390699999997', 'voicemail', '100')",
+                        TA, DA, SA1);
     refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "route_target_type not ext/ring/ai");
     sqlite3_free(s);
 #undef DID
@@ -400,27 +426,33 @@ static void test_constraints(sqlite3 *db)
     /* routes */
     const char *route_count = "SELECT count(*) FROM voip_routes";
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
-                        "('r1', %Q, %Q, '^9(1[0-9]+)$', 'national')", TA, DA);
+                        "('r1', %Q, %Q, '^9(1[0-9]+)$', 'national')",
+                        TA, DA);
     accepted(db, s, "a good route");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
-                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'vip')", TA, DA);
+                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'vip')",
+                        TA, DA);
     refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class 'vip'");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
-                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'National')", TA, DA);
+                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'National')",
+                        TA, DA);
     refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class in another case");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
-                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'national')", TA, DB);
+                        "('r2', %Q, %Q, '^9(1[0-9]+)$', 'national')",
+                        TA, DB);
     refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, route_count, "route of tenant A in tenant B's domain");
     sqlite3_free(s);
 
     /* trunks */
     const char *trunk_count = "SELECT count(*) FROM voip_trunks";
-#define TRUNK(id, gw, extra_cols, extra_vals)                                                                       \
-    sqlite3_mprintf("INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy" extra_cols \
-                    ") VALUES (%Q, %Q, %Q, %Q, %Q, 'sip.example.net'" extra_vals ")", id, TA, DA, SA1, gw)
+#define TRUNK(id, gw, extra_cols, extra_vals)                                                                          \
+    sqlite3_mprintf(                                                                                                   \
+        "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy" extra_cols           \
+        ") VALUES (%Q, %Q, %Q, %Q, %Q, 'sip.example.net'" extra_vals ")",                                              \
+        id, TA, DA, SA1, gw)
     s = TRUNK("t1", "tenantA_extra-1.x", "", "");
     accepted(db, s, "a good trunk");
     sqlite3_free(s);
@@ -485,23 +517,27 @@ static void test_activity(sqlite3 *db)
     char *l = last_log(db);
     is_str(l, "insert|sql|voip_extensions:act-1|" TA "|" DA, "insert: op, actor sql, target, tenant, domain");
     free(l);
-    is_q(db, "SELECT json_extract(diff, '$.new.ext_number') || ' ' || json_extract(diff, '$.new.display_name') "
-             "FROM voip_activity_log ORDER BY id DESC LIMIT 1", "170 Activity", "insert: diff holds the new row");
+    is_q(db,
+         "SELECT json_extract(diff, '$.new.ext_number') || ' ' || json_extract(diff, '$.new.display_name') "
+         "FROM voip_activity_log ORDER BY id DESC LIMIT 1",
+         "170 Activity", "insert: diff holds the new row");
     is_int(q_int(db, "SELECT json_type(diff, '$.new.a1_hash') IS NULL FROM voip_activity_log ORDER BY id DESC LIMIT 1"),
            1, "insert: diff has no a1_hash key");
     is_int(q_int(db, "SELECT json_valid(diff) FROM voip_activity_log ORDER BY id DESC LIMIT 1"), 1,
            "insert: diff is valid JSON");
 
-    char *u = sqlite3_mprintf("UPDATE voip_extensions SET display_name='Renamed', a1_hash=%Q WHERE extension_id='act-1'",
-                              a1b);
+    char *u = sqlite3_mprintf(
+        "UPDATE voip_extensions SET display_name='Renamed', a1_hash=%Q WHERE extension_id='act-1'", a1b);
     accepted(db, u, "update an extension (name and a1_hash)");
     sqlite3_free(u);
     is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 2, "update: one activity row");
     l = last_log(db);
     is_str(l, "update|sql|voip_extensions:act-1|" TA "|" DA, "update: op, actor, target");
     free(l);
-    is_q(db, "SELECT json_extract(diff, '$.old.display_name') || '>' || json_extract(diff, '$.new.display_name') "
-             "FROM voip_activity_log ORDER BY id DESC LIMIT 1", "Activity>Renamed", "update: diff old and new");
+    is_q(db,
+         "SELECT json_extract(diff, '$.old.display_name') || '>' || json_extract(diff, '$.new.display_name') "
+         "FROM voip_activity_log ORDER BY id DESC LIMIT 1",
+         "Activity>Renamed", "update: diff old and new");
 
     /* with an actor set by the writer */
     accepted(db, "INSERT INTO voip_actor (k, actor) VALUES (1, 'api:x')", "set voip_actor api:x");
@@ -527,8 +563,8 @@ static void test_activity(sqlite3 *db)
     is_q(db, "SELECT json_extract(diff, '$.old.cos') FROM voip_activity_log ORDER BY id DESC LIMIT 1", "mobile",
          "delete: diff holds the old row");
 
-    char *sql = sqlite3_mprintf("SELECT count(*) FROM voip_activity_log WHERE instr(diff, %Q) > 0 OR instr(diff, %Q) > 0",
-                                a1a, a1b);
+    char *sql = sqlite3_mprintf(
+        "SELECT count(*) FROM voip_activity_log WHERE instr(diff, %Q) > 0 OR instr(diff, %Q) > 0", a1a, a1b);
     is_int(q_int(db, sql), 0, "no diff ever holds the a1_hash values");
     sqlite3_free(sql);
     is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target='voip_extensions:act-1'"), 4,

@@ -77,7 +77,10 @@ static void test_env(void)
     expect("env:W3_TEST_SECRET", -EBADMSG, NULL, "env: only a newline");
     setenv("W3_TEST_SECRET", "a\nb", 1);
     expect("env:W3_TEST_SECRET", -EBADMSG, NULL, "env: inner newline");
-    setenv("W3_TEST_SECRET", "a\x01" "b", 1);
+    setenv("W3_TEST_SECRET",
+           "a\x01"
+           "b",
+           1);
     expect("env:W3_TEST_SECRET", -EBADMSG, NULL, "env: control character");
 
     char big[4098];
@@ -135,7 +138,9 @@ static void test_file(void)
     expect(ref, -EBADMSG, NULL, "file: empty first line");
     free(p);
 
-    p = h_write_file(dir, "ctl", "ab\x01" "cd\n");
+    p = h_write_file(dir, "ctl",
+                     "ab\x01"
+                     "cd\n");
     snprintf(ref, sizeof(ref), "file:%s", p);
     expect(ref, -EBADMSG, NULL, "file: control character \\x01");
     free(p);
@@ -145,7 +150,9 @@ static void test_file(void)
     expect(ref, -EBADMSG, NULL, "file: TAB");
     free(p);
 
-    p = h_write_file(dir, "del", "ab\x7f" "cd\n");
+    p = h_write_file(dir, "del",
+                     "ab\x7f"
+                     "cd\n");
     snprintf(ref, sizeof(ref), "file:%s", p);
     expect(ref, -EBADMSG, NULL, "file: DEL");
     free(p);

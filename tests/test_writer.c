@@ -184,7 +184,8 @@ static void test_group_commit(const char *dir)
     is_int(st.jobs, JOBS, "stats: 2,000 jobs");
     is_int(st.failures, 0, "stats: no failures");
     ok(st.batches > 0 && st.batches < st.jobs, "stats: %llu batches for %llu jobs (group commit)", st.batches, st.jobs);
-    printf("# %llu batches, %.1f jobs per batch\n", st.batches, st.batches ? (double)st.jobs / (double)st.batches : 0.0);
+    printf("# %llu batches, %.1f jobs per batch\n", st.batches,
+           st.batches ? (double)st.jobs / (double)st.batches : 0.0);
     is_int(q_int(path, "SELECT count(*) FROM voip_cdr"), JOBS, "2,000 rows");
     is_int(q_int(path, "SELECT count(DISTINCT call_id) FROM voip_cdr"), JOBS, "2,000 distinct call ids");
     is_int(q_int(path, "SELECT count(*) FROM (SELECT call_id FROM voip_cdr GROUP BY call_id HAVING count(*) > 1)"), 0,
@@ -353,7 +354,8 @@ static void test_locked(const char *dir)
     char *path = migrated_db(dir, "locked.db");
     sqlite3 *other = NULL;
     sqlite3_open(path, &other);
-    is_int(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK, "another connection holds the write lock");
+    is_int(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK,
+           "another connection holds the write lock");
     writer_opts_t o = {.batch_max = 8, .delay_s = 0, .busy_timeout_ms = 20, .queue_max = 100};
     char *err = NULL;
     writer_t *w = writer_create(path, &o, &err);

@@ -105,6 +105,35 @@ static void trunk_b1(db_trunk_t *tr)
     tr->priority = 10;
 }
 
+/* s with control characters shown as \xNN (for one-line TAP labels). */
+static const char *shown(const char *s, size_t len)
+{
+    static char buf[256];
+    size_t w = 0;
+    for (size_t i = 0; i < len && w + 5 < sizeof(buf); i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            w += (size_t)snprintf(buf + w, sizeof(buf) - w, "\\x%02x", c);
+        else
+            buf[w++] = (char)c;
+    }
+    buf[w] = '\0';
+    return buf;
+}
+
+/* Prints a document as TAP comment lines. */
+static void diag_doc(const char *what, const char *doc)
+{
+    printf("#   %s:\n", what);
+    for (const char *p = doc ? doc : "(null)"; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("#   | %.*s\n", (int)n, p);
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+}
+
 static bool parses(const xg_out_t *out)
 {
     xmlDocPtr doc = xmlReadMemory(out->data, (int)out->len, "out.xml", NULL,
@@ -184,8 +213,10 @@ static void golden(const xg_out_t *out, const char *name)
         return;
     }
     bool same = out->data && out->len == wlen && memcmp(out->data, want, wlen) == 0;
-    if (!ok(same, "%s: byte for byte equal to the golden file", name))
-        printf("#   got:\n%s\n#   want:\n%s\n", out->data ? out->data : "(null)", want);
+    if (!ok(same, "%s: byte for byte equal to the golden file", name)) {
+        diag_doc("got", out->data);
+        diag_doc("want", want);
+    }
     free(want);
 }
 
@@ -313,7 +344,8 @@ static void test_user(void)
     is_xpath(&out, UVAR("w3_fwd_always"), "+390612345678", "w3_fwd_always");
     is_int(xpc(&out, "//variable[@name='w3_fwd_busy']"), 0, "non-dialable forwarding target left out");
     is_xpath(&out, UVAR("w3_voicemail"), "false", "voicemail off");
-    is_int(xpc(&out, "//variable[@name='outbound_caller_id_number']"), 0, "no caller id number when the store has none");
+    is_int(xpc(&out, "//variable[@name='outbound_caller_id_number']"), 0,
+           "no caller id number when the store has none");
     xg_out_free(&out);
     f.fwd_no_answer_timeout = 45;
     is_int(xg_directory_user(&t, &f, &o, &out), 0, "user with a no_answer timeout renders");
@@ -417,7 +449,8 @@ static void test_gateways(void)
     is_int(xpc(&out, "/document/section/domain/groups/group/users/user/gateways/gateway"), 3,
            "three gateways in the groups layout");
     is_int(xpc(&out, "/document/section/domain/users"), 0, "no flat <domain><users> (ignored by sofia)");
-    is_int(xpc(&out, "/document/section/domain/params/param[@name='dial-string']"), 2, "every domain has a dial-string");
+    is_int(xpc(&out, "/document/section/domain/params/param[@name='dial-string']"), 2,
+           "every domain has a dial-string");
     is_xpath(&out, "/document/section/domain[@name='tenantA.edvoip.it']/groups/group/@name", "trunks", "group trunks");
     is_int(xpc(&out, "/document/section/domain[@name='tenantA.edvoip.it']//user"), 2, "one container user per store");
     is_xpath(&out, "/document/section/domain[@name='tenantA.edvoip.it']//user[1]/@id", "trunks-" STORE_A1,
@@ -528,19 +561,15 @@ static void test_gateways(void)
 
 static void test_value_safe(void)
 {
-    static const char *const good[] = {"", "Ext 100", "tenantA.edvoip.it", "$5", "a$b", "{x}", "$ {x}", "100%",
-                                       "<tag>", "x-pre process", "Caf\xc3\xa9", "a?b<c"};
+    static const char *const good[] = {"",     "Ext 100", "tenantA.edvoip.it", "$5",          "a$b",  "{x}", "$ {x}",
+                                       "100%", "<tag>",   "x-pre process",     "Caf\xc3\xa9", "a?b<c"};
     for (size_t i = 0; i < W3_ARRAY_LEN(good); i++)
-        ok(xg_value_safe(good[i]), "xg_value_safe accepts '%s'", good[i]);
-    static const char *const bad[] = {"${x}", "a${", "$${foo}", "<?xml", "x<?y", "X-PRE-PROCESS", "x-pre-process",
-                                      "X-Pre-Process cmd", "a\tb", "a\nb", "a\rb", "\x01", "a\x7f", "\x1b[0m"};
-    for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++) {
-        char shown[64];
-        size_t w = 0;
-        for (const unsigned char *p = (const unsigned char *)bad[i]; *p && w < 50; p++)
-            w += (size_t)snprintf(shown + w, sizeof(shown) - w, (*p < 0x20 || *p == 0x7f) ? "\\x%02x" : "%c", *p);
-        ok(!xg_value_safe(bad[i]), "xg_value_safe refuses '%s'", shown);
-    }
+        ok(xg_value_safe(good[i]), "xg_value_safe accepts '%s'", shown(good[i], strlen(good[i])));
+    static const char *const bad[] = {
+        "${x}", "a${",  "$${foo}", "<?xml", "x<?y",  "X-PRE-PROCESS", "x-pre-process", "X-Pre-Process cmd",
+        "a\tb", "a\nb", "a\rb",    "\x01",  "a\x7f", "\x1b[0m"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++)
+        ok(!xg_value_safe(bad[i]), "xg_value_safe refuses '%s'", shown(bad[i], strlen(bad[i])));
 
     ok(xg_value_allowed("+39*12#", "0123456789+*#"), "xg_value_allowed: dialable");
     ok(!xg_value_allowed("", "0123456789"), "xg_value_allowed: empty refused");
@@ -554,12 +583,18 @@ static void test_output_safe(void)
                                        "<param value=\"${sofia_contact(x)}\"/>", "<param value=\"&#36;&#36;{x}\"/>",
                                        "<x>$ {</x>", "<x>$$</x>"};
     for (size_t i = 0; i < W3_ARRAY_LEN(good); i++)
-        ok(xg_output_safe(good[i], strlen(good[i])), "xg_output_safe accepts '%s'", good[i]);
-    static const char *const bad[] = {"<x v=\"$${foo}\"/>", "<?xml version=\"1.0\"?>\n<x/>", "<x>\n<?y?>\n</x>",
-                                      "<include>\n<x/>\n</include>", "<x/></include>", "<X-PRE-PROCESS cmd=\"set\"/>",
-                                      "<x-pre-process cmd=\"exec\"/>", "<INCLUDE>", "<!--#include x-->"};
+        ok(xg_output_safe(good[i], strlen(good[i])), "xg_output_safe accepts '%s'", shown(good[i], strlen(good[i])));
+    static const char *const bad[] = {"<x v=\"$${foo}\"/>",
+                                      "<?xml version=\"1.0\"?>\n<x/>",
+                                      "<x>\n<?y?>\n</x>",
+                                      "<include>\n<x/>\n</include>",
+                                      "<x/></include>",
+                                      "<X-PRE-PROCESS cmd=\"set\"/>",
+                                      "<x-pre-process cmd=\"exec\"/>",
+                                      "<INCLUDE>",
+                                      "<!--#include x-->"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++)
-        ok(!xg_output_safe(bad[i], strlen(bad[i])), "xg_output_safe refuses '%s'", bad[i]);
+        ok(!xg_output_safe(bad[i], strlen(bad[i])), "xg_output_safe refuses '%s'", shown(bad[i], strlen(bad[i])));
     /* the length bounds the scan */
     const char *tail = "<x/>$${foo}";
     ok(xg_output_safe(tail, 4), "xg_output_safe scans only len bytes");
