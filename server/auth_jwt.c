@@ -40,8 +40,14 @@ static auth_jwt_alg_t pem_alg(const char *pem, size_t len, bool private_key)
         int id = EVP_PKEY_get_base_id(pk);
         if (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(pk) >= 2048)
             alg = AUTH_JWT_RS256;
-        else if (id == EVP_PKEY_EC && EVP_PKEY_get_bits(pk) == 256)
-            alg = AUTH_JWT_ES256;
+        else if (id == EVP_PKEY_EC && EVP_PKEY_get_bits(pk) == 256) {
+            /* ES256 is defined on P-256 only (RFC 7518 §3.4) */
+            char group[64] = "";
+            size_t glen = 0;
+            if (EVP_PKEY_get_utf8_string_param(pk, "group", group, sizeof(group), &glen) == 1 &&
+                (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0))
+                alg = AUTH_JWT_ES256;
+        }
     }
     EVP_PKEY_free(pk);
     BIO_free(bio);
@@ -250,7 +256,8 @@ int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, lo
         *why = "malformed";
         goto out;
     }
-    if ((long)now > exp + leeway) {
+    /* exp is the moment from which the token is refused (RFC 7519 §4.1.4) */
+    if ((long)now >= exp + leeway) {
         *why = "expired";
         goto out;
     }

@@ -64,7 +64,8 @@ int form_parse(form_t *f, const char *body, size_t len, const char **why)
             *amp = '\0';
         if (*p != '\0') {
             char *eq = strchr(p, '=');
-            char *value = (char *)"";
+            /* a field without '=' has the empty value (its own NUL) */
+            char *value = p + strlen(p);
             if (eq != NULL) {
                 *eq = '\0';
                 value = eq + 1;

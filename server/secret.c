@@ -60,16 +60,22 @@ int secret_resolve(const char *ref, char **secret, const char **why)
             *why = "file: needs an absolute path";
             return -EINVAL;
         }
-        rc = w3_read_file(ref + 5, SECRET_MAX, &val, NULL);
+        size_t flen = 0;
+        rc = w3_read_file(ref + 5, SECRET_MAX, &val, &flen);
         if (rc) {
             *why = rc == -ENOENT ? "secret file not found" : rc == -EFBIG ? "secret file too large"
                                                                           : "secret file unreadable";
             return rc == -EFBIG ? -EBADMSG : rc;
         }
-        /* only the first line is the secret */
-        char *nl = strchr(val, '\n');
-        if (nl)
-            *nl = '\0';
+        /* only the first line is the secret; a NUL in it would cut it short */
+        char *nl = memchr(val, '\n', flen);
+        size_t first = nl ? (size_t)(nl - val) : flen;
+        if (memchr(val, '\0', first) != NULL) {
+            *why = "secret holds control characters";
+            secret_free(val);
+            return -EBADMSG;
+        }
+        val[first] = '\0';
     } else if (strncmp(ref, "vault:", 6) == 0) {
         *why = "vault: references are not supported yet";
         return -ENOTSUP;
