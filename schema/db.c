@@ -44,6 +44,19 @@ int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char *
     return 0;
 }
 
+void db_cdr_cache_reset(sqlite3 *db);
+
+void db_close(sqlite3 *db)
+{
+    if (db == NULL)
+        return;
+    db_cdr_cache_reset(db);
+    sqlite3_stmt *st;
+    while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+        sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 int db_schema_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *st = NULL;

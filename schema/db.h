@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct db_migration {
     int version;
@@ -29,6 +30,9 @@ int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char *
  * transaction. Refuses (-EPROTO) a database newer than this binary. */
 int db_migrate(sqlite3 *db, int *from, int *to, char **err);
 int db_schema_version(sqlite3 *db, int *version);
+/* Finalizes every statement still prepared on db (the cached write
+ * statements included) and closes it. Call on the thread that used it. */
+void db_close(sqlite3 *db);
 
 typedef struct db_tenant {
     char tenant_id[65];
@@ -156,5 +160,56 @@ int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max
 
 /* Enabled trunks of an enabled store, in priority order. */
 int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n);
+
+/* One CDR leg to store (SPEC §7). Strings are owned by whoever filled the
+ * struct (server/cdr.c frees them with cdr_rec_free()). The claim_* and
+ * auth_domain/gateway fields are what the call says about its tenant; the
+ * store step checks them against the database before trusting them. */
+typedef struct db_cdr {
+    char *fs_core_uuid;
+    char *fs_uuid;
+    char *leg;
+    char *call_id;
+    char *sip_call_id;
+    char *direction;
+    char *from_uri;
+    char *to_uri;
+    char *did_e164;
+    char *ext_number;
+    char *user_id;
+    char *start_ts;
+    char *answer_ts;
+    char *end_ts;
+    long billsec;
+    char *disposition;
+    char *recording_url;
+    char *hangup_cause;
+    char *meta_json;
+    char *claim_tenant_id;
+    char *claim_store_id;
+    char *claim_sip_domain;
+    char *auth_domain;
+    char *gateway;
+    const char *format;
+} db_cdr_t;
+
+typedef struct db_cdr_result {
+    long long id;
+    bool duplicate;
+    bool attributed;
+    char tenant_id[65];
+    char sip_domain[254];
+    char note[200];
+} db_cdr_result_t;
+
+/* Attributes (DID owner, then the authenticated domain, the sip_domain
+ * variable, the gateway's owner, and only then a tenant_id variable that
+ * names an existing tenant) and inserts on the writer connection. A leg
+ * already stored (same core-uuid + uuid) is not stored again: 0 with
+ * res->duplicate. -EIO on a database error. */
+int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res);
+/* Keeps an unparseable body verbatim. */
+int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_type, const char *query,
+                        const char *body, size_t len);
 
 #endif

@@ -176,7 +176,7 @@ void writer_destroy(writer_t *w)
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
-    sqlite3_close(w->db);
+    db_close(w->db);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     pthread_cond_destroy(&w->sync_cond);

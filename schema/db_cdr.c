@@ -1,0 +1,200 @@
+/* CDR writes, run on the writer thread's connection inside its batch
+ * transaction. Statements are prepared with SQLITE_PREPARE_PERSISTENT and
+ * cached by SQLite's own statement machinery per call (the writer owns one
+ * connection, so a small static cache keyed by the handle is enough). */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../server/util.h"
+#include "db.h"
+
+enum { Q_DID, Q_DOMAIN, Q_GATEWAY, Q_TENANT, Q_STORE, Q_USER, Q_INSERT, Q_REJECT, Q_COUNT };
+
+static const char *const sql[Q_COUNT] = {
+    [Q_DID] = "SELECT tenant_id, sip_domain FROM voip_dids WHERE e164 = ?1",
+    [Q_DOMAIN] = "SELECT tenant_id, sip_domain FROM tenants WHERE sip_domain = ?1",
+    [Q_GATEWAY] = "SELECT tenant_id, sip_domain FROM voip_trunks WHERE gateway_name = ?1",
+    [Q_TENANT] = "SELECT tenant_id, sip_domain FROM tenants WHERE tenant_id = ?1",
+    [Q_STORE] = "SELECT 1 FROM stores WHERE store_id = ?1 AND tenant_id = ?2",
+    [Q_USER] = "SELECT 1 FROM voip_extensions WHERE user_id = ?1 AND tenant_id = ?2",
+    [Q_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, to_uri, "
+                 "did_e164, ext_number, user_id, start_ts, answer_ts, end_ts, billsec, disposition, recording_url, "
+                 "hangup_cause, sip_call_id, fs_core_uuid, fs_uuid, source, attributed, attribution_note, meta_json) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+                 "?21, 'fs', ?22, ?23, ?24) "
+                 "ON CONFLICT (fs_core_uuid, fs_uuid) WHERE fs_uuid IS NOT NULL DO NOTHING",
+    [Q_REJECT] = "INSERT INTO voip_cdr_rejects (reason, content_type, query, body) VALUES (?1, ?2, ?3, ?4)",
+};
+
+static _Thread_local sqlite3 *cached_db;
+static _Thread_local sqlite3_stmt *cached[Q_COUNT];
+
+void db_cdr_cache_reset(sqlite3 *db);
+/* Forgets (db_close() finalizes) this thread's statements prepared on db. */
+void db_cdr_cache_reset(sqlite3 *db)
+{
+    if (cached_db != db)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        cached[i] = NULL;
+    cached_db = NULL;
+}
+
+static sqlite3_stmt *stmt(sqlite3 *db, int q)
+{
+    if (cached_db != db) {
+        /* statements belong to the connection they were prepared on */
+        for (int i = 0; i < Q_COUNT; i++) {
+            if (cached_db != NULL)
+                sqlite3_finalize(cached[i]);
+            cached[i] = NULL;
+        }
+        cached_db = db;
+    }
+    if (cached[q] == NULL && sqlite3_prepare_v3(db, sql[q], -1, SQLITE_PREPARE_PERSISTENT, &cached[q], NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_reset(cached[q]);
+    sqlite3_clear_bindings(cached[q]);
+    return cached[q];
+}
+
+static void bind(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v && *v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Runs a lookup returning (tenant_id, sip_domain): 1 found, 0 none, -EIO. */
+static int owner(sqlite3 *db, int q, const char *key, db_cdr_result_t *res)
+{
+    if (key == NULL || *key == '\0')
+        return 0;
+    sqlite3_stmt *st = stmt(db, q);
+    if (st == NULL)
+        return -EIO;
+    bind(st, 1, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return -EIO;
+    w3_strlcpy(res->tenant_id, (const char *)sqlite3_column_text(st, 0), sizeof(res->tenant_id));
+    w3_strlcpy(res->sip_domain, (const char *)sqlite3_column_text(st, 1), sizeof(res->sip_domain));
+    sqlite3_reset(st);
+    return 1;
+}
+
+static int exists2(sqlite3 *db, int q, const char *a, const char *b)
+{
+    if (a == NULL || *a == '\0')
+        return 0;
+    sqlite3_stmt *st = stmt(db, q);
+    if (st == NULL)
+        return -EIO;
+    bind(st, 1, a);
+    bind(st, 2, b);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    /* the strongest evidence first: a DID has one owner, the authenticated
+     * domain is FreeSWITCH's, the rest are our own exported variables */
+    static const struct {
+        int q;
+        size_t off;
+        const char *what;
+    } sources[] = {
+        {Q_DID, offsetof(db_cdr_t, did_e164), "DID"},
+        {Q_DOMAIN, offsetof(db_cdr_t, auth_domain), "authenticated domain"},
+        {Q_DOMAIN, offsetof(db_cdr_t, claim_sip_domain), "sip_domain variable"},
+        {Q_GATEWAY, offsetof(db_cdr_t, gateway), "gateway"},
+        {Q_TENANT, offsetof(db_cdr_t, claim_tenant_id), "tenant_id variable"},
+    };
+    const char *source = NULL;
+    for (size_t i = 0; i < W3_ARRAY_LEN(sources) && source == NULL; i++) {
+        const char *key = *(char *const *)((const char *)c + sources[i].off);
+        int rc = owner(db, sources[i].q, key, res);
+        if (rc < 0)
+            return -EIO;
+        if (rc == 1)
+            source = sources[i].what;
+    }
+    res->attributed = source != NULL;
+    if (!res->attributed)
+        snprintf(res->note, sizeof(res->note), "unattributable: no known DID, domain, gateway or tenant");
+    else if (c->claim_tenant_id && strcmp(c->claim_tenant_id, res->tenant_id) != 0)
+        snprintf(res->note, sizeof(res->note), "tenant_id variable contradicts the %s: not trusted", source);
+
+    const char *store = NULL, *user = NULL;
+    if (res->attributed) {
+        int rc = exists2(db, Q_STORE, c->claim_store_id, res->tenant_id);
+        if (rc < 0)
+            return -EIO;
+        store = rc == 1 ? c->claim_store_id : NULL;
+        rc = exists2(db, Q_USER, c->user_id, res->tenant_id);
+        if (rc < 0)
+            return -EIO;
+        user = rc == 1 ? c->user_id : NULL;
+    }
+
+    sqlite3_stmt *st = stmt(db, Q_INSERT);
+    if (st == NULL)
+        return -EIO;
+    bind(st, 1, res->attributed ? res->tenant_id : NULL);
+    bind(st, 2, store);
+    bind(st, 3, res->attributed ? res->sip_domain : NULL);
+    bind(st, 4, c->call_id);
+    bind(st, 5, c->leg);
+    bind(st, 6, c->direction);
+    bind(st, 7, c->from_uri);
+    bind(st, 8, c->to_uri);
+    bind(st, 9, c->did_e164);
+    bind(st, 10, c->ext_number);
+    bind(st, 11, user);
+    bind(st, 12, c->start_ts);
+    bind(st, 13, c->answer_ts);
+    bind(st, 14, c->end_ts);
+    sqlite3_bind_int64(st, 15, c->billsec);
+    bind(st, 16, c->disposition);
+    bind(st, 17, c->recording_url);
+    bind(st, 18, c->hangup_cause);
+    bind(st, 19, c->sip_call_id);
+    bind(st, 20, c->fs_core_uuid);
+    bind(st, 21, c->fs_uuid);
+    sqlite3_bind_int(st, 22, res->attributed);
+    bind(st, 23, res->note[0] ? res->note : NULL);
+    bind(st, 24, c->meta_json);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    if (sqlite3_changes(db) == 0) {
+        res->duplicate = true;
+        return 0;
+    }
+    res->id = sqlite3_last_insert_rowid(db);
+    return 0;
+}
+
+int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_type, const char *query,
+                        const char *body, size_t len)
+{
+    sqlite3_stmt *st = stmt(db, Q_REJECT);
+    if (st == NULL)
+        return -EIO;
+    bind(st, 1, reason);
+    bind(st, 2, content_type);
+    bind(st, 3, query);
+    sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}

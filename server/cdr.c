@@ -1,0 +1,357 @@
+#include "cdr.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "form.h"
+#include "util.h"
+
+/* A parsed document seen through one interface, JSON or XML. */
+typedef struct view {
+    json_t *json;      /* JSON document */
+    json_t *vars;      /* its "variables" object */
+    xmlDocPtr xml;     /* XML document */
+    xmlNodePtr xvars;  /* its <variables> */
+    xmlNodePtr xprof;  /* first <callflow><caller_profile> */
+} view_t;
+
+/* Decoded variable value (malloc'd) or NULL. */
+static char *var(const view_t *v, const char *name)
+{
+    const char *raw = NULL;
+    xmlChar *xraw = NULL;
+    if (v->vars) {
+        raw = json_string_value(json_object_get(v->vars, name));
+    } else if (v->xvars) {
+        for (xmlNodePtr n = v->xvars->children; n; n = n->next)
+            if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
+                xraw = xmlNodeGetContent(n);
+                raw = (const char *)xraw;
+                break;
+            }
+    }
+    if (raw == NULL || *raw == '\0') {
+        xmlFree(xraw);
+        return NULL;
+    }
+    char *s = xstrdup(raw);
+    xmlFree(xraw);
+    form_pct_decode(s, strlen(s));
+    return s;
+}
+
+static char *profile(const view_t *v, const char *name)
+{
+    if (v->json) {
+        json_t *cf = json_object_get(v->json, "callflow");
+        json_t *last = json_is_array(cf) ? json_array_get(cf, json_array_size(cf) - 1) : NULL;
+        const char *s = json_string_value(json_object_get(json_object_get(last, "caller_profile"), name));
+        return s && *s ? xstrdup(s) : NULL;
+    }
+    for (xmlNodePtr n = v->xprof ? v->xprof->children : NULL; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
+            xmlChar *c = xmlNodeGetContent(n);
+            char *s = c && *c ? xstrdup((const char *)c) : NULL;
+            xmlFree(c);
+            return s;
+        }
+    return NULL;
+}
+
+int cdr_iso_from_uepoch(const char *uepoch, char out[32])
+{
+    if (uepoch == NULL)
+        return false;
+    char *end;
+    long long us = strtoll(uepoch, &end, 10);
+    if (*end || us <= 0)
+        return false;
+    time_t secs = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char base[24];
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03dZ", base, (int)((us / 1000) % 1000));
+    return true;
+}
+
+static char *iso(const view_t *v, const char *name)
+{
+    char *u = var(v, name);
+    char buf[32];
+    bool ok = cdr_iso_from_uepoch(u, buf);
+    free(u);
+    return ok ? xstrdup(buf) : NULL;
+}
+
+static char *with_sip(char *uri)
+{
+    if (uri == NULL)
+        return NULL;
+    w3_buf_t b = {0};
+    w3_buf_printf(&b, "%s%s", strncmp(uri, "sip:", 4) == 0 ? "" : "sip:", uri);
+    free(uri);
+    return b.data;
+}
+
+static const char *disposition(bool answered, const char *cause)
+{
+    if (answered)
+        return "ANSWERED";
+    if (cause == NULL)
+        return "FAILED";
+    if (strcmp(cause, "USER_BUSY") == 0)
+        return "BUSY";
+    static const char *const no_answer[] = {"NO_ANSWER", "NO_USER_RESPONSE", "ORIGINATOR_CANCEL", "ALLOTTED_TIMEOUT",
+                                            "NORMAL_CLEARING"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(no_answer); i++)
+        if (strcmp(cause, no_answer[i]) == 0)
+            return "NO ANSWER";
+    return "FAILED";
+}
+
+static void fill(const view_t *v, const char *query, cdr_rec_t *r)
+{
+    r->fs_uuid = var(v, "uuid");
+    if (r->fs_uuid == NULL && query) {
+        /* ?uuid=<uuid> (mod_json_cdr) or ?uuid=a_<uuid> (prefix-a-leg) */
+        const char *q = strstr(query, "uuid=");
+        if (q) {
+            q += 5;
+            if (strncmp(q, "a_", 2) == 0 || strncmp(q, "b_", 2) == 0)
+                q += 2;
+            r->fs_uuid = xstrndup(q, strcspn(q, "&"));
+        }
+    }
+    char *orig = var(v, "originating_leg_uuid");
+    r->leg = xstrdup(orig ? "B" : "A");
+    r->call_id = orig ? orig : (r->fs_uuid ? xstrdup(r->fs_uuid) : NULL);
+    r->sip_call_id = var(v, "sip_call_id");
+    r->from_uri = with_sip(var(v, "sip_from_uri"));
+    r->to_uri = with_sip(var(v, "sip_req_uri"));
+    r->did_e164 = var(v, "w3_did");
+    r->ext_number = var(v, "w3_ext");
+    r->user_id = var(v, "user_id");
+    r->start_ts = iso(v, "start_uepoch");
+    r->answer_ts = iso(v, "answer_uepoch");
+    r->end_ts = iso(v, "end_uepoch");
+    char *billsec = var(v, "billsec");
+    r->billsec = billsec ? strtol(billsec, NULL, 10) : 0;
+    if (r->billsec < 0)
+        r->billsec = 0;
+    free(billsec);
+    r->hangup_cause = var(v, "hangup_cause");
+    r->disposition = xstrdup(disposition(r->answer_ts != NULL, r->hangup_cause));
+    r->recording_url = var(v, "w3_recording_url");
+    char *dir = var(v, "w3_direction");
+    if (dir && (strcmp(dir, "inbound") == 0 || strcmp(dir, "outbound") == 0 || strcmp(dir, "internal") == 0)) {
+        r->direction = dir;
+    } else {
+        free(dir);
+        char *ctx = profile(v, "context");
+        r->direction = xstrdup(ctx && strcmp(ctx, "public") == 0 ? "inbound" : "internal");
+        free(ctx);
+    }
+    r->claim_tenant_id = var(v, "tenant_id");
+    r->claim_store_id = var(v, "store_id");
+    r->claim_sip_domain = var(v, "sip_domain");
+    r->auth_domain = var(v, "domain_name");
+    r->gateway = var(v, "sip_gateway");
+    if (r->gateway == NULL)
+        r->gateway = var(v, "sip_gateway_name");
+}
+
+static int parse_json(const char *text, size_t len, view_t *v, const char **why)
+{
+    json_error_t err;
+    v->json = json_loadb(text, len, 0, &err);
+    if (v->json == NULL || !json_is_object(v->json)) {
+        *why = "body is not a JSON object";
+        return -EINVAL;
+    }
+    v->vars = json_object_get(v->json, "variables");
+    if (!json_is_object(v->vars) || !json_is_string(json_object_get(v->json, "core-uuid"))) {
+        *why = "JSON CDR without core-uuid or variables";
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+static int parse_xml(const char *text, size_t len, view_t *v, const char **why)
+{
+    v->xml = xmlReadMemory(text, (int)len, "cdr.xml", NULL,
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOENT * 0);
+    xmlNodePtr root = v->xml ? xmlDocGetRootElement(v->xml) : NULL;
+    if (root == NULL || strcmp((const char *)root->name, "cdr") != 0) {
+        *why = "body is not an XML <cdr> document";
+        return -EINVAL;
+    }
+    v->xvars = child(root, "variables");
+    v->xprof = child(child(root, "callflow"), "caller_profile");
+    xmlChar *core = xmlGetProp(root, BAD_CAST "core-uuid");
+    bool ok = core != NULL && v->xvars != NULL;
+    xmlFree(core);
+    if (!ok) {
+        *why = "XML CDR without core-uuid or variables";
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Standard base64 (raw '+' and '/'), whitespace ignored. */
+static char *b64_decode(const char *s, size_t n, size_t *outlen)
+{
+    char *clean = xmalloc(n + 4);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\r' && s[i] != '\n' && s[i] != ' ')
+            clean[k++] = s[i];
+    while (k % 4)
+        clean[k++] = '=';
+    char *out = xmalloc(k / 4 * 3 + 1);
+    int len = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)clean, (int)k);
+    if (len < 0) {
+        free(clean);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = k; i > 0 && clean[i - 1] == '='; i--)
+        len--;
+    free(clean);
+    out[len] = '\0';
+    *outlen = (size_t)len;
+    return out;
+}
+
+static void view_free(view_t *v)
+{
+    json_decref(v->json);
+    if (v->xml)
+        xmlFreeDoc(v->xml);
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, const char **why)
+{
+    view_t v = {0};
+    char *decoded = NULL;
+    size_t dlen = 0;
+    int rc = -EINVAL;
+    const char *end = body + len;
+    const char *p = skip_ws(body, end);
+    memset(r, 0, sizeof(*r));
+    *why = "unrecognised CDR body (expected JSON, XML or a cdr= form)";
+
+    if (p < end && *p == '{') {
+        r->format = "json";
+        rc = parse_json(p, (size_t)(end - p), &v, why);
+    } else if (p < end && *p == '<') {
+        r->format = "xml";
+        rc = parse_xml(p, (size_t)(end - p), &v, why);
+    } else if ((size_t)(end - p) > 4 && strncmp(p, "cdr=", 4) == 0) {
+        const char *val = p + 4;
+        size_t vlen = (size_t)(end - val);
+        const char *amp = memchr(val, '&', vlen);
+        if (vlen >= 1 && *val == '<') {
+            /* encode=false: raw XML, not form-safe: everything after cdr= */
+            r->format = "xml-form-raw";
+            rc = parse_xml(val, vlen, &v, why);
+        } else if (vlen >= 3 && (strncasecmp(val, "%7B", 3) == 0 || strncasecmp(val, "%3C", 3) == 0)) {
+            if (amp)
+                vlen = (size_t)(amp - val);
+            decoded = xstrndup(val, vlen);
+            dlen = form_pct_decode(decoded, vlen);
+            const char *d = skip_ws(decoded, decoded + dlen);
+            if (*d == '{') {
+                r->format = "json-form";
+                rc = parse_json(d, dlen - (size_t)(d - decoded), &v, why);
+                if (rc)
+                    *why = "cdr= form does not decode to JSON (json_cdr encode=true with encode-values=true "
+                           "produces such bodies: use the raw default)";
+            } else {
+                r->format = "xml-form";
+                rc = parse_xml(d, dlen - (size_t)(d - decoded), &v, why);
+            }
+        } else {
+            if (amp)
+                vlen = (size_t)(amp - val);
+            decoded = b64_decode(val, vlen, &dlen);
+            const char *d = decoded ? skip_ws(decoded, decoded + dlen) : NULL;
+            if (d && *d == '{') {
+                r->format = "json-base64";
+                rc = parse_json(d, dlen - (size_t)(d - decoded), &v, why);
+            } else if (d && *d == '<') {
+                r->format = "xml-base64";
+                rc = parse_xml(d, dlen - (size_t)(d - decoded), &v, why);
+            } else {
+                *why = "cdr= value is neither %-encoded nor base64 JSON/XML";
+            }
+        }
+    }
+    if (rc == 0) {
+        fill(&v, query, r);
+        if (r->fs_uuid == NULL || r->call_id == NULL) {
+            *why = "CDR without a leg uuid";
+            rc = -EINVAL;
+        }
+    }
+    if (rc == 0) {
+        if (v.json) {
+            r->fs_core_uuid = xstrdup(json_string_value(json_object_get(v.json, "core-uuid")));
+            r->meta_json = json_dumps(v.json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        } else {
+            xmlChar *core = xmlGetProp(xmlDocGetRootElement(v.xml), BAD_CAST "core-uuid");
+            r->fs_core_uuid = xstrdup((const char *)core);
+            xmlFree(core);
+            /* the XML document itself, kept as a JSON string */
+            xmlChar *dump = NULL;
+            int n = 0;
+            xmlDocDumpMemory(v.xml, &dump, &n);
+            json_t *s = json_stringn((const char *)dump, (size_t)n);
+            json_t *o = json_pack("{s:s,s:o}", "format", "xml", "document", s ? s : json_null());
+            r->meta_json = json_dumps(o, JSON_COMPACT);
+            json_decref(o);
+            xmlFree(dump);
+        }
+        W3_CHECK_ALLOC(r->meta_json);
+    } else {
+        cdr_rec_free(r);
+    }
+    free(decoded);
+    view_free(&v);
+    return rc;
+}
+
+void cdr_rec_free(cdr_rec_t *r)
+{
+    char **f[] = {&r->fs_core_uuid, &r->fs_uuid,  &r->leg,           &r->call_id,        &r->sip_call_id,
+                  &r->direction,    &r->from_uri, &r->to_uri,        &r->did_e164,       &r->ext_number,
+                  &r->user_id,      &r->start_ts, &r->answer_ts,     &r->end_ts,         &r->disposition,
+                  &r->recording_url, &r->hangup_cause, &r->meta_json, &r->claim_tenant_id, &r->claim_store_id,
+                  &r->claim_sip_domain, &r->auth_domain, &r->gateway};
+    for (size_t i = 0; i < W3_ARRAY_LEN(f); i++) {
+        free(*f[i]);
+        *f[i] = NULL;
+    }
+}

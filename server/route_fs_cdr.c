@@ -1,0 +1,127 @@
+/* POST /fs/cdr — mod_json_cdr and mod_xml_cdr. method → auth → body →
+ * parse (here, on the worker) → the writer thread stores the leg (or the
+ * unparseable body) → the reply is sent only after that batch is committed
+ * with synchronous=FULL: a 2xx means the CDR is on disk. FreeSWITCH never
+ * re-sends a CDR it got a 2xx for, and writes the others to its err-log-dir. */
+#include <errno.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdr.h"
+#include "srv.h"
+#include "util.h"
+
+typedef struct cdr_job {
+    srv_req_t r;
+    struct evhttp_connection *conn;
+    bool conn_closed;
+    bool reject;
+    const char *why;
+    char *body;
+    size_t len;
+    char *content_type;
+    char *query;
+    cdr_rec_t rec;
+    db_cdr_result_t res;
+} cdr_job_t;
+
+static void job_free(cdr_job_t *j)
+{
+    cdr_rec_free(&j->rec);
+    free(j->body);
+    free(j->content_type);
+    free(j->query);
+    free(j);
+}
+
+/* writer thread */
+static int store(sqlite3 *db, void *arg)
+{
+    cdr_job_t *j = arg;
+    if (j->reject)
+        return db_cdr_reject_store(db, j->why, j->content_type, j->query, j->body, j->len);
+    return db_cdr_store(db, &j->rec, &j->res);
+}
+
+static void on_close(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    cdr_job_t *j = arg;
+    j->conn_closed = true;
+}
+
+/* worker thread, after the batch committed (rc 0) or failed */
+static void stored(void *arg, int rc)
+{
+    cdr_job_t *j = arg;
+    if (j->conn_closed) {
+        /* FreeSWITCH gave up (its timeout): no reply possible; the row, if
+         * committed, makes its retry a duplicate */
+        atomic_fetch_sub(&j->r.w->srv->inflight, 1);
+        job_free(j);
+        return;
+    }
+    evhttp_connection_set_closecb(j->conn, NULL, NULL);
+    if (rc != 0) {
+        METRICS_INC(db_errors);
+        srv_reply_error(&j->r, 503, "unavailable", "the CDR could not be stored now; retry later");
+    } else if (j->reject) {
+        METRICS_INC(cdr_rejected);
+        srv_reply_error(&j->r, 400, "unparseable_cdr", j->why);
+    } else {
+        METRICS_INC(cdr_ingested);
+        if (j->res.duplicate)
+            METRICS_INC(cdr_duplicate);
+        w3_strlcpy(j->r.domain, j->res.sip_domain, sizeof(j->r.domain));
+        w3_strlcpy(j->r.key, j->rec.fs_uuid ? j->rec.fs_uuid : "", sizeof(j->r.key));
+        j->r.what = j->res.duplicate ? "duplicate" : j->res.attributed ? "stored" : "stored_unattributed";
+        json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "status", j->res.duplicate ? "duplicate" : "stored", "leg",
+                              j->rec.leg, "call_id", j->rec.call_id, "attributed", j->res.attributed);
+        if (j->res.id)
+            json_object_set_new(o, "id", json_integer(j->res.id));
+        if (j->res.attributed)
+            json_object_set_new(o, "tenant_id", json_string(j->res.tenant_id));
+        char *s = json_dumps(o, JSON_COMPACT);
+        W3_CHECK_ALLOC(s);
+        srv_reply(&j->r, j->res.duplicate ? 200 : 201, "application/json", s, strlen(s));
+        free(s);
+        json_decref(o);
+    }
+    job_free(j);
+}
+
+void route_fs_cdr(struct evhttp_request *req, void *arg)
+{
+    srv_worker_t *w = arg;
+    cdr_job_t *j = xcalloc(1, sizeof(*j));
+    srv_req_init(&j->r, req, w, MR_FS_CDR, "/fs/cdr");
+    if (!srv_method_ok(&j->r, EVHTTP_REQ_POST, "POST") || !srv_auth_fs(&j->r) ||
+        srv_body(&j->r, w->srv->cfg.cdr_body_max, &j->body, &j->len) != 0) {
+        job_free(j);
+        return;
+    }
+    if (j->len == 0) {
+        srv_reply_error(&j->r, 400, "bad_request", "empty body: expected a CDR");
+        job_free(j);
+        return;
+    }
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    j->content_type = ct ? xstrdup(ct) : NULL;
+    j->query = q ? xstrdup(q) : NULL;
+    if (cdr_parse(j->body, j->len, j->query, &j->rec, &j->why) != 0)
+        j->reject = true; /* kept verbatim, then 400 */
+
+    j->conn = evhttp_request_get_connection(req);
+    evhttp_connection_set_closecb(j->conn, on_close, j);
+    int rc = writer_submit(w->srv->writer, w->base, store, stored, j);
+    if (rc != 0) {
+        evhttp_connection_set_closecb(j->conn, NULL, NULL);
+        srv_reply_error(&j->r, 503, "unavailable",
+                        rc == -EAGAIN ? "CDR queue full; retry later" : "shutting down; retry later");
+        job_free(j);
+    }
+}
