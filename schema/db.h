@@ -212,4 +212,26 @@ int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res);
 int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_type, const char *query,
                         const char *body, size_t len);
 
+/* W3 JSON API reads (SPEC §9): each fills *json with a malloc'd JSON text
+ * built by SQLite's JSON functions. Never a1_hash, secret_ref or secrets.
+ * 0, -ENOENT (nothing for that key), -EIO. */
+int db_api_snapshot(db_reader_t *r, const char *domain, char **json);
+int db_api_inbound(db_reader_t *r, const char *domain, const char *e164, char **json);
+int db_api_extension(db_reader_t *r, const char *domain, const char *ext, char **json);
+/* Pages in id order after after_id; *json = {"items":[…],"next_cursor":…}.
+ * from/to (ISO-8601, may be NULL) bound start_ts as [from, to). */
+int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id,
+                    int limit, bool with_meta, char **json);
+int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int limit, char **json);
+
+/* An API-posted CDR (POST /api/voip/cdr), idempotent on (sip_domain,
+ * call_id, leg): 0 stored, 1 same key with the same body (duplicate), 2 same
+ * key with another body (conflict), -EIO. */
+typedef struct db_api_cdr {
+    const char *tenant_id, *store_id, *sip_domain, *call_id, *leg, *direction, *from_uri, *to_uri, *did_e164,
+        *ext_number, *start_ts, *answer_ts, *end_ts, *disposition, *recording_url, *meta_json, *body_sha256;
+    long billsec;
+} db_api_cdr_t;
+int db_api_cdr_store(sqlite3 *db, const db_api_cdr_t *c, long long *id);
+
 #endif

@@ -10,7 +10,7 @@
 #include "../server/util.h"
 #include "db.h"
 
-enum { Q_DID, Q_DOMAIN, Q_GATEWAY, Q_TENANT, Q_STORE, Q_USER, Q_INSERT, Q_REJECT, Q_COUNT };
+enum { Q_DID, Q_DOMAIN, Q_GATEWAY, Q_TENANT, Q_STORE, Q_USER, Q_INSERT, Q_REJECT, Q_API_INSERT, Q_API_SHA, Q_COUNT };
 
 static const char *const sql[Q_COUNT] = {
     [Q_DID] = "SELECT tenant_id, sip_domain FROM voip_dids WHERE e164 = ?1",
@@ -26,6 +26,13 @@ static const char *const sql[Q_COUNT] = {
                  "?21, 'fs', ?22, ?23, ?24) "
                  "ON CONFLICT (fs_core_uuid, fs_uuid) WHERE fs_uuid IS NOT NULL DO NOTHING",
     [Q_REJECT] = "INSERT INTO voip_cdr_rejects (reason, content_type, query, body) VALUES (?1, ?2, ?3, ?4)",
+    [Q_API_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, "
+                     "to_uri, did_e164, ext_number, start_ts, answer_ts, end_ts, billsec, disposition, recording_url, "
+                     "meta_json, body_sha256, source, attributed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                     "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'api', 1) "
+                     "ON CONFLICT (sip_domain, call_id, leg) WHERE source = 'api' DO NOTHING",
+    [Q_API_SHA] = "SELECT body_sha256 FROM voip_cdr WHERE source = 'api' AND sip_domain = ?1 AND call_id = ?2 "
+                  "AND leg = ?3",
 };
 
 static _Thread_local sqlite3 *cached_db;
@@ -197,4 +204,43 @@ int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_typ
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int db_api_cdr_store(sqlite3 *db, const db_api_cdr_t *c, long long *id)
+{
+    sqlite3_stmt *st = stmt(db, Q_API_INSERT);
+    if (st == NULL)
+        return -EIO;
+    const char *v[] = {c->tenant_id, c->store_id,  c->sip_domain, c->call_id,   c->leg,         c->direction,
+                       c->from_uri,  c->to_uri,    c->did_e164,   c->ext_number, c->start_ts,  c->answer_ts,
+                       c->end_ts};
+    for (int i = 0; i < 13; i++)
+        bind(st, i + 1, v[i]);
+    sqlite3_bind_int64(st, 14, c->billsec);
+    bind(st, 15, c->disposition);
+    bind(st, 16, c->recording_url);
+    bind(st, 17, c->meta_json);
+    bind(st, 18, c->body_sha256);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return -EIO;
+    if (sqlite3_changes(db) == 1) {
+        *id = sqlite3_last_insert_rowid(db);
+        return 0;
+    }
+    st = stmt(db, Q_API_SHA);
+    if (st == NULL)
+        return -EIO;
+    bind(st, 1, c->sip_domain);
+    bind(st, 2, c->call_id);
+    bind(st, 3, c->leg);
+    rc = sqlite3_step(st);
+    int out = -EIO;
+    if (rc == SQLITE_ROW) {
+        const char *sha = (const char *)sqlite3_column_text(st, 0);
+        out = sha && strcmp(sha, c->body_sha256) == 0 ? 1 : 2;
+    }
+    sqlite3_reset(st);
+    return out;
 }

@@ -24,6 +24,16 @@ enum {
     ST_RING_MEMBERS,
     ST_ROUTES,
     ST_STORE_TRUNKS,
+    ST_API_TRUNKS,
+    ST_API_DIDS,
+    ST_API_EXTS,
+    ST_API_ROUTES,
+    ST_API_RINGS,
+    ST_API_AGENTS,
+    ST_API_INBOUND,
+    ST_API_EXT,
+    ST_API_CDRS,
+    ST_API_ACTIVITY,
     ST_COUNT
 };
 
@@ -69,6 +79,53 @@ static const char *const sql[ST_COUNT] = {
                         "tr.caller_id_number, tr.priority FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
                         "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
                         "ORDER BY tr.priority, tr.gateway_name",
+#define JBOOL(c) "json(CASE WHEN " c " THEN 'true' ELSE 'false' END)"
+    [ST_API_TRUNKS] = "SELECT json_group_array(json_object('trunk_id', trunk_id, 'tenant_id', tenant_id, 'sip_domain', "
+                      "sip_domain, 'store_id', store_id, 'name', name, 'gateway_name', gateway_name, 'proxy', proxy, "
+                      "'port', port, 'transport', transport, 'register', " JBOOL("register") ", 'username', username, "
+                      "'realm', realm, 'from_user', from_user, 'from_domain', from_domain, 'caller_id_number', "
+                      "caller_id_number, 'priority', priority, 'enabled', " JBOOL("enabled") ")) FROM "
+                      "(SELECT * FROM voip_trunks WHERE sip_domain = ?1 ORDER BY store_id, priority, gateway_name)",
+    [ST_API_DIDS] = "SELECT json_group_array(json_object('did_id', did_id, 'tenant_id', tenant_id, 'sip_domain', "
+                    "sip_domain, 'store_id', store_id, 'e164', e164, 'target_type', route_target_type, 'target_ref', "
+                    "route_target_ref, 'fallback', fallback, 'enabled', " JBOOL("enabled") ")) FROM "
+                    "(SELECT * FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164)",
+    [ST_API_EXTS] = "SELECT json_group_array(json_object('extension_id', extension_id, 'tenant_id', tenant_id, "
+                    "'sip_domain', sip_domain, 'store_id', store_id, 'user_id', user_id, 'ext_number', ext_number, "
+                    "'display_name', display_name, 'cos', cos, 'forwarding', json(forwarding), 'voicemail_enabled', "
+                    JBOOL("voicemail_enabled") ", 'enabled', " JBOOL("enabled") ")) FROM "
+                    "(SELECT * FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number)",
+    [ST_API_ROUTES] = "SELECT json_group_array(json_object('route_id', route_id, 'tenant_id', tenant_id, 'sip_domain', "
+                      "sip_domain, 'name', name, 'pattern', pattern, 'strip_digits', strip_digits, 'prepend', prepend, "
+                      "'cos_class', cos_class, 'priority', priority, 'enabled', " JBOOL("enabled") ")) FROM "
+                      "(SELECT * FROM voip_routes WHERE sip_domain = ?1 ORDER BY priority, route_id)",
+    [ST_API_RINGS] = "SELECT json_group_array(json_object('ring_group_id', g.ring_group_id, 'tenant_id', g.tenant_id, "
+                     "'sip_domain', g.sip_domain, 'store_id', g.store_id, 'ref', g.ref, 'strategy', g.strategy, "
+                     "'ring_timeout', g.ring_timeout, 'enabled', " JBOOL("g.enabled") ", 'members', "
+                     "(SELECT json_group_array(ext_number) FROM (SELECT ext_number FROM voip_ring_group_members m "
+                     "WHERE m.ring_group_id = g.ring_group_id ORDER BY position, ext_number)))) FROM "
+                     "(SELECT * FROM voip_ring_groups WHERE sip_domain = ?1 ORDER BY ref) g",
+    [ST_API_AGENTS] = "SELECT json_group_array(json_object('agent_id', agent_id, 'tenant_id', tenant_id, 'sip_domain', "
+                      "sip_domain, 'ref', ref, 'name', name, 'ws_url', ws_url, 'enabled', " JBOOL("enabled") ")) FROM "
+                      "(SELECT * FROM ai_agents WHERE sip_domain = ?1 ORDER BY ref)",
+    [ST_API_INBOUND] = "SELECT json_object('tenant_id', tenant_id, 'store_id', store_id, 'target_type', "
+                       "route_target_type, 'target_ref', route_target_ref) FROM voip_dids "
+                       "WHERE sip_domain = ?1 AND e164 = ?2 AND enabled = 1",
+    [ST_API_EXT] = "SELECT json_object('tenant_id', tenant_id, 'store_id', store_id, 'user_id', user_id, 'cos', cos, "
+                   "'forwarding', json(forwarding)) FROM voip_extensions WHERE sip_domain = ?1 AND ext_number = ?2",
+    [ST_API_CDRS] = "SELECT id, json_object('id', id, 'tenant_id', tenant_id, 'store_id', store_id, 'sip_domain', "
+                    "sip_domain, 'call_id', call_id, 'leg', leg, 'direction', direction, 'from_uri', from_uri, "
+                    "'to_uri', to_uri, 'did_e164', did_e164, 'ext_number', ext_number, 'user_id', user_id, "
+                    "'start_ts', start_ts, 'answer_ts', answer_ts, 'end_ts', end_ts, 'billsec', billsec, "
+                    "'disposition', disposition, 'recording_url', recording_url, 'hangup_cause', hangup_cause, "
+                    "'sip_call_id', sip_call_id, 'fs_core_uuid', fs_core_uuid, 'fs_uuid', fs_uuid, 'source', source, "
+                    "'attributed', " JBOOL("attributed") ", 'received_at', received_at, 'meta_json', "
+                    "CASE WHEN ?6 THEN json(meta_json) END) FROM voip_cdr WHERE sip_domain = ?1 "
+                    "AND (?2 IS NULL OR start_ts >= ?2) AND (?3 IS NULL OR start_ts < ?3) AND id > ?4 "
+                    "ORDER BY id LIMIT ?5",
+    [ST_API_ACTIVITY] = "SELECT id, json_object('id', id, 'ts', ts, 'tenant_id', tenant_id, 'sip_domain', sip_domain, "
+                        "'actor', actor, 'target', target, 'op', op, 'status', status, 'diff', json(diff)) "
+                        "FROM voip_activity_log WHERE sip_domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 };
 
 struct db_reader {
@@ -363,4 +420,110 @@ int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int 
         t->priority = sqlite3_column_int(st, 7);
     }
     return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
+}
+
+/* One JSON text column of a one-row statement. */
+static int json_one(sqlite3_stmt *st, char **json)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return finish(st, -ENOENT);
+    if (rc != SQLITE_ROW)
+        return finish(st, -EIO);
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    *json = xstrdup(v ? (const char *)v : "null");
+    return finish(st, 0);
+}
+
+int db_api_snapshot(db_reader_t *r, const char *domain, char **json)
+{
+    static const struct {
+        int st;
+        const char *key;
+    } parts[] = {{ST_API_TRUNKS, "trunks"},   {ST_API_DIDS, "dids"},         {ST_API_EXTS, "extensions"},
+                 {ST_API_ROUTES, "routes"},   {ST_API_RINGS, "ring_groups"}, {ST_API_AGENTS, "ai_agents"}};
+    w3_buf_t b = {0};
+    w3_buf_adds(&b, "{");
+    for (size_t i = 0; i < W3_ARRAY_LEN(parts); i++) {
+        sqlite3_stmt *st = r->st[parts[i].st];
+        sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+        char *part = NULL;
+        if (json_one(st, &part) != 0) {
+            w3_buf_free(&b);
+            return -EIO;
+        }
+        w3_buf_printf(&b, "%s\"%s\":%s", i ? "," : "", parts[i].key, part);
+        free(part);
+    }
+    w3_buf_adds(&b, "}");
+    *json = b.data;
+    return 0;
+}
+
+int db_api_inbound(db_reader_t *r, const char *domain, const char *e164, char **json)
+{
+    sqlite3_stmt *st = r->st[ST_API_INBOUND];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, e164, -1, SQLITE_STATIC);
+    return json_one(st, json);
+}
+
+int db_api_extension(db_reader_t *r, const char *domain, const char *ext, char **json)
+{
+    sqlite3_stmt *st = r->st[ST_API_EXT];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+    return json_one(st, json);
+}
+
+/* Runs a paging statement (id, json) and wraps its rows. */
+static int page(sqlite3_stmt *st, int limit, char **json)
+{
+    w3_buf_t b = {0};
+    w3_buf_adds(&b, "{\"items\":[");
+    int rc, n = 0;
+    long long last = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == limit) { /* one more than asked: there is a next page */
+            n++;
+            break;
+        }
+        w3_buf_printf(&b, "%s%s", n ? "," : "", (const char *)sqlite3_column_text(st, 1));
+        last = sqlite3_column_int64(st, 0);
+        n++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        w3_buf_free(&b);
+        return finish(st, -EIO);
+    }
+    if (n > limit)
+        w3_buf_printf(&b, "],\"next_cursor\":\"%lld\"}", last);
+    else
+        w3_buf_adds(&b, "],\"next_cursor\":null}");
+    *json = b.data;
+    return finish(st, 0);
+}
+
+int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id,
+                    int limit, bool with_meta, char **json)
+{
+    sqlite3_stmt *st = r->st[ST_API_CDRS];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    if (from)
+        sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    if (to)
+        sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, after_id);
+    sqlite3_bind_int(st, 5, limit + 1);
+    sqlite3_bind_int(st, 6, with_meta);
+    return page(st, limit, json);
+}
+
+int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int limit, char **json)
+{
+    sqlite3_stmt *st = r->st[ST_API_ACTIVITY];
+    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after_id);
+    sqlite3_bind_int(st, 3, limit + 1);
+    return page(st, limit, json);
 }

@@ -10,7 +10,7 @@ const double metrics_bucket_le[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.00
 static const char *const route_names[MR__N] = {"fs_xml", "fs_cdr", "api", "health", "metrics", "other"};
 static const char *const section_names[MS__N] = {"none", "directory", "dialplan", "other"};
 static const char *const result_names[MX__N] = {"ok", "not_found", "reject", "client_error", "server_error"};
-static const char *const auth_names[MA__N] = {"missing", "scheme",  "malformed",     "bad_credentials", "tenant_token",
+static const char *const auth_names[MA__N] = {"missing", "scheme",  "malformed",     "bad_credentials", "tenant_token", "tenant_scope",
                                               "alg",     "signature", "expired",    "not_yet_valid",   "other"};
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)

@@ -24,6 +24,7 @@ typedef enum {
     MA_MALFORMED,
     MA_BAD_CREDENTIALS,
     MA_TENANT_TOKEN,
+    MA_TENANT_SCOPE,
     MA_ALG,
     MA_SIGNATURE,
     MA_EXPIRED,

@@ -142,6 +142,7 @@ static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **er
     evhttp_set_bevcb(w->http, on_new_conn, w);
     evhttp_set_cb(w->http, "/fs/xml", route_fs_xml, w);
     evhttp_set_cb(w->http, "/fs/cdr", route_fs_cdr, w);
+    srv_api_register(w->http, w);
     evhttp_set_cb(w->http, "/healthz", route_healthz, w);
     evhttp_set_cb(w->http, "/readyz", route_readyz, w);
     evhttp_set_cb(w->http, "/metrics", route_metrics, w);

@@ -90,7 +90,8 @@ bool srv_auth_fs(srv_req_t *r);
 /* Route callbacks (one file each). */
 void route_fs_xml(struct evhttp_request *req, void *arg);
 void route_fs_cdr(struct evhttp_request *req, void *arg);
-void route_api(struct evhttp_request *req, void *arg);
+/* Registers every /api/voip/... route (route_api.c). */
+void srv_api_register(struct evhttp *http, srv_worker_t *w);
 void route_healthz(struct evhttp_request *req, void *arg);
 void route_readyz(struct evhttp_request *req, void *arg);
 void route_metrics(struct evhttp_request *req, void *arg);

@@ -1,0 +1,488 @@
+/* The W3 JSON API (SPEC §9), Bearer JWT. Each route: method → auth → query
+ * → tenant scope → db_api_* → one JSON reply. A tenant token reaches only its
+ * own domain (403 otherwise); a platform token (scope pbx) reaches any.
+ * Refusals go to metrics and the request log, never to the database. */
+#include <errno.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "srv.h"
+#include "util.h"
+
+#define PAGE_DEFAULT 100
+#define PAGE_MAX 1000
+
+typedef struct api_req {
+    srv_req_t r;
+    struct evkeyvalq q;
+    auth_jwt_claims_t claims;
+    db_tenant_t tenant;
+} api_req_t;
+
+static void api_done(api_req_t *a)
+{
+    evhttp_clear_headers(&a->q);
+}
+
+static void reply_json(srv_req_t *r, int status, const char *json)
+{
+    w3_buf_t b = {0};
+    w3_buf_adds(&b, json);
+    w3_buf_adds(&b, "\n");
+    srv_reply(r, status, "application/json", b.data, b.len);
+    w3_buf_free(&b);
+}
+
+/* Authenticates and authorises for the domain named by `domain`. */
+static bool scope_ok(api_req_t *a, const char *domain)
+{
+    srv_worker_t *w = a->r.w;
+    w3_strlcpy(a->r.domain, domain, sizeof(a->r.domain));
+    if (!a->claims.platform && strcasecmp(a->claims.sip_domain, domain) != 0) {
+        metrics_auth_failure("tenant_scope");
+        srv_reply_error(&a->r, 403, "forbidden", "this token's tenant cannot access that sip_domain");
+        return false;
+    }
+    int rc = db_tenant_by_domain(w->db, domain, &a->tenant);
+    if (rc == -EIO) {
+        METRICS_INC(db_errors);
+        srv_reply_error(&a->r, 503, "unavailable", "database unavailable");
+        return false;
+    }
+    if (!a->claims.platform && rc == 0 && strcmp(a->claims.tenant_id, a->tenant.tenant_id) != 0) {
+        metrics_auth_failure("tenant_scope");
+        srv_reply_error(&a->r, 403, "forbidden", "this token's tenant_id does not own that sip_domain");
+        return false;
+    }
+    if (rc != 0) {
+        srv_reply_error(&a->r, 404, "not_found", "unknown sip_domain");
+        return false;
+    }
+    return true;
+}
+
+/* method → auth → query. false when a reply was sent. */
+static bool api_begin(api_req_t *a, struct evhttp_request *req, srv_worker_t *w, const char *route, int methods,
+                      const char *allow)
+{
+    srv_req_init(&a->r, req, w, MR_API, route);
+    TAILQ_INIT(&a->q);
+    if (!srv_method_ok(&a->r, methods, allow))
+        return false;
+    const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *reason = "missing";
+    if (auth_api(w->srv->auth, hdr, &a->claims, &reason) != 0) {
+        metrics_auth_failure(reason);
+        a->r.what = reason;
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"w3voipd\", error=\"invalid_token\"");
+        char msg[160];
+        snprintf(msg, sizeof(msg), "a valid Bearer JWT is required (%s)", reason);
+        srv_reply_error(&a->r, 401, "unauthorized", msg);
+        return false;
+    }
+    w3_strlcpy(a->r.client, a->claims.client_id, sizeof(a->r.client));
+    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    if (query && evhttp_parse_query_str(query, &a->q) != 0) {
+        srv_reply_error(&a->r, 400, "bad_request", "malformed query string");
+        return false;
+    }
+    return true;
+}
+
+static const char *param(api_req_t *a, const char *name)
+{
+    const char *v = evhttp_find_header(&a->q, name);
+    return v && *v ? v : NULL;
+}
+
+static const char *need(api_req_t *a, const char *name)
+{
+    const char *v = param(a, name);
+    if (v == NULL) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "missing query parameter '%s'", name);
+        srv_reply_error(&a->r, 400, "bad_request", msg);
+    }
+    return v;
+}
+
+static void reply_db(api_req_t *a, int rc, char *json, const char *what)
+{
+    if (rc == 0)
+        reply_json(&a->r, 200, json);
+    else if (rc == -ENOENT)
+        srv_reply_error(&a->r, 404, "not_found", what);
+    else {
+        METRICS_INC(db_errors);
+        srv_reply_error(&a->r, 503, "unavailable", "database unavailable");
+    }
+    free(json);
+}
+
+static void route_snapshot(struct evhttp_request *req, void *arg)
+{
+    api_req_t a;
+    srv_worker_t *w = arg;
+    if (api_begin(&a, req, w, "/api/voip/provision/snapshot", EVHTTP_REQ_GET, "GET")) {
+        const char *d = need(&a, "sip_domain");
+        if (d && scope_ok(&a, d)) {
+            char *json = NULL;
+            db_read_begin(w->db);
+            int rc = db_api_snapshot(w->db, a.tenant.sip_domain, &json);
+            db_read_end(w->db);
+            reply_db(&a, rc, json, "nothing");
+        }
+    }
+    api_done(&a);
+}
+
+static void route_inbound(struct evhttp_request *req, void *arg)
+{
+    api_req_t a;
+    srv_worker_t *w = arg;
+    if (api_begin(&a, req, w, "/api/voip/routes/inbound", EVHTTP_REQ_GET, "GET")) {
+        const char *d = need(&a, "sip_domain");
+        const char *did = d ? need(&a, "did") : NULL;
+        if (did && scope_ok(&a, d)) {
+            /* a raw '+' in a query decodes to a space: put it back */
+            char e164[40];
+            snprintf(e164, sizeof(e164), "%s%s", did[0] == ' ' ? "+" : "", did[0] == ' ' ? did + 1 : did);
+            if (strncmp(e164, "00", 2) == 0)
+                snprintf(e164, sizeof(e164), "+%s", did + 2);
+            w3_strlcpy(a.r.key, e164, sizeof(a.r.key));
+            char *json = NULL;
+            int rc = db_api_inbound(w->db, a.tenant.sip_domain, e164, &json);
+            reply_db(&a, rc, json, "no enabled DID with that number in this domain");
+        }
+    }
+    api_done(&a);
+}
+
+static void route_extension(struct evhttp_request *req, void *arg)
+{
+    api_req_t a;
+    srv_worker_t *w = arg;
+    if (api_begin(&a, req, w, "/api/voip/extensions/by-number", EVHTTP_REQ_GET, "GET")) {
+        const char *d = need(&a, "sip_domain");
+        const char *ext = d ? need(&a, "ext") : NULL;
+        if (ext && scope_ok(&a, d)) {
+            w3_strlcpy(a.r.key, ext, sizeof(a.r.key));
+            char *json = NULL;
+            int rc = db_api_extension(w->db, a.tenant.sip_domain, ext, &json);
+            reply_db(&a, rc, json, "no such extension in this domain");
+        }
+    }
+    api_done(&a);
+}
+
+/* cursor and limit of a listing; false when a 400 was sent */
+static bool paging(api_req_t *a, long long *after, int *limit)
+{
+    const char *c = param(a, "cursor"), *l = param(a, "limit");
+    char *end = NULL;
+    *after = 0;
+    *limit = PAGE_DEFAULT;
+    if (c) {
+        *after = strtoll(c, &end, 10);
+        if (*end || *after < 0) {
+            srv_reply_error(&a->r, 400, "bad_request", "cursor must be the next_cursor of a previous page");
+            return false;
+        }
+    }
+    if (l) {
+        long v = strtol(l, &end, 10);
+        if (*end || v < 1 || v > PAGE_MAX) {
+            srv_reply_error(&a->r, 400, "bad_request", "limit must be between 1 and 1000");
+            return false;
+        }
+        *limit = (int)v;
+    }
+    return true;
+}
+
+static bool iso_ok(const char *s)
+{
+    /* YYYY-MM-DD, optionally followed by THH:MM[:SS[.fff]][Z] */
+    size_t n = strlen(s);
+    if (n < 10 || n > 30)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool digit = ch >= '0' && ch <= '9';
+        if (i == 4 || i == 7) {
+            if (ch != '-')
+                return false;
+        } else if (i < 10 && !digit) {
+            return false;
+        } else if (i >= 10 && !digit && !strchr("T:.Z+-", ch)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+typedef struct cdr_post {
+    api_req_t a;
+    json_t *body;
+    db_api_cdr_t c;
+    char sha[65];
+    char *meta;
+    long long id;
+    int outcome;
+    struct evhttp_connection *conn;
+    bool conn_closed;
+} cdr_post_t;
+
+static void post_free(cdr_post_t *p)
+{
+    json_decref(p->body);
+    free(p->meta);
+    api_done(&p->a);
+    free(p);
+}
+
+static int post_store(sqlite3 *db, void *arg)
+{
+    cdr_post_t *p = arg;
+    p->outcome = db_api_cdr_store(db, &p->c, &p->id);
+    return p->outcome < 0 ? p->outcome : 0;
+}
+
+static void post_closed(struct evhttp_connection *conn, void *arg)
+{
+    (void)conn;
+    ((cdr_post_t *)arg)->conn_closed = true;
+}
+
+static void post_stored(void *arg, int rc)
+{
+    cdr_post_t *p = arg;
+    if (p->conn_closed) {
+        atomic_fetch_sub(&p->a.r.w->srv->inflight, 1);
+        post_free(p);
+        return;
+    }
+    evhttp_connection_set_closecb(p->conn, NULL, NULL);
+    char out[160];
+    if (rc != 0 || p->outcome < 0) {
+        METRICS_INC(db_errors);
+        srv_reply_error(&p->a.r, 503, "unavailable", "the CDR could not be stored now; retry later");
+    } else if (p->outcome == 2) {
+        srv_reply_error(&p->a.r, 409, "conflict",
+                        "a different CDR was already stored for this sip_domain, call_id and leg");
+    } else if (p->outcome == 1) {
+        METRICS_INC(cdr_duplicate);
+        snprintf(out, sizeof(out), "{\"status\":\"duplicate\"}");
+        reply_json(&p->a.r, 200, out);
+    } else {
+        METRICS_INC(cdr_ingested);
+        snprintf(out, sizeof(out), "{\"status\":\"stored\",\"id\":%lld}", p->id);
+        reply_json(&p->a.r, 201, out);
+    }
+    post_free(p);
+}
+
+static const char *str_field(json_t *o, const char *name, bool *bad)
+{
+    json_t *v = json_object_get(o, name);
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        *bad = true;
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    return *s ? s : NULL;
+}
+
+static bool one_of(const char *v, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(v, *set) == 0)
+            return true;
+    return false;
+}
+
+/* Validates the posted CDR; NULL when fine, else the message of a 422. */
+static const char *validate(cdr_post_t *p)
+{
+    json_t *o = p->body;
+    bool bad = false;
+    db_api_cdr_t *c = &p->c;
+    c->tenant_id = str_field(o, "tenant_id", &bad);
+    c->store_id = str_field(o, "store_id", &bad);
+    c->sip_domain = str_field(o, "sip_domain", &bad);
+    c->call_id = str_field(o, "call_id", &bad);
+    c->leg = str_field(o, "leg", &bad);
+    c->direction = str_field(o, "direction", &bad);
+    c->from_uri = str_field(o, "from_uri", &bad);
+    c->to_uri = str_field(o, "to_uri", &bad);
+    c->did_e164 = str_field(o, "did_e164", &bad);
+    c->ext_number = str_field(o, "ext_number", &bad);
+    c->start_ts = str_field(o, "start_ts", &bad);
+    c->answer_ts = str_field(o, "answer_ts", &bad);
+    c->end_ts = str_field(o, "end_ts", &bad);
+    c->disposition = str_field(o, "disposition", &bad);
+    c->recording_url = str_field(o, "recording_url", &bad);
+    if (bad)
+        return "every field except billsec and meta_json must be a string or null";
+    static const char *const dirs[] = {"inbound", "outbound", "internal", NULL};
+    static const char *const disps[] = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", NULL};
+    static const char *const legs[] = {"A", "B", NULL};
+    if (!c->sip_domain || !c->call_id || !c->direction || !c->start_ts)
+        return "sip_domain, call_id, direction and start_ts are required";
+    if (!c->leg)
+        c->leg = "A";
+    if (!one_of(c->leg, legs))
+        return "leg must be A or B";
+    if (!one_of(c->direction, dirs))
+        return "direction must be inbound, outbound or internal";
+    if (c->disposition && !one_of(c->disposition, disps))
+        return "disposition must be ANSWERED, NO ANSWER, BUSY or FAILED";
+    if (!iso_ok(c->start_ts) || (c->answer_ts && !iso_ok(c->answer_ts)) || (c->end_ts && !iso_ok(c->end_ts)))
+        return "timestamps must be ISO-8601 (e.g. 2026-11-25T12:13:53Z)";
+    json_t *b = json_object_get(o, "billsec");
+    if (b && !json_is_null(b) && (!json_is_integer(b) || json_integer_value(b) < 0))
+        return "billsec must be a non-negative integer";
+    c->billsec = b && json_is_integer(b) ? (long)json_integer_value(b) : 0;
+    if (strlen(c->call_id) > 128 || strlen(c->sip_domain) > 253)
+        return "call_id or sip_domain too long";
+    json_t *meta = json_object_get(o, "meta_json");
+    /* meta_json: any JSON value, or a string holding JSON */
+    if (meta && json_is_string(meta)) {
+        json_error_t err;
+        json_t *parsed = json_loads(json_string_value(meta), JSON_DECODE_ANY, &err);
+        if (parsed == NULL)
+            return "meta_json is a string that does not hold JSON";
+        p->meta = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(parsed);
+    } else {
+        p->meta = json_dumps(meta ? meta : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    W3_CHECK_ALLOC(p->meta);
+    c->meta_json = p->meta;
+    return NULL;
+}
+
+static void route_cdr(struct evhttp_request *req, void *arg)
+{
+    srv_worker_t *w = arg;
+    cdr_post_t *p = xcalloc(1, sizeof(*p));
+    api_req_t *a = &p->a;
+    if (!api_begin(a, req, w, "/api/voip/cdr", EVHTTP_REQ_GET | EVHTTP_REQ_POST, "GET, POST")) {
+        post_free(p);
+        return;
+    }
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
+        const char *d = need(a, "sip_domain");
+        long long after;
+        int limit;
+        const char *from = param(a, "from"), *to = param(a, "to");
+        if (d && (from == NULL || iso_ok(from)) && (to == NULL || iso_ok(to)) && paging(a, &after, &limit)) {
+            if (scope_ok(a, d)) {
+                const char *inc = param(a, "include");
+                char *json = NULL;
+                int rc = db_api_cdr_list(w->db, a->tenant.sip_domain, from, to, after, limit,
+                                         inc && strcmp(inc, "meta") == 0, &json);
+                reply_db(a, rc, json, "nothing");
+            }
+        } else if (d && ((from && !iso_ok(from)) || (to && !iso_ok(to)))) {
+            srv_reply_error(&a->r, 400, "bad_request", "from and to must be ISO-8601 timestamps");
+        }
+        post_free(p);
+        return;
+    }
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
+        srv_reply_error(&a->r, 415, "unsupported_media_type", "POST a JSON body (Content-Type: application/json)");
+        post_free(p);
+        return;
+    }
+    char *body = NULL;
+    size_t len = 0;
+    if (srv_body(&a->r, w->srv->cfg.api_body_max, &body, &len) != 0) {
+        post_free(p);
+        return;
+    }
+    json_error_t err;
+    p->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    free(body);
+    if (p->body == NULL || !json_is_object(p->body)) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "body is not a JSON object: %s", p->body ? "not an object" : err.text);
+        srv_reply_error(&a->r, 400, "bad_request", msg);
+        post_free(p);
+        return;
+    }
+    const char *why = validate(p);
+    if (why) {
+        srv_reply_error(&a->r, 422, "invalid_cdr", why);
+        post_free(p);
+        return;
+    }
+    if (!scope_ok(a, p->c.sip_domain)) {
+        post_free(p);
+        return;
+    }
+    if (p->c.tenant_id && strcmp(p->c.tenant_id, a->tenant.tenant_id) != 0) {
+        srv_reply_error(&a->r, 422, "invalid_cdr", "tenant_id does not own sip_domain");
+        post_free(p);
+        return;
+    }
+    p->c.tenant_id = a->tenant.tenant_id;
+    p->c.sip_domain = a->tenant.sip_domain;
+    /* the identity of the content, independent of key order and spacing */
+    char *canon = json_dumps(p->body, JSON_COMPACT | JSON_SORT_KEYS);
+    W3_CHECK_ALLOC(canon);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL);
+    free(canon);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(p->sha + 2 * i, 3, "%02x", md[i]);
+    p->c.body_sha256 = p->sha;
+    w3_strlcpy(a->r.key, p->c.call_id, sizeof(a->r.key));
+
+    p->conn = evhttp_request_get_connection(req);
+    evhttp_connection_set_closecb(p->conn, post_closed, p);
+    int rc = writer_submit(w->srv->writer, w->base, post_store, post_stored, p);
+    if (rc != 0) {
+        evhttp_connection_set_closecb(p->conn, NULL, NULL);
+        srv_reply_error(&a->r, 503, "unavailable", "write queue full; retry later");
+        post_free(p);
+    }
+}
+
+static void route_activity(struct evhttp_request *req, void *arg)
+{
+    api_req_t a;
+    srv_worker_t *w = arg;
+    if (api_begin(&a, req, w, "/api/voip/activity", EVHTTP_REQ_GET, "GET")) {
+        const char *d = need(&a, "sip_domain");
+        long long after;
+        int limit;
+        if (d && paging(&a, &after, &limit) && scope_ok(&a, d)) {
+            char *json = NULL;
+            int rc = db_api_activity(w->db, a.tenant.sip_domain, after, limit, &json);
+            reply_db(&a, rc, json, "nothing");
+        }
+    }
+    api_done(&a);
+}
+
+void srv_api_register(struct evhttp *http, srv_worker_t *w)
+{
+    evhttp_set_cb(http, "/api/voip/provision/snapshot", route_snapshot, w);
+    evhttp_set_cb(http, "/api/voip/routes/inbound", route_inbound, w);
+    evhttp_set_cb(http, "/api/voip/extensions/by-number", route_extension, w);
+    evhttp_set_cb(http, "/api/voip/cdr", route_cdr, w);
+    evhttp_set_cb(http, "/api/voip/activity", route_activity, w);
+}
