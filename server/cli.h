@@ -14,6 +14,9 @@ int cli_init(int argc, char **argv);
 int cli_a1(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_render(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_explain(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 /* Tiny option reader: --name VALUE or --name=VALUE; positional args are
  * collected in order. Returns -1 (message printed) on an unknown option. */

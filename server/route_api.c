@@ -365,7 +365,7 @@ static const char *validate(cdr_post_t *p)
         p->meta = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(parsed);
     } else {
-        p->meta = json_dumps(meta ? meta : json_object(), JSON_COMPACT | JSON_ENCODE_ANY);
+        p->meta = meta ? json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("{}");
     }
     W3_CHECK_ALLOC(p->meta);
     c->meta_json = p->meta;

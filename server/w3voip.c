@@ -36,6 +36,9 @@ static const struct cli_command commands[] = {
     {"a1", cli_a1},
     {"token", cli_token},
     {"render", cli_render},
+    {"check", cli_check},
+    {"explain", cli_explain},
+    {"export", cli_export},
 };
 
 int main(int argc, char **argv)
