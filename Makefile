@@ -28,6 +28,15 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# promtool (to validate /metrics in the tests) without installing Debian's
+# prometheus package, whose postinst would start a Prometheus server.
+.tools/promtool:
+	@mkdir -p .tools/dl
+	cd .tools/dl && (apt-get download prometheus >/dev/null 2>&1 || (apt-get update -qq && apt-get download prometheus))
+	dpkg-deb -x .tools/dl/prometheus_*.deb .tools/dl/x
+	cp .tools/dl/x/usr/bin/promtool .tools/promtool
+	rm -rf .tools/dl
+
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
 
@@ -72,7 +81,7 @@ test-valgrind: build
 	meson test -C $(BUILD) --suite unit --setup valgrind --print-errorlogs --num-processes 2
 
 # Runs all three even when one fails, then prints one summary line.
-test: deps
+test: deps .tools/promtool
 	@rc=0; \
 	$(MAKE) --no-print-directory test-normal || rc=1; \
 	$(MAKE) --no-print-directory test-asan || rc=1; \
