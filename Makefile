@@ -14,7 +14,7 @@ DEBS := build-essential meson ninja-build pkg-config python3 \
         libevent-dev libsqlite3-dev sqlite3 libxml2-dev libxml2-utils \
         libjwt-dev libjansson-dev libssl-dev openssl valgrind curl
 
-.PHONY: deps build build-asan run test test-normal test-asan test-valgrind clean
+.PHONY: deps build build-asan run test test-normal test-asan test-valgrind bench fuzz clean
 
 # Installs only what is missing (apt-get update first, as a fresh machine needs).
 deps:
@@ -89,6 +89,14 @@ test: deps .tools/promtool
 	python3 tests/summary.py $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json \
 	  $(BUILD)/meson-logs/testlog-valgrind.json || rc=1; \
 	exit $$rc
+
+# The benchmark (not a test): writes bench-results.md; see tests/bench/README.md.
+bench: build
+	bash tests/bench/run.sh $(BUILD)
+
+# Bounded libFuzzer runs of every target (clang build in build-fuzz).
+fuzz: deps
+	bash tests/fuzz/run.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
