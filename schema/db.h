@@ -212,6 +212,13 @@ int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res);
 int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_type, const char *query,
                         const char *body, size_t len);
 
+/* Lists for w3voip export: the keys of one domain's rows, in a stable
+ * order, passed one by one to cb (a non-zero return stops the walk). */
+typedef int (*db_key_cb)(const char *key, void *arg);
+int db_list_extensions(db_reader_t *r, const char *domain, db_key_cb cb, void *arg); /* ext_number */
+int db_list_dids(db_reader_t *r, const char *domain, db_key_cb cb, void *arg);       /* e164 */
+int db_list_stores(db_reader_t *r, const char *tenant_id, db_key_cb cb, void *arg);  /* store_id */
+
 /* W3 JSON API reads (SPEC §9): each fills *json with a malloc'd JSON text
  * built by SQLite's JSON functions. Never a1_hash, secret_ref or secrets.
  * 0, -ENOENT (nothing for that key), -EIO. */

@@ -34,6 +34,9 @@ enum {
     ST_API_EXT,
     ST_API_CDRS,
     ST_API_ACTIVITY,
+    ST_LIST_EXTS,
+    ST_LIST_DIDS,
+    ST_LIST_STORES,
     ST_COUNT
 };
 
@@ -126,6 +129,9 @@ static const char *const sql[ST_COUNT] = {
     [ST_API_ACTIVITY] = "SELECT id, json_object('id', id, 'ts', ts, 'tenant_id', tenant_id, 'sip_domain', sip_domain, "
                         "'actor', actor, 'target', target, 'op', op, 'status', status, 'diff', json(diff)) "
                         "FROM voip_activity_log WHERE sip_domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_LIST_EXTS] = "SELECT ext_number FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number",
+    [ST_LIST_DIDS] = "SELECT e164 FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164",
+    [ST_LIST_STORES] = "SELECT store_id FROM stores WHERE tenant_id = ?1 AND enabled = 1 ORDER BY store_id",
 };
 
 struct db_reader {
@@ -526,4 +532,42 @@ int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int 
     sqlite3_bind_int64(st, 2, after_id);
     sqlite3_bind_int(st, 3, limit + 1);
     return page(st, limit, json);
+}
+
+static int list(db_reader_t *r, int which, const char *key, db_key_cb cb, void *arg)
+{
+    sqlite3_stmt *st = r->st[which];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    /* copy the keys first: the callback may run other statements */
+    char **keys = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        keys = xrealloc(keys, (n + 1) * sizeof(*keys));
+        keys[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    finish(st, 0);
+    int out = rc == SQLITE_DONE ? 0 : -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (out == 0)
+            out = cb(keys[i], arg);
+        free(keys[i]);
+    }
+    free(keys);
+    return out;
+}
+
+int db_list_extensions(db_reader_t *r, const char *domain, db_key_cb cb, void *arg)
+{
+    return list(r, ST_LIST_EXTS, domain, cb, arg);
+}
+
+int db_list_dids(db_reader_t *r, const char *domain, db_key_cb cb, void *arg)
+{
+    return list(r, ST_LIST_DIDS, domain, cb, arg);
+}
+
+int db_list_stores(db_reader_t *r, const char *tenant_id, db_key_cb cb, void *arg)
+{
+    return list(r, ST_LIST_STORES, tenant_id, cb, arg);
 }

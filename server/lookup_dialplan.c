@@ -36,6 +36,7 @@ typedef struct dp {
     const char *context;
     bool public_ctx;
     bool db_failed;
+    bool unsafe;
 } dp_t;
 
 static const char *fget(const dp_t *d, const char *name)
@@ -110,6 +111,17 @@ static void finish(dp_t *d, metrics_result_t result, const char *what)
 
 /* An explicit rejection in the requested context (never the not-found
  * document: FreeSWITCH would fall back to its static dialplan). */
+static void reject_actions(dp_t *d, const char *sip_status, const char *why, const char *direction,
+                           const char *tenant_id, const char *domain)
+{
+    /* exported so the rejected call's CDR is attributed too */
+    var(d, "export", "w3_direction", direction);
+    var(d, "export", "tenant_id", tenant_id);
+    var(d, "export", "sip_domain", domain);
+    var(d, "set", "w3_reject_reason", why);
+    action(d, "respond", "%s", sip_status);
+}
+
 static void reject(dp_t *d, const char *sip_status, const char *why, const char *direction, const char *tenant_id,
                    const char *domain)
 {
@@ -117,12 +129,7 @@ static void reject(dp_t *d, const char *sip_status, const char *why, const char 
     xg_dp_destroy(d->x);
     d->x = xg_dp_create(d->context);
     xg_dp_extension(d->x, "w3_reject", NULL);
-    /* exported so the rejected call's CDR is attributed too */
-    var(d, "export", "w3_direction", direction);
-    var(d, "export", "tenant_id", tenant_id);
-    var(d, "export", "sip_domain", domain);
-    var(d, "set", "w3_reject_reason", why);
-    action(d, "respond", "%s", sip_status);
+    reject_actions(d, sip_status, why, direction, tenant_id, domain);
     finish(d, MX_REJECT, "reject");
 }
 
@@ -144,6 +151,35 @@ typedef struct route_plan {
     char first_cid[21];
     int ntrunks;
 } route_plan_t;
+
+/* The bridge string through a store's enabled trunks in priority order
+ * (failover '|'), each leg with its trunk's caller id. */
+static route_verdict_t build_dial(dp_t *d, const char *store_id, const char *who, const char *number, route_plan_t *p)
+{
+    db_trunk_t trunks[MAX_TRUNKS];
+    int nt = 0;
+    if (db_store_trunks(d->ctx->db, store_id, trunks, MAX_TRUNKS, &nt) != 0)
+        return ROUTE_DB;
+    w3_buf_t dial = {0};
+    for (int i = 0; i < nt; i++) {
+        if (dial.len)
+            w3_buf_add(&dial, "|", 1);
+        /* per-leg caller id: each trunk presents its own number */
+        if (dialable(trunks[i].caller_id_number))
+            w3_buf_printf(&dial, "[origination_caller_id_number=%s]", trunks[i].caller_id_number);
+        w3_buf_printf(&dial, "sofia/gateway/%s/%s", trunks[i].gateway_name, number);
+        if (i == 0)
+            w3_strlcpy(p->first_cid, trunks[i].caller_id_number, sizeof(p->first_cid));
+        lookup_trace(d->ctx, "trunk %s (priority %d) of the store of %s", trunks[i].gateway_name, trunks[i].priority,
+                     who);
+    }
+    p->ntrunks = nt;
+    bool fits = dial.len > 0 && w3_strlcpy(p->dial, dial.data, sizeof(p->dial));
+    w3_buf_free(&dial);
+    if (nt == 0)
+        lookup_trace(d->ctx, "the store of %s has no enabled trunk", who);
+    return nt > 0 && fits ? ROUTE_OK : ROUTE_NO_TRUNK;
+}
 
 /* Matches number against the domain's routes as `who` would dial it: the
  * first enabled match by priority, its class against who's cos (emergency
@@ -188,29 +224,7 @@ static route_verdict_t route_resolve(dp_t *d, const db_extension_t *who, const c
     if (!dialable(p->number))
         return ROUTE_NONE;
 
-    db_trunk_t trunks[MAX_TRUNKS];
-    int nt = 0;
-    if (db_store_trunks(d->ctx->db, who->store_id, trunks, MAX_TRUNKS, &nt) != 0)
-        return ROUTE_DB;
-    w3_buf_t dial = {0};
-    for (int i = 0; i < nt; i++) {
-        if (dial.len)
-            w3_buf_add(&dial, "|", 1);
-        /* per-leg caller id: each trunk presents its own number */
-        if (dialable(trunks[i].caller_id_number))
-            w3_buf_printf(&dial, "[origination_caller_id_number=%s]", trunks[i].caller_id_number);
-        w3_buf_printf(&dial, "sofia/gateway/%s/%s", trunks[i].gateway_name, p->number);
-        if (i == 0)
-            w3_strlcpy(p->first_cid, trunks[i].caller_id_number, sizeof(p->first_cid));
-        lookup_trace(d->ctx, "trunk %s (priority %d) of the store of %s", trunks[i].gateway_name, trunks[i].priority,
-                     who->ext_number);
-    }
-    p->ntrunks = nt;
-    bool fits = dial.len > 0 && w3_strlcpy(p->dial, dial.data, sizeof(p->dial));
-    w3_buf_free(&dial);
-    if (nt == 0)
-        lookup_trace(d->ctx, "the store of extension %s has no enabled trunk", who->ext_number);
-    return nt > 0 && fits ? ROUTE_OK : ROUTE_NO_TRUNK;
+    return build_dial(d, who->store_id, who->ext_number, p->number, p);
 }
 
 /* ---- fallback, forwarding, ringing ----------------------------------------- */
@@ -346,39 +360,25 @@ static int find_did(dp_t *d, const char *raw, db_did_t *did)
     return 0;
 }
 
-static void ai_start(dp_t *d, const db_did_t *did)
+/* The audio fork to the tenant's Voice Gateway, then back to w3voipd to see
+ * whether it started. false when the stream URL is not safe to render. */
+static bool ai_actions(dp_t *d, const db_did_t *did, const db_agent_t *agent)
 {
-    db_agent_t agent;
-    int rc = db_agent_get(d->ctx->db, did->sip_domain, did->target_ref, &agent);
-    if (rc == -EIO) {
-        db_error(d);
-        return;
-    }
-    if (rc != 0 || !agent.enabled) {
-        lookup_trace(d->ctx, "AI agent %s missing or disabled", did->target_ref);
-        fallback(d, did->sip_domain, did->fallback, NULL);
-        {
-            finish(d, MX_OK, "did-ai-fallback");
-            return;
-        }
-    }
     char url[600];
-    if (agent.ws_url[0])
-        snprintf(url, sizeof(url), "%s", agent.ws_url);
+    if (agent->ws_url[0])
+        snprintf(url, sizeof(url), "%s", agent->ws_url);
     else
-        snprintf(url, sizeof(url), "%s/%s/%s", d->ctx->cfg->voice_gateway_url, did->tenant_id, agent.ref);
+        snprintf(url, sizeof(url), "%s/%s/%s", d->ctx->cfg->voice_gateway_url, did->tenant_id, agent->ref);
     char meta[600];
     snprintf(meta, sizeof(meta), "{\"tenant_id\":\"%s\",\"store_id\":\"%s\",\"did\":\"%s\",\"agent\":\"%s\"}",
-             did->tenant_id, did->store_id, did->e164, agent.ref);
-    /* the command template: "<api> <args…>" with {url} and {meta} */
-    const char *tpl = d->ctx->cfg->fork_command;
+             did->tenant_id, did->store_id, did->e164, agent->ref);
     if (!xg_value_safe(url) || strchr(url, ' ') || !xg_value_safe(meta)) {
         METRICS_INC(unsafe_values);
-        {
-            reject(d, "503 Service Unavailable", "AI stream URL not safe", "inbound", did->tenant_id, did->sip_domain);
-            return;
-        }
+        return false;
     }
+    /* the command template: "<api> <args…>" with {url} and {meta}, run
+     * through variable expansion as ${api(args)} */
+    const char *tpl = d->ctx->cfg->fork_command;
     w3_buf_t cmd = {0};
     size_t api_len = strcspn(tpl, " ");
     w3_buf_adds(&cmd, "w3_fork=${");
@@ -401,54 +401,111 @@ static void ai_start(dp_t *d, const db_did_t *did)
     xg_dp_action_template(d->x, "set", cmd.data);
     w3_buf_free(&cmd);
     action(d, "transfer", "%s XML %s", AI_RESULT, d->context);
-    finish(d, MX_OK, "did-ai");
+    return true;
 }
 
-static void ring_group(dp_t *d, const db_did_t *did)
+/* Rings a ring group (',' simultaneous, '|' sequential), then the fallback
+ * with the first member whose voicemail is on. false: nobody to ring. */
+static bool ring_group_actions(dp_t *d, const db_did_t *did, const db_ring_group_t *g)
 {
-    db_ring_group_t g;
-    int rc = db_ring_group_get(d->ctx->db, did->sip_domain, did->target_ref, &g);
-    if (rc == -EIO) {
-        db_error(d);
-        return;
-    }
     w3_buf_t dial = {0};
     const db_ring_member_t *vm = NULL;
-    bool seq = rc == 0 && strcmp(g.strategy, "sequential") == 0;
-    if (rc == 0 && g.enabled) {
-        for (int i = 0; i < g.nmembers; i++) {
-            const db_ring_member_t *m = &g.members[i];
-            if (!m->enabled)
-                continue;
-            if (dial.len)
-                w3_buf_add(&dial, seq ? "|" : ",", 1);
-            w3_buf_printf(&dial, "[leg_timeout=%d]user/%s@%s", g.ring_timeout, m->ext_number, did->sip_domain);
-            if (vm == NULL && m->voicemail_enabled)
-                vm = m;
-        }
+    bool seq = strcmp(g->strategy, "sequential") == 0;
+    for (int i = 0; g->enabled && i < g->nmembers; i++) {
+        const db_ring_member_t *m = &g->members[i];
+        if (!m->enabled)
+            continue;
+        if (dial.len)
+            w3_buf_add(&dial, seq ? "|" : ",", 1);
+        w3_buf_printf(&dial, "[leg_timeout=%d]user/%s@%s", g->ring_timeout, m->ext_number, did->sip_domain);
+        if (vm == NULL && m->voicemail_enabled)
+            vm = m;
     }
-    if (dial.len == 0) {
-        lookup_trace(d->ctx, "ring group %s missing, disabled or without enabled members", did->target_ref);
-        fallback(d, did->sip_domain, did->fallback, NULL);
-        {
-            finish(d, MX_OK, "did-ring-fallback");
-            return;
-        }
-    }
-    lookup_trace(d->ctx, "ring group %s, %s, %d s per leg: %s", g.ref, g.strategy, g.ring_timeout, dial.data);
+    if (dial.len == 0)
+        return false;
+    lookup_trace(d->ctx, "ring group %s, %s, %d s per leg: %s", g->ref, g->strategy, g->ring_timeout, dial.data);
     action(d, "set", "hangup_after_bridge=true");
     action(d, "set", "continue_on_fail=" NOBODY_ANSWERED);
-    action(d, "set", "call_timeout=%d", seq ? g.ring_timeout * g.nmembers : g.ring_timeout);
+    action(d, "set", "call_timeout=%d", seq ? g->ring_timeout * g->nmembers : g->ring_timeout);
     if (!seq)
         action(d, "set", "ignore_early_media=true");
     action(d, "bridge", "%s", dial.data);
     w3_buf_free(&dial);
     db_extension_t vme;
-    if (vm && db_extension_get(d->ctx->db, did->sip_domain, vm->ext_number, &vme) == 0)
-        fallback(d, did->sip_domain, did->fallback, &vme);
-    else
+    int rc = vm ? db_extension_get(d->ctx->db, did->sip_domain, vm->ext_number, &vme) : -ENOENT;
+    if (rc == -EIO)
+        d->db_failed = true;
+    fallback(d, did->sip_domain, did->fallback, rc == 0 ? &vme : NULL);
+    return true;
+}
+
+/* Everything a DID's call does after its variables are exported. Returns
+ * what was answered (for the log), or NULL when d->db_failed / d->unsafe. */
+static const char *did_target_actions(dp_t *d, const db_did_t *did)
+{
+    if (strcmp(did->target_type, "ai") == 0) {
+        db_agent_t agent;
+        int rc = db_agent_get(d->ctx->db, did->sip_domain, did->target_ref, &agent);
+        if (rc == -EIO) {
+            d->db_failed = true;
+            return NULL;
+        }
+        if (rc == 0 && agent.enabled) {
+            if (!ai_actions(d, did, &agent)) {
+                d->unsafe = true;
+                return NULL;
+            }
+            return "did-ai";
+        }
+        lookup_trace(d->ctx, "AI agent %s missing or disabled", did->target_ref);
         fallback(d, did->sip_domain, did->fallback, NULL);
-    finish(d, MX_OK, "did-ring");
+        return "did-ai-fallback";
+    }
+    if (strcmp(did->target_type, "ring") == 0) {
+        db_ring_group_t g;
+        int rc = db_ring_group_get(d->ctx->db, did->sip_domain, did->target_ref, &g);
+        if (rc == -EIO) {
+            d->db_failed = true;
+            return NULL;
+        }
+        if (rc == 0 && ring_group_actions(d, did, &g))
+            return d->db_failed ? NULL : "did-ring";
+        lookup_trace(d->ctx, "ring group %s missing, disabled or without enabled members", did->target_ref);
+        fallback(d, did->sip_domain, did->fallback, NULL);
+        return "did-ring-fallback";
+    }
+    db_extension_t e;
+    int rc = db_extension_get(d->ctx->db, did->sip_domain, did->target_ref, &e);
+    if (rc == -EIO) {
+        d->db_failed = true;
+        return NULL;
+    }
+    var(d, "export", "w3_ext", did->target_ref);
+    if (rc != 0 || !e.enabled || !e.tenant_enabled) {
+        lookup_trace(d->ctx, "extension %s missing or disabled", did->target_ref);
+        fallback(d, did->sip_domain, did->fallback, NULL);
+        return "did-ext-fallback";
+    }
+    ring_extension(d, &e, did->fallback);
+    return d->db_failed ? NULL : "did-ext";
+}
+
+/* After the bridge to e failed: its busy or no-answer forwarding, then the
+ * fallback policy. */
+static void after_bridge_actions(dp_t *d, const db_extension_t *e, bool busy, const char *domain, const char *policy)
+{
+    const char *target = busy ? e->fwd_busy : e->fwd_no_answer;
+    action(d, "set", "hangup_after_bridge=true");
+    action(d, "set", "continue_on_fail=" NOBODY_ANSWERED);
+    if (target[0])
+        forward(d, e, target, busy ? "busy" : "no_answer");
+    fallback(d, domain, policy, e);
+}
+
+/* Whether a bridge failure cause is "busy" (else it counts as no answer). */
+static bool is_busy(const char *why)
+{
+    return why && (strcmp(why, "USER_BUSY") == 0 || strcmp(why, "BUSY") == 0);
 }
 
 static void public_call(dp_t *d, const char *dest)
@@ -506,36 +563,16 @@ static void public_call(dp_t *d, const char *dest)
 
     xg_dp_extension(d->x, "w3_did", dest);
     export_did(d, &did);
-    if (strcmp(did.target_type, "ai") == 0) {
-        ai_start(d, &did);
-        return;
-    }
-    if (strcmp(did.target_type, "ring") == 0) {
-        ring_group(d, &did);
-        return;
-    }
-
-    db_extension_t e;
-    rc = db_extension_get(d->ctx->db, did.sip_domain, did.target_ref, &e);
-    if (rc == -EIO) {
-        db_error(d);
-        return;
-    }
-    var(d, "export", "w3_ext", did.target_ref);
-    if (rc != 0 || !e.enabled || !e.tenant_enabled) {
-        lookup_trace(d->ctx, "extension %s missing or disabled", did.target_ref);
-        fallback(d, did.sip_domain, did.fallback, NULL);
-        {
-            finish(d, MX_OK, "did-ext-fallback");
-            return;
-        }
-    }
-    ring_extension(d, &e, did.fallback);
+    const char *what = did_target_actions(d, &did);
     if (d->db_failed) {
         db_error(d);
         return;
     }
-    finish(d, MX_OK, "did-ext");
+    if (what == NULL) {
+        reject(d, "503 Service Unavailable", "AI stream URL not safe", "inbound", did.tenant_id, did.sip_domain);
+        return;
+    }
+    finish(d, MX_OK, what);
 }
 
 /* The second fetch of an inbound call: the DID comes from our own exported
@@ -703,17 +740,11 @@ static void after_bridge(dp_t *d)
         why = fget(d, "variable_DIALSTATUS");
     lookup_trace(d->ctx, "the bridge to %s ended with %s", e.ext_number, why ? why : "(unknown)");
     xg_dp_extension(d->x, "w3_after_bridge", AFTER_BRIDGE);
-    bool busy = why && (strcmp(why, "USER_BUSY") == 0 || strcmp(why, "BUSY") == 0);
-    const char *target = busy ? e.fwd_busy : e.fwd_no_answer;
-    action(d, "set", "hangup_after_bridge=true");
-    action(d, "set", "continue_on_fail=" NOBODY_ANSWERED);
-    if (target[0])
-        forward(d, &e, target, busy ? "busy" : "no_answer");
+    after_bridge_actions(d, &e, is_busy(why), domain, policy);
     if (d->db_failed) {
         db_error(d);
         return;
     }
-    fallback(d, domain, policy, &e);
     finish(d, MX_OK, "after-bridge");
 }
 
@@ -734,10 +765,8 @@ static void ai_result(dp_t *d)
     if (res && strncmp(res, "+OK", 3) == 0) {
         lookup_trace(d->ctx, "the audio stream started (%s): park the call for the agent", res);
         action(d, "park", NULL);
-        {
-            finish(d, MX_OK, "ai-park");
-            return;
-        }
+        finish(d, MX_OK, "ai-park");
+        return;
     }
     lookup_trace(d->ctx, "the audio stream did not start (%s)", res ? res : "no result");
     fallback(d, did.sip_domain, did.fallback, NULL);

@@ -60,10 +60,29 @@ int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret);
 int xg_gw_finish(xg_gw_t *g, xg_out_t *out);
 void xg_gw_destroy(xg_gw_t *g);
 
+/* Static conf files of FreeSWITCH's stock layout (w3voip export): each is
+ * an <include> file. directory/<domain>.xml holds the domain with its users;
+ * sip_profiles/external/<domain>.xml the gateways. */
+typedef struct xg_static xg_static_t;
+xg_static_t *xg_static_directory_create(const db_tenant_t *t, const xg_dir_opts_t *o);
+int xg_static_user(xg_static_t *x, const db_extension_t *e);
+xg_static_t *xg_static_gateways_create(void);
+int xg_static_gateway(xg_static_t *x, const db_trunk_t *tr, const char *secret);
+int xg_static_finish(xg_static_t *x, xg_out_t *out);
+void xg_static_destroy(xg_static_t *x);
+
 /* section=dialplan: one context (echoing Hunt-Context), extensions with one
  * condition each, then actions. */
 typedef struct xg_dp xg_dp_t;
 xg_dp_t *xg_dp_create(const char *context);
+/* The static form (w3voip export): an <include> file holding one
+ * <context name=context> (context != NULL) or bare extensions (NULL, for
+ * dialplan/public/). */
+xg_dp_t *xg_dp_create_static(const char *context);
+/* A condition with no actions before the extension's last one (conditions
+ * are ANDed; $1 comes from the last regex). field: a caller-profile field or
+ * "${var}". */
+void xg_dp_condition(xg_dp_t *d, const char *field, const char *expression);
 /* dest: the condition matches destination_number exactly (regex-escaped);
  * NULL: an absolute condition (the server already decided). */
 void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest);

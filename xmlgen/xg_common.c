@@ -128,7 +128,10 @@ void xg_variable(xmlNodePtr vars, const char *name, const char *value, const cha
         xg_attr_const(v, "direction", direction);
 }
 
-int xg_doc_finish(xmlDocPtr doc, xg_out_t *out)
+/* Serialises doc; include_root: the document is a file of FreeSWITCH's own
+ * conf tree, whose <include> wrapper lines the pre-processor drops on
+ * purpose, so "<include>" is allowed on the first and last line only. */
+static int finish(xmlDocPtr doc, xg_out_t *out, bool include_root)
 {
     int rc = 0;
     xmlBufferPtr buf = xmlBufferCreate();
@@ -142,7 +145,14 @@ int xg_doc_finish(xmlDocPtr doc, xg_out_t *out)
     if (rc == 0) {
         const char *content = (const char *)xmlBufferContent(buf);
         size_t len = (size_t)xmlBufferLength(buf);
-        if (!xg_output_safe(content, len)) {
+        const char *body = content;
+        size_t blen = len;
+        if (include_root && strncmp(content, "<include>\n", 10) == 0 && len >= 21 &&
+            strcmp(content + len - 11, "</include>\n") == 0) {
+            body = content + 10;
+            blen = len - 21;
+        }
+        if (!xg_output_safe(body, blen)) {
             rc = -EINVAL;
         } else {
             out->data = xstrndup(content, len);
@@ -152,6 +162,27 @@ int xg_doc_finish(xmlDocPtr doc, xg_out_t *out)
     xmlBufferFree(buf);
     xmlFreeDoc(doc);
     return rc;
+}
+
+int xg_doc_finish(xmlDocPtr doc, xg_out_t *out)
+{
+    return finish(doc, out, false);
+}
+
+int xg_doc_finish_static(xmlDocPtr doc, xg_out_t *out)
+{
+    return finish(doc, out, true);
+}
+
+xmlNodePtr xg_static_new(xmlDocPtr *doc)
+{
+    xmlDocPtr d = xmlNewDoc(BAD_CAST "1.0");
+    W3_CHECK_ALLOC(d);
+    xmlNodePtr root = xmlNewDocNode(d, NULL, BAD_CAST "include", NULL);
+    W3_CHECK_ALLOC(root);
+    xmlDocSetRootElement(d, root);
+    *doc = d;
+    return root;
 }
 
 int xg_not_found(xg_out_t *out)

@@ -11,8 +11,10 @@
 struct xg_dp {
     xmlDocPtr doc;
     xmlNodePtr context;
+    xmlNodePtr extension;
     xmlNodePtr condition;
     bool failed;
+    bool is_static;
 };
 
 xg_dp_t *xg_dp_create(const char *context)
@@ -27,10 +29,42 @@ xg_dp_t *xg_dp_create(const char *context)
     return d;
 }
 
+xg_dp_t *xg_dp_create_static(const char *context)
+{
+    xg_dp_t *d = xcalloc(1, sizeof(*d));
+    d->is_static = true;
+    xmlNodePtr root = xg_static_new(&d->doc);
+    if (context) {
+        d->context = xg_child(root, "context");
+        if (!xg_value_safe(context))
+            d->failed = true;
+        xg_attr(d->context, "name", context);
+    } else {
+        d->context = root;
+    }
+    return d;
+}
+
+void xg_dp_condition(xg_dp_t *d, const char *field, const char *expression)
+{
+    if (d->extension == NULL)
+        xg_dp_extension(d, "w3", NULL);
+    /* the extension's current (last) condition gets the actions: insert the
+     * new one before it */
+    xmlNodePtr c = xmlNewDocNode(d->doc, NULL, BAD_CAST "condition", NULL);
+    W3_CHECK_ALLOC(c);
+    xmlAddPrevSibling(d->condition, c);
+    xg_attr_const(c, "field", field);
+    if (!xg_value_safe(expression))
+        d->failed = true;
+    xg_attr_const(c, "expression", expression);
+}
+
 void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest)
 {
     xmlNodePtr e = xg_child(d->context, "extension");
     xg_attr(e, "name", name);
+    d->extension = e;
     d->condition = xg_child(e, "condition");
     if (dest != NULL) {
         /* exact match: every non-alphanumeric byte escaped for PCRE */
@@ -83,7 +117,7 @@ int xg_dp_finish(xg_dp_t *d, xg_out_t *out)
 {
     int rc = -EINVAL;
     if (!d->failed) {
-        rc = xg_doc_finish(d->doc, out);
+        rc = d->is_static ? xg_doc_finish_static(d->doc, out) : xg_doc_finish(d->doc, out);
         d->doc = NULL;
     }
     xg_dp_destroy(d);

@@ -43,6 +43,8 @@ static bool ids_safe(const db_extension_t *e)
            xg_value_allowed(e->a1_hash, "0123456789abcdef") && strlen(e->a1_hash) == 32 && xg_value_safe(e->cos);
 }
 
+static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o);
+
 int xg_directory_user(const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o, xg_out_t *out)
 {
     if (!ids_safe(e) || !xg_value_safe(t->sip_domain))
@@ -52,6 +54,14 @@ int xg_directory_user(const db_tenant_t *t, const db_extension_t *e, const xg_di
     xmlNodePtr d = add_domain(s, t, o);
     xmlNodePtr users = xg_child(xg_child(xg_child(d, "groups"), "group"), "users");
     xg_attr_const(users->parent, "name", "default");
+    add_user(users, t, e, o);
+    return xg_doc_finish(doc, out);
+}
+
+/* One complete user: the same for every lookup kind (FreeSWITCH's cache
+ * ignores the action anyway). */
+static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o)
+{
     xmlNodePtr u = xg_child(users, "user");
     xg_attr(u, "id", e->ext_number);
     if (o->cacheable_ms > 0) {
@@ -90,7 +100,6 @@ int xg_directory_user(const db_tenant_t *t, const db_extension_t *e, const xg_di
         snprintf(secs, sizeof(secs), "%d", e->fwd_no_answer_timeout > 0 ? e->fwd_no_answer_timeout : 20);
         xg_variable(vars, "w3_fwd_no_answer_timeout", secs, NULL);
     }
-    return xg_doc_finish(doc, out);
 }
 
 struct xg_gw {
@@ -117,6 +126,44 @@ void xg_gw_domain(xg_gw_t *g, const db_tenant_t *t)
     g->users = NULL;
     g->gateways = NULL;
     g->store_id[0] = '\0';
+}
+
+/* <gateway name=…> with its params and the tenant variables both ways. */
+static void add_gateway(xmlNodePtr parent, const db_trunk_t *tr, const char *secret)
+{
+    xmlNodePtr gw = xg_child(parent, "gateway");
+    xg_attr(gw, "name", tr->gateway_name);
+    char proxy[300];
+    if (tr->port > 0)
+        snprintf(proxy, sizeof(proxy), "%s:%d", tr->proxy, tr->port);
+    else
+        snprintf(proxy, sizeof(proxy), "%s", tr->proxy);
+    if (tr->username[0])
+        xg_param(gw, "username", tr->username);
+    if (secret != NULL)
+        xg_param(gw, "password", secret);
+    if (tr->realm[0])
+        xg_param(gw, "realm", tr->realm);
+    xg_param(gw, "proxy", proxy);
+    xg_param(gw, "register", tr->reg ? "true" : "false");
+    if (tr->reg)
+        xg_param(gw, "register-transport", tr->transport);
+    if (tr->from_user[0])
+        xg_param(gw, "from-user", tr->from_user);
+    if (tr->from_domain[0])
+        xg_param(gw, "from-domain", tr->from_domain);
+    xg_param(gw, "caller-id-in-from", "false");
+    xg_param(gw, "context", "public");
+    /* keep the DID when the carrier sends to the gateway's gw+NAME contact */
+    xg_param(gw, "extension", "auto_to_user");
+    xmlNodePtr vars = xg_child(gw, "variables");
+    static const char *const dirs[] = {"inbound", "outbound"};
+    for (size_t i = 0; i < 2; i++) {
+        xg_variable(vars, "tenant_id", tr->tenant_id, dirs[i]);
+        xg_variable(vars, "store_id", tr->store_id, dirs[i]);
+        xg_variable(vars, "sip_domain", tr->sip_domain, dirs[i]);
+        xg_variable(vars, "w3_trunk", tr->gateway_name, dirs[i]);
+    }
 }
 
 static bool trunk_safe(const db_trunk_t *tr)
@@ -152,39 +199,7 @@ int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)
         g->gateways = xg_child(u, "gateways");
         w3_strlcpy(g->store_id, tr->store_id, sizeof(g->store_id));
     }
-    xmlNodePtr gw = xg_child(g->gateways, "gateway");
-    xg_attr(gw, "name", tr->gateway_name);
-    char proxy[300];
-    if (tr->port > 0)
-        snprintf(proxy, sizeof(proxy), "%s:%d", tr->proxy, tr->port);
-    else
-        snprintf(proxy, sizeof(proxy), "%s", tr->proxy);
-    if (tr->username[0])
-        xg_param(gw, "username", tr->username);
-    if (secret != NULL)
-        xg_param(gw, "password", secret);
-    if (tr->realm[0])
-        xg_param(gw, "realm", tr->realm);
-    xg_param(gw, "proxy", proxy);
-    xg_param(gw, "register", tr->reg ? "true" : "false");
-    if (tr->reg)
-        xg_param(gw, "register-transport", tr->transport);
-    if (tr->from_user[0])
-        xg_param(gw, "from-user", tr->from_user);
-    if (tr->from_domain[0])
-        xg_param(gw, "from-domain", tr->from_domain);
-    xg_param(gw, "caller-id-in-from", "false");
-    xg_param(gw, "context", "public");
-    /* keep the DID when the carrier sends to the gateway's gw+NAME contact */
-    xg_param(gw, "extension", "auto_to_user");
-    xmlNodePtr vars = xg_child(gw, "variables");
-    static const char *const dirs[] = {"inbound", "outbound"};
-    for (size_t i = 0; i < 2; i++) {
-        xg_variable(vars, "tenant_id", tr->tenant_id, dirs[i]);
-        xg_variable(vars, "store_id", tr->store_id, dirs[i]);
-        xg_variable(vars, "sip_domain", tr->sip_domain, dirs[i]);
-        xg_variable(vars, "w3_trunk", tr->gateway_name, dirs[i]);
-    }
+    add_gateway(g->gateways, tr, secret);
     return 0;
 }
 
@@ -203,4 +218,68 @@ void xg_gw_destroy(xg_gw_t *g)
     if (g->doc)
         xmlFreeDoc(g->doc);
     free(g);
+}
+
+/* ---- static files for w3voip export ------------------------------------- */
+
+struct xg_static {
+    xmlDocPtr doc;
+    xmlNodePtr root;  /* <include> */
+    xmlNodePtr users; /* directory: <users> of the domain's default group */
+    const xg_dir_opts_t *o;
+    const db_tenant_t *t;
+};
+
+xg_static_t *xg_static_directory_create(const db_tenant_t *t, const xg_dir_opts_t *o)
+{
+    xg_static_t *x = xcalloc(1, sizeof(*x));
+    x->root = xg_static_new(&x->doc);
+    x->o = o;
+    x->t = t;
+    xmlNodePtr d = add_domain(x->root, t, o);
+    x->users = xg_child(xg_child(xg_child(d, "groups"), "group"), "users");
+    xg_attr_const(x->users->parent, "name", "default");
+    return x;
+}
+
+int xg_static_user(xg_static_t *x, const db_extension_t *e)
+{
+    if (!ids_safe(e))
+        return -EINVAL;
+    add_user(x->users, x->t, e, x->o);
+    return 0;
+}
+
+xg_static_t *xg_static_gateways_create(void)
+{
+    xg_static_t *x = xcalloc(1, sizeof(*x));
+    x->root = xg_static_new(&x->doc);
+    return x;
+}
+
+int xg_static_gateway(xg_static_t *x, const db_trunk_t *tr, const char *secret)
+{
+    if (!trunk_safe(tr))
+        return -EINVAL;
+    if (secret != NULL)
+        for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
+            if (*p < 0x20 || *p == 0x7f)
+                return -EINVAL;
+    add_gateway(x->root, tr, secret);
+    return 0;
+}
+
+int xg_static_finish(xg_static_t *x, xg_out_t *out)
+{
+    int rc = xg_doc_finish_static(x->doc, out);
+    free(x);
+    return rc;
+}
+
+void xg_static_destroy(xg_static_t *x)
+{
+    if (x == NULL)
+        return;
+    xmlFreeDoc(x->doc);
+    free(x);
 }

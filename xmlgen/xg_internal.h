@@ -18,5 +18,8 @@ void xg_param(xmlNodePtr params, const char *name, const char *value);
 void xg_variable(xmlNodePtr vars, const char *name, const char *value, const char *direction);
 /* Serialises and frees doc. */
 int xg_doc_finish(xmlDocPtr doc, xg_out_t *out);
+/* Static conf files (w3voip export): <include> root, same safety rules. */
+xmlNodePtr xg_static_new(xmlDocPtr *doc);
+int xg_doc_finish_static(xmlDocPtr doc, xg_out_t *out);
 
 #endif
