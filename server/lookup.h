@@ -45,6 +45,12 @@ void lookup_result_free(lookup_result_t *res);
 void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *res);
 void lookup_dialplan(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *res);
 
+/* The static dialplan of one tenant (w3voip export): its context (named
+ * after the domain), its public DID extensions, and the catch-all that
+ * refuses unknown DIDs. 0 or -EIO/-EINVAL; the caller frees the outputs. */
+int lookup_export_dialplan(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *context_doc,
+                           xg_out_t *public_doc, xg_out_t *reject_doc);
+
 /* Helpers shared by the handlers. */
 void lookup_not_found(lookup_result_t *res);
 void lookup_db_error(lookup_result_t *res, const char *what);

@@ -553,10 +553,8 @@ static void public_call(dp_t *d, const char *dest)
         }
         if (rc != 0 || strcmp(owner, did.tenant_id) != 0) {
             lookup_trace(d->ctx, "gateway %s does not belong to the DID's tenant", gw);
-            {
-                reject(d, "403 Forbidden", "DID not owned by the gateway's tenant", "inbound", NULL, NULL);
-                return;
-            }
+            reject(d, "403 Forbidden", "DID not owned by the gateway's tenant", "inbound", NULL, NULL);
+            return;
         }
         lookup_trace(d->ctx, "gateway %s belongs to the DID's tenant", gw);
     }
@@ -660,10 +658,8 @@ static void internal_call(dp_t *d, const char *dest)
             db_error(d);
             return;
         }
-        {
-            finish(d, MX_OK, "internal-ext");
-            return;
-        }
+        finish(d, MX_OK, "internal-ext");
+        return;
     }
 
     route_plan_t p;
@@ -813,4 +809,297 @@ void lookup_dialplan(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *
     else
         internal_call(&d, dest);
     xg_dp_destroy(d.x); /* NULL after finish() */
+}
+
+/* ---- static export (w3voip export) ---------------------------------------
+ * The same decisions, made ahead of time for every destination, so a PBX can
+ * run from files: one context named after the domain (its users carry
+ * user_context=<domain>), public extensions for its DIDs, and the runtime
+ * outcomes (busy/no answer, the AI stream start) as extensions matching the
+ * w3_* destinations with conditions on the variables FreeSWITCH sets. What
+ * the live server reads from the authenticated caller (store, cos) becomes a
+ * condition on the caller's directory variables ${store_id} and ${cos}. */
+
+typedef struct export_walk {
+    dp_t *d;
+    const db_tenant_t *t;
+    int failed;
+} export_walk_t;
+
+static void exact(char *out, size_t cap, const char *prefix, const char *value)
+{
+    /* ^value$ with every non-alphanumeric escaped (as xg_dp_extension does) */
+    size_t n = (size_t)snprintf(out, cap, "^%s", prefix);
+    for (const char *p = value; *p && n + 3 < cap; p++) {
+        bool alnum = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+        if (!alnum)
+            out[n++] = '\\';
+        out[n++] = *p;
+    }
+    snprintf(out + n, cap - n, "$");
+}
+
+static void export_static_caller(dp_t *d, const db_tenant_t *t, const char *direction)
+{
+    var(d, "export", "tenant_id", t->tenant_id);
+    xg_dp_action_template(d->x, "export", "store_id=${store_id}");
+    var(d, "export", "sip_domain", t->sip_domain);
+    xg_dp_action_template(d->x, "export", "user_id=${user_id}");
+    var(d, "export", "w3_direction", direction);
+}
+
+static int export_ext(const char *num, void *arg)
+{
+    export_walk_t *w = arg;
+    dp_t *d = w->d;
+    db_extension_t e;
+    if (db_extension_get(d->ctx->db, w->t->sip_domain, num, &e) != 0)
+        return -EIO;
+    char name[40];
+    snprintf(name, sizeof(name), "ext_%s", e.ext_number);
+    xg_dp_extension(d->x, name, e.ext_number);
+    if (!e.enabled) {
+        reject_actions(d, "404 Not Found", "extension disabled", "internal", w->t->tenant_id, w->t->sip_domain);
+        return 0;
+    }
+    export_static_caller(d, w->t, "internal");
+    var(d, "export", "w3_ext", e.ext_number);
+    ring_extension(d, &e, "voicemail");
+    if (e.fwd_busy[0] || e.fwd_no_answer[0]) {
+        char re[40];
+        exact(re, sizeof(re), "", e.ext_number);
+        for (int busy = 1; busy >= 0; busy--) {
+            snprintf(name, sizeof(name), "after_bridge_%s_%s", e.ext_number, busy ? "busy" : "other");
+            xg_dp_extension(d->x, name, AFTER_BRIDGE);
+            xg_dp_condition(d->x, "${w3_fwd_from}", re);
+            if (busy)
+                xg_dp_condition(d->x, "${originate_disposition}", "^(USER_BUSY|BUSY)$");
+            after_bridge_actions(d, &e, busy, w->t->sip_domain, "voicemail");
+        }
+    }
+    return d->db_failed ? -EIO : 0;
+}
+
+static const char *const cos_allowed[] = {
+    /* callers whose cos reaches each class (ordered internal < … < premium) */
+    "^(internal|local|national|mobile|international|premium)$", "^(local|national|mobile|international|premium)$",
+    "^(national|mobile|international|premium)$",                 "^(mobile|international|premium)$",
+    "^(international|premium)$",                                 "^(premium)$",
+};
+
+typedef struct route_walk {
+    export_walk_t *w;
+    const db_route_t *route;
+} route_walk_t;
+
+static void route_conditions(dp_t *d, const db_route_t *r)
+{
+    int rank = cos_rank(r->cos_class);
+    if (strcmp(r->cos_class, "emergency") != 0 && rank >= 0)
+        xg_dp_condition(d->x, "${cos}", cos_allowed[rank]);
+    xg_dp_condition(d->x, "destination_number", r->pattern);
+}
+
+static int export_route_store(const char *store_id, void *arg)
+{
+    route_walk_t *rw = arg;
+    dp_t *d = rw->w->d;
+    const db_route_t *r = rw->route;
+    route_plan_t p;
+    memset(&p, 0, sizeof(p));
+    char number[40];
+    snprintf(number, sizeof(number), "%s$1", r->prepend);
+    route_verdict_t v = build_dial(d, store_id, store_id, number, &p);
+    if (v == ROUTE_DB)
+        return -EIO;
+    if (v != ROUTE_OK)
+        return 0; /* no trunk: the route's no_trunk extension answers */
+    char name[160], re[80], strip[40];
+    snprintf(name, sizeof(name), "route_%s_%s", r->route_id, store_id);
+    /* the actions sit in the last condition, whose regex gives $1: the
+     * dialled number without its stripped digits */
+    snprintf(strip, sizeof(strip), "^.{%d}(.*)$", r->strip_digits);
+    xg_dp_extension_re(d->x, name, "destination_number", strip);
+    exact(re, sizeof(re), "", store_id);
+    xg_dp_condition(d->x, "${store_id}", re);
+    route_conditions(d, r);
+    export_static_caller(d, rw->w->t, "outbound");
+    var(d, "export", "w3_cos_class", r->cos_class);
+    if (dialable(p.first_cid))
+        var(d, "set", "effective_caller_id_number", p.first_cid);
+    action(d, "set", "hangup_after_bridge=true");
+    action(d, "bridge", "%s", p.dial);
+    return 0;
+}
+
+static int export_dialplan_context(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *out)
+{
+    lookup_result_t res = {0};
+    dp_t d = {.ctx = ctx, .res = &res, .context = t->sip_domain};
+    d.x = xg_dp_create_static(t->sip_domain);
+    export_walk_t w = {.d = &d, .t = t};
+    int rc = db_list_extensions(ctx->db, t->sip_domain, export_ext, &w);
+    db_route_t routes[MAX_ROUTES];
+    int n = 0;
+    if (rc == 0)
+        rc = db_routes_list(ctx->db, t->sip_domain, routes, MAX_ROUTES, &n);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        regex_t re;
+        if (regcomp(&re, routes[i].pattern, REG_EXTENDED | REG_NOSUB) != 0)
+            continue; /* as the server: a pattern that does not compile is skipped */
+        regfree(&re);
+        route_walk_t rw = {.w = &w, .route = &routes[i]};
+        rc = db_list_stores(ctx->db, t->tenant_id, export_route_store, &rw);
+        char name[100];
+        snprintf(name, sizeof(name), "route_%s_no_trunk", routes[i].route_id);
+        xg_dp_extension(d.x, name, NULL);
+        route_conditions(&d, &routes[i]);
+        reject_actions(&d, "503 Service Unavailable", "no trunk for the caller's store", "outbound", t->tenant_id,
+                       t->sip_domain);
+        if (strcmp(routes[i].cos_class, "emergency") != 0) {
+            snprintf(name, sizeof(name), "route_%s_cos", routes[i].route_id);
+            xg_dp_extension(d.x, name, NULL);
+            xg_dp_condition(d.x, "destination_number", routes[i].pattern);
+            reject_actions(&d, "403 Forbidden", "class of service", "outbound", t->tenant_id, t->sip_domain);
+        }
+    }
+    xg_dp_extension(d.x, "no_route", NULL);
+    reject_actions(&d, "404 Not Found", "no such extension or route", "internal", t->tenant_id, t->sip_domain);
+    if (rc != 0 || d.db_failed) {
+        xg_dp_destroy(d.x);
+        return -EIO;
+    }
+    rc = xg_dp_finish(d.x, out);
+    return rc;
+}
+
+static int gw_name(const db_trunk_t *tr, void *arg)
+{
+    w3_buf_t *b = arg;
+    w3_buf_adds(b, "|");
+    for (const char *p = tr->gateway_name; *p; p++) {
+        if (*p == '.')
+            w3_buf_add(b, "\\", 1);
+        w3_buf_add(b, p, 1);
+    }
+    return 0;
+}
+
+static int gw_domain(const db_tenant_t *t, void *arg)
+{
+    (void)t;
+    (void)arg;
+    return 0;
+}
+
+static int export_did_ext(const char *e164, void *arg)
+{
+    export_walk_t *w = arg;
+    dp_t *d = w->d;
+    db_did_t rows[2];
+    int n = 0;
+    if (db_did_find(d->ctx->db, e164, NULL, rows, 2, &n) != 0 || n != 1)
+        return -EIO;
+    db_did_t *did = &rows[0];
+    if (!did->enabled || !did->tenant_enabled)
+        return 0; /* the catch-all rejects it, as the server does */
+    /* every form a carrier may send: +E164, 00E164, E164 digits and the
+     * national form of the tenant's country */
+    const char *digits = did->e164 + 1;
+    size_t cc = strlen(w->t->country_code);
+    char re[120];
+    if (strncmp(digits, w->t->country_code, cc) == 0)
+        snprintf(re, sizeof(re), "^((\\+|00)?%.20s|%.20s)$", digits, digits + cc);
+    else
+        snprintf(re, sizeof(re), "^(\\+|00)?%.20s$", digits);
+    /* a call tagged with a gateway must come through one of the tenant's */
+    w3_buf_t gws = {0};
+    w3_buf_adds(&gws, "^(");
+    db_gateway_walk_t walk = {.on_domain = gw_domain, .on_trunk = gw_name, .arg = &gws};
+    if (db_gateways_walk(d->ctx->db, w->t->sip_domain, &walk) != 0) {
+        w3_buf_free(&gws);
+        return -EIO;
+    }
+    w3_buf_adds(&gws, ")$");
+    char name[64];
+    for (int to = 0; to < 2; to++) {
+        snprintf(name, sizeof(name), "did_%.20s%s", digits, to ? "_to_user" : "");
+        if (to) {
+            /* the destination is not a number (gw+ contact): the To user */
+            xg_dp_extension_re(d->x, name, "${sip_to_user}", re);
+            xg_dp_condition(d->x, "destination_number", "[^0-9+]");
+        } else {
+            xg_dp_extension_re(d->x, name, "destination_number", re);
+        }
+        xg_dp_condition(d->x, "${sip_gateway}", gws.data);
+        export_did(d, did);
+        if (did_target_actions(d, did) == NULL) {
+            w3_buf_free(&gws);
+            return -EIO;
+        }
+    }
+    w3_buf_free(&gws);
+    char didre[40];
+    exact(didre, sizeof(didre), "", did->e164);
+    if (strcmp(did->target_type, "ai") == 0) {
+        snprintf(name, sizeof(name), "did_%.20s_ai_started", digits);
+        xg_dp_extension(d->x, name, AI_RESULT);
+        xg_dp_condition(d->x, "${w3_did}", didre);
+        xg_dp_condition(d->x, "${w3_fork}", "^\\+OK");
+        action(d, "park", NULL);
+        snprintf(name, sizeof(name), "did_%.20s_ai_failed", digits);
+        xg_dp_extension(d->x, name, AI_RESULT);
+        xg_dp_condition(d->x, "${w3_did}", didre);
+        fallback(d, did->sip_domain, did->fallback, NULL);
+    } else if (strcmp(did->target_type, "ext") == 0) {
+        db_extension_t e;
+        if (db_extension_get(d->ctx->db, did->sip_domain, did->target_ref, &e) == 0 && e.enabled &&
+            (e.fwd_busy[0] || e.fwd_no_answer[0])) {
+            char from[40];
+            exact(from, sizeof(from), "", e.ext_number);
+            for (int busy = 1; busy >= 0; busy--) {
+                snprintf(name, sizeof(name), "did_%.20s_after_bridge_%s", digits, busy ? "busy" : "other");
+                xg_dp_extension(d->x, name, AFTER_BRIDGE);
+                xg_dp_condition(d->x, "${w3_did}", didre);
+                xg_dp_condition(d->x, "${w3_fwd_from}", from);
+                if (busy)
+                    xg_dp_condition(d->x, "${originate_disposition}", "^(USER_BUSY|BUSY)$");
+                after_bridge_actions(d, &e, busy, did->sip_domain, did->fallback);
+            }
+        }
+    }
+    return d->db_failed ? -EIO : 0;
+}
+
+static int export_public(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *out)
+{
+    lookup_result_t res = {0};
+    dp_t d = {.ctx = ctx, .res = &res, .context = "public", .public_ctx = true};
+    d.x = xg_dp_create_static(NULL);
+    export_walk_t w = {.d = &d, .t = t};
+    int rc = db_list_dids(ctx->db, t->sip_domain, export_did_ext, &w);
+    if (rc != 0 || d.db_failed) {
+        xg_dp_destroy(d.x);
+        return -EIO;
+    }
+    return xg_dp_finish(d.x, out);
+}
+
+int lookup_export_dialplan(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *context_doc,
+                           xg_out_t *public_doc, xg_out_t *reject_doc)
+{
+    int rc = export_dialplan_context(ctx, t, context_doc);
+    if (rc == 0)
+        rc = export_public(ctx, t, public_doc);
+    if (rc == 0) {
+        /* last in dialplan/public/: an unknown DID is refused, never left to
+         * whatever else the stock public context holds */
+        lookup_result_t res = {0};
+        dp_t d = {.ctx = ctx, .res = &res, .context = "public", .public_ctx = true};
+        d.x = xg_dp_create_static(NULL);
+        xg_dp_extension(d.x, "w3voipd_unknown_did", NULL);
+        reject_actions(&d, "404 Not Found", "unknown DID", "inbound", NULL, NULL);
+        rc = xg_dp_finish(d.x, reject_doc);
+    }
+    return rc;
 }

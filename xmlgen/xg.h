@@ -79,6 +79,9 @@ xg_dp_t *xg_dp_create(const char *context);
  * <context name=context> (context != NULL) or bare extensions (NULL, for
  * dialplan/public/). */
 xg_dp_t *xg_dp_create_static(const char *context);
+/* An extension whose action-holding condition is field =~ expression:
+ * FreeSWITCH substitutes $1… in the actions from that condition's regex. */
+void xg_dp_extension_re(xg_dp_t *d, const char *name, const char *field, const char *expression);
 /* A condition with no actions before the extension's last one (conditions
  * are ANDed; $1 comes from the last regex). field: a caller-profile field or
  * "${var}". */

@@ -86,6 +86,15 @@ void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest)
     }
 }
 
+void xg_dp_extension_re(xg_dp_t *d, const char *name, const char *field, const char *expression)
+{
+    xg_dp_extension(d, name, NULL);
+    if (!xg_value_safe(expression))
+        d->failed = true;
+    xg_attr_const(d->condition, "field", field);
+    xg_attr_const(d->condition, "expression", expression);
+}
+
 static xmlNodePtr action(xg_dp_t *d, const char *app)
 {
     if (d->condition == NULL)
