@@ -48,7 +48,7 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "OTHER";
 }
 
-void srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, metrics_route_t route,
+bool srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, metrics_route_t route,
                   const char *route_name)
 {
     memset(r, 0, sizeof(*r));
@@ -60,6 +60,7 @@ void srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, met
     r->section = MS_NONE;
     r->result = MX_OK;
     atomic_fetch_add(&w->srv->inflight, 1);
+    return srv_req_begin(r);
 }
 
 void srv_reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len)
@@ -103,6 +104,8 @@ void srv_reply(srv_req_t *r, int status, const char *content_type, const char *b
         .bytes = len,
     };
     log_request(&lr);
+    srv_req_end(r);
+    /* if the client has gone, libevent only frees the request */
     evhttp_send_reply(r->req, status, reason_phrase(status), buf);
     evbuffer_free(buf);
     atomic_fetch_sub(&r->w->srv->inflight, 1);

@@ -91,6 +91,8 @@ void metrics_render(w3_buf_t *o)
             LOAD(metrics.unsafe_values));
     counter(o, "w3voipd_connections_refused_total", "Connections closed at once because of --max-connections.",
             LOAD(metrics.connections_refused));
+    counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",
+            LOAD(metrics.connections_cut));
     w3_buf_printf(o,
                   "# HELP w3voipd_gateway_document_bytes Size of the last purpose=gateways answer.\n"
                   "# TYPE w3voipd_gateway_document_bytes gauge\nw3voipd_gateway_document_bytes %llu\n",

@@ -51,6 +51,7 @@ typedef struct metrics {
     _Atomic uint64_t gateway_doc_bytes;
     _Atomic uint64_t connections_open;
     _Atomic uint64_t connections_refused;
+    _Atomic uint64_t connections_cut;
 } metrics_t;
 
 extern metrics_t metrics;

@@ -72,8 +72,9 @@ static bool scope_ok(api_req_t *a, const char *domain)
 static bool api_begin(api_req_t *a, struct evhttp_request *req, srv_worker_t *w, const char *route, int methods,
                       const char *allow)
 {
-    srv_req_init(&a->r, req, w, MR_API, route);
     TAILQ_INIT(&a->q);
+    if (!srv_req_init(&a->r, req, w, MR_API, route))
+        return false;
     if (!srv_method_ok(&a->r, methods, allow))
         return false;
     const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
@@ -237,8 +238,6 @@ typedef struct cdr_post {
     char *meta;
     long long id;
     int outcome;
-    struct evhttp_connection *conn;
-    bool conn_closed;
 } cdr_post_t;
 
 static void post_free(cdr_post_t *p)
@@ -256,21 +255,9 @@ static int post_store(sqlite3 *db, void *arg)
     return p->outcome < 0 ? p->outcome : 0;
 }
 
-static void post_closed(struct evhttp_connection *conn, void *arg)
-{
-    (void)conn;
-    ((cdr_post_t *)arg)->conn_closed = true;
-}
-
 static void post_stored(void *arg, int rc)
 {
     cdr_post_t *p = arg;
-    if (p->conn_closed) {
-        atomic_fetch_sub(&p->a.r.w->srv->inflight, 1);
-        post_free(p);
-        return;
-    }
-    evhttp_connection_set_closecb(p->conn, NULL, NULL);
     char out[160];
     if (rc != 0 || p->outcome < 0) {
         METRICS_INC(db_errors);
@@ -451,11 +438,8 @@ static void route_cdr(struct evhttp_request *req, void *arg)
     p->c.body_sha256 = p->sha;
     w3_strlcpy(a->r.key, p->c.call_id, sizeof(a->r.key));
 
-    p->conn = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(p->conn, post_closed, p);
     int rc = writer_submit(w->srv->writer, w->base, post_store, post_stored, p);
     if (rc != 0) {
-        evhttp_connection_set_closecb(p->conn, NULL, NULL);
         srv_reply_error(&a->r, 503, "unavailable", "write queue full; retry later");
         post_free(p);
     }

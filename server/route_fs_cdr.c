@@ -16,7 +16,6 @@
 
 typedef struct cdr_job {
     srv_req_t r;
-    struct evhttp_connection *conn;
     bool conn_closed;
     bool reject;
     const char *why;
@@ -46,9 +45,8 @@ static int store(sqlite3 *db, void *arg)
     return db_cdr_store(db, &j->rec, &j->res);
 }
 
-static void on_close(struct evhttp_connection *conn, void *arg)
+static void on_close(void *arg)
 {
-    (void)conn;
     cdr_job_t *j = arg;
     j->conn_closed = true;
 }
@@ -57,14 +55,10 @@ static void on_close(struct evhttp_connection *conn, void *arg)
 static void stored(void *arg, int rc)
 {
     cdr_job_t *j = arg;
-    if (j->conn_closed) {
-        /* FreeSWITCH gave up (its timeout): no reply possible; the row, if
-         * committed, makes its retry a duplicate */
-        atomic_fetch_sub(&j->r.w->srv->inflight, 1);
-        job_free(j);
-        return;
-    }
-    evhttp_connection_set_closecb(j->conn, NULL, NULL);
+    if (j->conn_closed)
+        /* FreeSWITCH gave up (its timeout) and keeps the CDR in its
+         * err-log-dir; if committed, re-posting it is a duplicate */
+        j->r.what = "client_gone";
     if (rc != 0) {
         METRICS_INC(db_errors);
         srv_reply_error(&j->r, 503, "unavailable", "the CDR could not be stored now; retry later");
@@ -77,7 +71,8 @@ static void stored(void *arg, int rc)
             METRICS_INC(cdr_duplicate);
         w3_strlcpy(j->r.domain, j->res.sip_domain, sizeof(j->r.domain));
         w3_strlcpy(j->r.key, j->rec.fs_uuid ? j->rec.fs_uuid : "", sizeof(j->r.key));
-        j->r.what = j->res.duplicate ? "duplicate" : j->res.attributed ? "stored" : "stored_unattributed";
+        if (!j->conn_closed)
+            j->r.what = j->res.duplicate ? "duplicate" : j->res.attributed ? "stored" : "stored_unattributed";
         json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "status", j->res.duplicate ? "duplicate" : "stored", "leg",
                               j->rec.leg, "call_id", j->rec.call_id, "attributed", j->res.attributed);
         if (j->res.id)
@@ -97,9 +92,8 @@ void route_fs_cdr(struct evhttp_request *req, void *arg)
 {
     srv_worker_t *w = arg;
     cdr_job_t *j = xcalloc(1, sizeof(*j));
-    srv_req_init(&j->r, req, w, MR_FS_CDR, "/fs/cdr");
-    if (!srv_method_ok(&j->r, EVHTTP_REQ_POST, "POST") || !srv_auth_fs(&j->r) ||
-        srv_body(&j->r, w->srv->cfg.cdr_body_max, &j->body, &j->len) != 0) {
+    if (!srv_req_init(&j->r, req, w, MR_FS_CDR, "/fs/cdr") || !srv_method_ok(&j->r, EVHTTP_REQ_POST, "POST") ||
+        !srv_auth_fs(&j->r) || srv_body(&j->r, w->srv->cfg.cdr_body_max, &j->body, &j->len) != 0) {
         job_free(j);
         return;
     }
@@ -115,11 +109,9 @@ void route_fs_cdr(struct evhttp_request *req, void *arg)
     if (cdr_parse(j->body, j->len, j->query, &j->rec, &j->why) != 0)
         j->reject = true; /* kept verbatim, then 400 */
 
-    j->conn = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(j->conn, on_close, j);
+    srv_conn_watch(&j->r, on_close, j);
     int rc = writer_submit(w->srv->writer, w->base, store, stored, j);
     if (rc != 0) {
-        evhttp_connection_set_closecb(j->conn, NULL, NULL);
         srv_reply_error(&j->r, 503, "unavailable",
                         rc == -EAGAIN ? "CDR queue full; retry later" : "shutting down; retry later");
         job_free(j);

@@ -24,7 +24,8 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
     srv_req_t r;
     char *body = NULL;
     size_t len = 0;
-    srv_req_init(&r, req, w, MR_FS_XML, "/fs/xml");
+    if (!srv_req_init(&r, req, w, MR_FS_XML, "/fs/xml"))
+        return;
     if (!srv_method_ok(&r, EVHTTP_REQ_POST | EVHTTP_REQ_GET, "POST, GET"))
         return;
     if (!srv_auth_fs(&r))

@@ -10,7 +10,8 @@
 void route_healthz(struct evhttp_request *req, void *arg)
 {
     srv_req_t r;
-    srv_req_init(&r, req, arg, MR_HEALTH, "/healthz");
+    if (!srv_req_init(&r, req, arg, MR_HEALTH, "/healthz"))
+        return;
     if (!srv_method_ok(&r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
         return;
     srv_reply(&r, 200, "text/plain", "ok\n", 3);
@@ -20,7 +21,8 @@ void route_readyz(struct evhttp_request *req, void *arg)
 {
     srv_worker_t *w = arg;
     srv_req_t r;
-    srv_req_init(&r, req, w, MR_HEALTH, "/readyz");
+    if (!srv_req_init(&r, req, w, MR_HEALTH, "/readyz"))
+        return;
     if (!srv_method_ok(&r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
         return;
     int version = -1;
@@ -47,7 +49,8 @@ void route_readyz(struct evhttp_request *req, void *arg)
 void route_metrics(struct evhttp_request *req, void *arg)
 {
     srv_req_t r;
-    srv_req_init(&r, req, arg, MR_METRICS, "/metrics");
+    if (!srv_req_init(&r, req, arg, MR_METRICS, "/metrics"))
+        return;
     if (!srv_method_ok(&r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
         return;
     w3_buf_t b = {0};
@@ -59,7 +62,8 @@ void route_metrics(struct evhttp_request *req, void *arg)
 void route_not_found(struct evhttp_request *req, void *arg)
 {
     srv_req_t r;
-    srv_req_init(&r, req, arg, MR_OTHER, "other");
+    if (!srv_req_init(&r, req, arg, MR_OTHER, "other"))
+        return;
     char msg[300];
     snprintf(msg, sizeof(msg), "no such path: %.200s", evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))
                                                             ? evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))

@@ -66,7 +66,8 @@ static int port_lock(srv_t *s, int port, char **err)
 
 static evutil_socket_t listen_socket(const char *host, int port, char **err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     char portstr[16];
     snprintf(portstr, sizeof(portstr), "%d", port);
@@ -100,12 +101,148 @@ static int bound_port(evutil_socket_t fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* Counts connections; past --max-connections a new one is closed at once. */
+/* ---- connections ----------------------------------------------------------
+ * libevent 2.1.12 has neither a connection limit nor an absolute deadline (a
+ * client trickling a byte every 0.5 s outlives any idle timeout). Every
+ * connection's bufferevent is created here (evhttp_set_bevcb) and tracked
+ * with an extra reference; a per-worker sweep then
+ *  - reaps the ones evhttp has let go (it clears their callbacks on free),
+ *  - shuts down the ones past --request-timeout that are not being answered
+ *    (evhttp sees EOF and cleans up as for any client that left),
+ *  - and refuses, with 503 at their first request or a shutdown at the next
+ *    sweep, the ones accepted past --max-connections. */
+
+struct srv_conn {
+    struct srv_conn *next; /* hash chain, keyed by bufferevent */
+    srv_worker_t *w;
+    struct bufferevent *bev;
+    uint64_t since_us; /* accepted, or last answer sent */
+    bool busy;         /* a request is being answered: never cut it */
+    bool refused;      /* over the limit */
+    bool cut;
+    void (*on_close)(void *arg);
+    void *on_close_arg;
+};
+
+static size_t conn_slot(const void *bev)
+{
+    return ((uintptr_t)bev >> 4) % SRV_CONN_BUCKETS;
+}
+
+static srv_conn_t *conn_of(srv_worker_t *w, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    if (bev == NULL)
+        return NULL;
+    for (srv_conn_t *c = w->conns[conn_slot(bev)]; c; c = c->next)
+        if (c->bev == bev)
+            return c;
+    return NULL;
+}
+
 static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
     srv_worker_t *w = arg;
-    (void)w;
-    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    W3_CHECK_ALLOC(bev);
+    bufferevent_incref(bev); /* ours, dropped by the sweep */
+    srv_conn_t *c = xcalloc(1, sizeof(*c));
+    c->w = w;
+    c->bev = bev;
+    c->since_us = w3_now_us();
+    if (atomic_fetch_add(&w->srv->connections, 1) >= w->srv->cfg.max_connections) {
+        c->refused = true;
+        METRICS_INC(connections_refused);
+    }
+    size_t slot = conn_slot(bev);
+    c->next = w->conns[slot];
+    w->conns[slot] = c;
+    atomic_fetch_add_explicit(&metrics.connections_open, 1, memory_order_relaxed);
+    return bev;
+}
+
+static void conn_release(srv_worker_t *w, srv_conn_t *c)
+{
+    bufferevent_decref(c->bev);
+    atomic_fetch_sub(&w->srv->connections, 1);
+    atomic_fetch_sub_explicit(&metrics.connections_open, 1, memory_order_relaxed);
+    free(c);
+}
+
+static void conn_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    srv_worker_t *w = arg;
+    uint64_t now = w3_now_us();
+    uint64_t limit = (uint64_t)(w->srv->cfg.request_timeout_s * 1e6);
+    for (size_t i = 0; i < SRV_CONN_BUCKETS; i++) {
+        for (srv_conn_t **p = &w->conns[i]; *p;) {
+            srv_conn_t *c = *p;
+            bufferevent_data_cb readcb = NULL;
+            bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
+            if (readcb == NULL) { /* evhttp is done with it */
+                *p = c->next;
+                conn_release(w, c);
+                continue;
+            }
+            if (!c->busy && !c->cut && (c->refused || now - c->since_us > limit)) {
+                evutil_socket_t sfd = bufferevent_getfd(c->bev);
+                if (sfd >= 0)
+                    shutdown(sfd, SHUT_RDWR);
+                c->cut = true;
+                if (!c->refused)
+                    METRICS_INC(connections_cut);
+            }
+            p = &c->next;
+        }
+    }
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    srv_conn_t *c = arg;
+    if (c->on_close)
+        c->on_close(c->on_close_arg);
+    c->on_close = NULL;
+}
+
+bool srv_req_begin(srv_req_t *r)
+{
+    srv_conn_t *c = conn_of(r->w, r->req);
+    if (c == NULL)
+        return true;
+    c->busy = true;
+    if (c->refused) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
+        srv_reply_error(r, 503, "overloaded", "too many open connections; retry");
+        return false;
+    }
+    return true;
+}
+
+void srv_req_end(srv_req_t *r)
+{
+    srv_conn_t *c = conn_of(r->w, r->req);
+    if (c == NULL)
+        return;
+    c->busy = false;
+    c->since_us = w3_now_us();
+    c->on_close = NULL;
+}
+
+bool srv_conn_watch(srv_req_t *r, void (*on_close)(void *arg), void *arg)
+{
+    srv_conn_t *c = conn_of(r->w, r->req);
+    if (c == NULL)
+        return false;
+    c->on_close = on_close;
+    c->on_close_arg = arg;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(r->req), conn_closed, c);
+    return true;
 }
 
 static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **err)
@@ -147,6 +284,10 @@ static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **er
     evhttp_set_cb(w->http, "/readyz", route_readyz, w);
     evhttp_set_cb(w->http, "/metrics", route_metrics, w);
     evhttp_set_gencb(w->http, route_not_found, w);
+    w->sweep = event_new(w->base, -1, EV_PERSIST, conn_sweep, w);
+    W3_CHECK_ALLOC(w->sweep);
+    struct timeval every = {0, 200 * 1000};
+    event_add(w->sweep, &every);
     w->bound = evhttp_accept_socket_with_handle(w->http, fd);
     if (w->bound == NULL) {
         *err = xstrdup("cannot accept on the listening socket");
@@ -316,9 +457,8 @@ int srv_run(srv_t *s)
     char port[16], workers[16];
     snprintf(port, sizeof(port), "%d", s->port);
     snprintf(workers, sizeof(workers), "%d", s->nworkers);
-    log_info("listening", "host", s->cfg.listen_host, "port", port, "workers", workers, "db", s->cfg.db_path,
-             "jwt_alg", auth_jwt_alg_name(auth_key(s->auth)->alg), "fs_static_credentials",
-             s->cfg.fs_user ? "yes" : "no", NULL);
+    log_info("listening", "host", s->cfg.listen_host, "port", port, "workers", workers, "db", s->cfg.db_path, "jwt_alg",
+             auth_jwt_alg_name(auth_key(s->auth)->alg), "fs_static_credentials", s->cfg.fs_user ? "yes" : "no", NULL);
 
     event_base_dispatch(s->main_base);
 
@@ -345,6 +485,14 @@ void srv_destroy(srv_t *s)
         srv_worker_t *w = &s->workers[i];
         if (w->http)
             evhttp_free(w->http);
+        if (w->sweep)
+            event_free(w->sweep);
+        for (size_t k = 0; k < SRV_CONN_BUCKETS; k++)
+            while (w->conns[k]) {
+                srv_conn_t *c = w->conns[k];
+                w->conns[k] = c->next;
+                conn_release(w, c);
+            }
         if (w->base)
             event_base_free(w->base);
         db_reader_destroy(w->db);

@@ -22,6 +22,8 @@
 #include "writer.h"
 
 typedef struct srv srv_t;
+typedef struct srv_conn srv_conn_t;
+#define SRV_CONN_BUCKETS 1024
 
 typedef struct srv_worker {
     int id;
@@ -32,6 +34,8 @@ typedef struct srv_worker {
     evutil_socket_t fd;
     struct evhttp_bound_socket *bound;
     db_reader_t *db;
+    srv_conn_t *conns[SRV_CONN_BUCKETS]; /* open connections of this worker */
+    struct event *sweep;
 } srv_worker_t;
 
 struct srv {
@@ -72,7 +76,9 @@ typedef struct srv_req {
     const char *what;
 } srv_req_t;
 
-void srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, metrics_route_t route,
+/* Starts a request; false when the reply was already sent (the connection
+ * is over --max-connections): the route returns at once. */
+bool srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, metrics_route_t route,
                   const char *route_name);
 /* Sends the one reply of the request, counts it and writes the log line. */
 void srv_reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len);
@@ -84,6 +90,15 @@ bool srv_method_ok(srv_req_t *r, int allowed, const char *allow_header);
 /* Copies the request body (NUL-terminated) when it fits max; otherwise sends
  * 413 and returns -EFBIG. The caller frees *body. */
 int srv_body(srv_req_t *r, size_t max, char **body, size_t *len);
+/* Called by srv_req_init/srv_reply: the connection is being answered (its
+ * deadline waits), or is refused (503 sent: false). */
+bool srv_req_begin(srv_req_t *r);
+void srv_req_end(srv_req_t *r);
+/* Calls on_close(arg) if the client goes away before the reply (set NULL
+ * to stop watching). false when the connection is unknown. The reply may
+ * still be sent afterwards: libevent then just frees the request. */
+bool srv_conn_watch(srv_req_t *r, void (*on_close)(void *arg), void *arg);
+
 /* /fs/... authentication: false when a 401/403 was sent. */
 bool srv_auth_fs(srv_req_t *r);
 

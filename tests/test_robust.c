@@ -1,0 +1,268 @@
+/* Hard to break: slow-loris connections are cut at --request-timeout and do
+ * not starve others; connections past --max-connections are refused with
+ * 503 while the server stays up; a 10x overload burst leaves it healthy;
+ * SQLite contention never turns into a false not-found or a lost CDR. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tap.h"
+#include "util.h"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int open_conn(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* true when the peer has closed fd (EOF or reset) */
+static bool closed_by_peer(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+static int lookup_status(const h_server_t *s, const char *capture, bool *is_user)
+{
+    char *body = h_capture(capture, NULL);
+    h_resp_t r;
+    int st = h_fs_post(s, "/fs/xml", body, strlen(body), s->user, s->pass, &r) == 0 ? r.status : -1;
+    if (is_user)
+        *is_user = r.body && h_xpath_count(r.body, r.body_len, "//domain/groups/group/users/user") == 1;
+    h_resp_free(&r);
+    free(body);
+    return st;
+}
+
+static long long metric(const h_server_t *s, const char *name)
+{
+    h_resp_t r;
+    h_request(s->port, "GET", "/metrics", NULL, NULL, 0, &r);
+    char needle[128];
+    snprintf(needle, sizeof(needle), "\n%s", name); /* the sample, not its # HELP line */
+    const char *p = r.body ? strstr(r.body, needle) : NULL;
+    long long v = -1;
+    if (p) {
+        p = strchr(p + 1, ' ');
+        v = p ? atoll(p + 1) : -1;
+    }
+    h_resp_free(&r);
+    return v;
+}
+
+static void slow_loris(void)
+{
+    const char *extra[] = {"--request-timeout", "1", "--idle-timeout", "30", NULL};
+    h_server_t s;
+    if (!ok(h_server_start(&s, NULL, extra) == 0, "server with a 1 s request deadline and 30 s idle timeout"))
+        return;
+    enum { N = 8 };
+    int fds[N];
+    const char *head = "POST /fs/xml HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (int i = 0; i < N; i++) {
+        fds[i] = open_conn(s.port);
+        send(fds[i], head, strlen(head), MSG_NOSIGNAL);
+    }
+    /* trickle one byte every 300 ms: always inside the idle timeout */
+    int cut = 0;
+    uint64_t t0 = w3_now_us();
+    bool served = true;
+    for (int round = 0; round < 12 && cut < N; round++) {
+        sleep_ms(300);
+        for (int i = 0; i < N; i++)
+            if (fds[i] >= 0) {
+                if (closed_by_peer(fds[i]) || send(fds[i], "a", 1, MSG_NOSIGNAL) < 0) {
+                    close(fds[i]);
+                    fds[i] = -1;
+                    cut++;
+                }
+            }
+        bool user = false;
+        if (lookup_status(&s, "directory-sip_auth-register.form", &user) != 200 || !user)
+            served = false;
+    }
+    double secs = (double)(w3_now_us() - t0) / 1e6;
+    ok(cut == N, "all %d slow-loris connections cut (%d) after %.1f s though they kept trickling", N, cut, secs);
+    ok(secs < 3.0, "within about the deadline (%.1f s)", secs);
+    ok(served, "normal lookups were served all along");
+    ok(metric(&s, "w3voipd_connections_cut_total ") >= N, "cuts are counted");
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    is_int(h_server_stop(&s), 0, "server exits cleanly");
+}
+
+static void flood(void)
+{
+    const char *extra[] = {"--max-connections", "20", "--request-timeout", "30", NULL};
+    h_server_t s;
+    if (!ok(h_server_start(&s, NULL, extra) == 0, "server with --max-connections 20"))
+        return;
+    enum { N = 80 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = open_conn(s.port);
+    sleep_ms(600);
+    int closed = 0;
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0 && closed_by_peer(fds[i]))
+            closed++;
+    ok(closed >= N - 20 - 2, "connections past the limit are closed at once (%d of %d)", closed, N);
+    bool user = false;
+    int st = lookup_status(&s, "directory-sip_auth-register.form", &user);
+    ok(st == 503 || st == -1, "a new lookup while the limit is reached is refused (%d), not queued forever", st);
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    sleep_ms(500);
+    st = lookup_status(&s, "directory-sip_auth-register.form", &user);
+    ok(st == 200 && user, "once the flood is gone, lookups are served again");
+    ok(metric(&s, "w3voipd_connections_refused_total ") >= N - 20 - 2, "refusals are counted");
+    is_int(h_server_stop(&s), 0, "server survived the flood and exits cleanly");
+}
+
+struct burst {
+    const h_server_t *s;
+    int n;
+    atomic_int ok200, refused, other;
+};
+
+static void *burster(void *arg)
+{
+    struct burst *b = arg;
+    for (int i = 0; i < b->n; i++) {
+        bool user = false;
+        int st = lookup_status(b->s, "directory-sip_auth-register.form", &user);
+        if (st == 200 && user)
+            atomic_fetch_add(&b->ok200, 1);
+        else if (st == 503 || st == -1)
+            atomic_fetch_add(&b->refused, 1);
+        else
+            atomic_fetch_add(&b->other, 1);
+    }
+    return NULL;
+}
+
+static void overload(void)
+{
+    const char *extra[] = {"--max-connections", "16", NULL};
+    h_server_t s;
+    if (!ok(h_server_start(&s, NULL, extra) == 0, "server with --max-connections 16"))
+        return;
+    enum { T = 160, N = 5 };
+    struct burst b = {.s = &s, .n = N};
+    pthread_t th[T];
+    for (int i = 0; i < T; i++)
+        pthread_create(&th[i], NULL, burster, &b);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    ok(atomic_load(&b.other) == 0, "10x overload: every answer is the user or a refusal (%d ok, %d refused, %d other)",
+       atomic_load(&b.ok200), atomic_load(&b.refused), atomic_load(&b.other));
+    ok(atomic_load(&b.ok200) > 0, "and lookups kept being served during the burst");
+    sleep_ms(300);
+    bool user = false;
+    is_int(lookup_status(&s, "directory-sip_auth-register.form", &user), 200, "healthy after the burst");
+    h_resp_t r;
+    h_request(s.port, "GET", "/healthz", NULL, NULL, 0, &r);
+    is_int(r.status, 200, "/healthz after the burst");
+    h_resp_free(&r);
+    is_int(h_server_stop(&s), 0, "exits cleanly");
+}
+
+static void contention(void)
+{
+    const char *extra[] = {"--db-busy-timeout", "200", NULL};
+    h_server_t s;
+    if (!ok(h_server_start(&s, NULL, extra) == 0, "server with a 200 ms busy timeout"))
+        return;
+    char cmd[1024], *pid = NULL;
+    /* an outside connection in exclusive locking mode holding a write */
+    snprintf(cmd, sizeof(cmd),
+             "(printf 'PRAGMA locking_mode=EXCLUSIVE;\\nBEGIN EXCLUSIVE;\\nUPDATE tenants SET name = name;\\n'; sleep 3) "
+             "| sqlite3 '%s' >/dev/null 2>&1 & echo $!",
+             s.db);
+    h_run(cmd, &pid);
+    sleep_ms(300);
+    int users = 0, unavailable = 0, wrong = 0;
+    for (int i = 0; i < 10; i++) {
+        bool user = false;
+        int st = lookup_status(&s, "directory-sip_auth-register.form", &user);
+        if (st == 200 && user)
+            users++;
+        else if (st == 503)
+            unavailable++;
+        else
+            wrong++;
+    }
+    ok(wrong == 0, "exclusive outside lock: lookups answer the user (%d) or 503 (%d), never not-found (%d)", users,
+       unavailable, wrong);
+    snprintf(cmd, sizeof(cmd), "kill %d 2>/dev/null; sleep 0.3", atoi(pid ? pid : "0"));
+    h_run(cmd, NULL);
+    free(pid);
+
+    /* a sqlite3 writer holding BEGIN IMMEDIATE past the busy timeout */
+    snprintf(cmd, sizeof(cmd),
+             "(printf 'BEGIN IMMEDIATE;\\nUPDATE tenants SET name = name;\\n'; sleep 3) | sqlite3 '%s' >/dev/null "
+             "2>&1 & echo $!",
+             s.db);
+    pid = NULL;
+    h_run(cmd, &pid);
+    sleep_ms(300);
+    size_t len;
+    char *cdr = h_capture("cdr-json-a-leg.json", &len);
+    const char *hdrs[] = {"Authorization: Basic ZnNub2RlOnNlY3JldA==", "Content-Type: application/json", NULL};
+    h_resp_t r;
+    h_request(s.port, "POST", "/fs/cdr", hdrs, cdr, len, &r);
+    int during = r.status;
+    h_resp_free(&r);
+    ok(during == 503, "CDR while a sqlite3 writer holds the lock: not acknowledged (%d)", during);
+    snprintf(cmd, sizeof(cmd), "kill %d 2>/dev/null; sleep 0.3", atoi(pid ? pid : "0"));
+    h_run(cmd, NULL);
+    free(pid);
+    h_request(s.port, "POST", "/fs/cdr", hdrs, cdr, len, &r);
+    is_int(r.status, 201, "FreeSWITCH's retry after the lock is gone is stored");
+    h_resp_free(&r);
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT count(*) FROM voip_cdr\"", s.db);
+    char *out = NULL;
+    h_run(cmd, &out);
+    is_str(out, "1\n", "exactly one row: nothing lost, nothing doubled");
+    free(out);
+    free(cdr);
+    is_int(h_server_stop(&s), 0, "exits cleanly");
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    slow_loris();
+    flood();
+    overload();
+    contention();
+    return tap_done();
+}
