@@ -67,7 +67,7 @@ static int parse_basic(const char *h, char **buf, const char **user, const char 
         free(out);
         return -EINVAL;
     }
-    for (size_t i = n; i > 0 && h[i - 1] == '='; i--)
+    for (size_t i = n; i > 0 && h[i - 1] == '=' && len > 0; i--)
         len--;
     out[len] = '\0';
     if (memchr(out, '\0', (size_t)len) != NULL) {

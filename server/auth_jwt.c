@@ -257,7 +257,7 @@ int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, lo
         goto out;
     }
     /* exp is the moment from which the token is refused (RFC 7519 §4.1.4) */
-    if ((long)now >= exp + leeway) {
+    if ((long)now - leeway >= exp) { /* written so a huge exp cannot overflow */
         *why = "expired";
         goto out;
     }

@@ -230,7 +230,7 @@ static char *b64_decode(const char *s, size_t n, size_t *outlen)
         free(out);
         return NULL;
     }
-    for (size_t i = k; i > 0 && clean[i - 1] == '='; i--)
+    for (size_t i = k; i > 0 && clean[i - 1] == '=' && len > 0; i--)
         len--;
     free(clean);
     out[len] = '\0';

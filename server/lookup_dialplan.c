@@ -559,7 +559,11 @@ static void public_call(dp_t *d, const char *dest)
         lookup_trace(d->ctx, "gateway %s belongs to the DID's tenant", gw);
     }
 
-    xg_dp_extension(d->x, "w3_did", dest);
+    /* the condition echoes the destination only when it is a plain token
+     * (a carrier controls it); otherwise the decision stands unconditioned */
+    bool plain = dest && strspn(dest, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+*#_.-") ==
+                             strlen(dest);
+    xg_dp_extension(d->x, "w3_did", plain ? dest : NULL);
     export_did(d, &did);
     const char *what = did_target_actions(d, &did);
     if (d->db_failed) {

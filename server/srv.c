@@ -106,7 +106,7 @@ static int bound_port(evutil_socket_t fd)
  * client trickling a byte every 0.5 s outlives any idle timeout). Every
  * connection's bufferevent is created here (evhttp_set_bevcb) and tracked
  * with an extra reference; a per-worker sweep then
- *  - reaps the ones evhttp has let go (it clears their callbacks on free),
+ *  - reaps the ones evhttp has let go (freeing clears all their callbacks),
  *  - shuts down the ones past --request-timeout that are not being answered
  *    (evhttp sees EOF and cleans up as for any client that left),
  *  - and refuses, with 503 at their first request or a shutdown at the next
@@ -180,9 +180,12 @@ static void conn_sweep(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < SRV_CONN_BUCKETS; i++) {
         for (srv_conn_t **p = &w->conns[i]; *p;) {
             srv_conn_t *c = *p;
-            bufferevent_data_cb readcb = NULL;
-            bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
-            if (readcb == NULL) { /* evhttp is done with it */
+            bufferevent_data_cb readcb = NULL, writecb = NULL;
+            bufferevent_event_cb eventcb = NULL;
+            bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, NULL);
+            /* bufferevent_free() clears every callback; while evhttp waits
+             * for a reply it only clears the read one */
+            if (readcb == NULL && writecb == NULL && eventcb == NULL) {
                 *p = c->next;
                 conn_release(w, c);
                 continue;

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <libxml/xmlsave.h>
+#include <libxml/xmlstring.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,10 @@ bool xg_value_safe(const char *v)
     for (const unsigned char *p = (const unsigned char *)v; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             return false;
+    /* libxml2 would serialise invalid UTF-8 into a document that does not
+     * parse: FreeSWITCH would treat the answer as an error */
+    if (!xmlCheckUTF8((const unsigned char *)v))
+        return false;
     size_t len = strlen(v);
     return find_ci(v, len, "${") == NULL && find_ci(v, len, "<?") == NULL &&
            find_ci(v, len, "X-PRE-PROCESS") == NULL;
