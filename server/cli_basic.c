@@ -8,6 +8,7 @@
 
 #include "auth_jwt.h"
 #include "cli.h"
+#include "config.h"
 #include "db.h"
 #include "util.h"
 
@@ -203,4 +204,33 @@ int cli_token(int argc, char **argv)
     printf("%s\n", tok);
     free(tok);
     return 0;
+}
+
+int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db)
+{
+    char *err = NULL;
+    /* same settings as the server: the environment, then the database path
+     * (no key is loaded: nothing here verifies tokens) */
+    char *argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
+    *db = NULL;
+    if (srv_config_parse(cfg, 5, argv, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        free(err);
+        srv_config_free(cfg);
+        return 2;
+    }
+    *db = db_reader_create(db_path, cfg->db_busy_timeout_ms, &err);
+    if (*db == NULL) {
+        fprintf(stderr, "%s: %s\n", cmd, err);
+        free(err);
+        srv_config_free(cfg);
+        return 1;
+    }
+    return 0;
+}
+
+void cli_close(srv_config_t *cfg, db_reader_t *db)
+{
+    db_reader_destroy(db);
+    srv_config_free(cfg);
 }

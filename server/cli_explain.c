@@ -178,21 +178,10 @@ int cli_explain(int argc, char **argv)
         return help ? 0 : 2;
     }
     srv_config_t cfg;
-    char *err = NULL;
-    char *fake_argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
-    if (srv_config_parse(&cfg, 5, fake_argv, &err) != 0) {
-        fprintf(stderr, "explain: %s\n", err);
-        free(err);
-        srv_config_free(&cfg);
-        return 2;
-    }
-    db_reader_t *db = db_reader_create(db_path, cfg.db_busy_timeout_ms, &err);
-    if (db == NULL) {
-        fprintf(stderr, "explain: %s\n", err);
-        free(err);
-        srv_config_free(&cfg);
-        return 1;
-    }
+    db_reader_t *db;
+    int open_rc = cli_open("explain", db_path, &cfg, &db);
+    if (open_rc != 0)
+        return open_rc;
     lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .trace = narrate};
     int rc = 0;
     char title[300];
@@ -205,7 +194,6 @@ int cli_explain(int argc, char **argv)
     follow_ups(&ctx, doc, domain, ext, &rc);
     free(doc);
     free(form);
-    db_reader_destroy(db);
-    srv_config_free(&cfg);
+    cli_close(&cfg, db);
     return rc;
 }

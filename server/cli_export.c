@@ -137,22 +137,12 @@ int cli_export(int argc, char **argv)
         return help ? 0 : 2;
     }
     srv_config_t cfg;
-    char *err = NULL;
-    char *fake_argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
-    if (srv_config_parse(&cfg, 5, fake_argv, &err) != 0) {
-        fprintf(stderr, "export: %s\n", err);
-        free(err);
-        srv_config_free(&cfg);
-        return 2;
-    }
-    int rc = 1;
+    db_reader_t *db;
+    int rc = cli_open("export", db_path, &cfg, &db);
+    if (rc != 0)
+        return rc;
+    rc = 1;
     xg_out_t dir = {0}, ctxdoc = {0}, pubdoc = {0}, rejdoc = {0}, gwdoc = {0};
-    db_reader_t *db = db_reader_create(db_path, cfg.db_busy_timeout_ms, &err);
-    if (db == NULL) {
-        fprintf(stderr, "export: %s\n", err);
-        free(err);
-        goto out;
-    }
     db_tenant_t t;
     if (db_tenant_by_domain(db, domain, &t) != 0 || !t.enabled) {
         fprintf(stderr, "export: no enabled tenant with domain %s\n", domain);
@@ -191,7 +181,6 @@ out:
     xg_out_free(&pubdoc);
     xg_out_free(&rejdoc);
     xg_out_free(&gwdoc);
-    db_reader_destroy(db);
-    srv_config_free(&cfg);
+    cli_close(&cfg, db);
     return rc;
 }

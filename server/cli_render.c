@@ -53,23 +53,11 @@ int cli_render(int argc, char **argv)
         body[--len] = '\0';
 
     srv_config_t cfg;
-    char *err = NULL;
-    char *fake_argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
-    /* same settings as the server: environment, then the database path */
-    if (srv_config_parse(&cfg, 5, fake_argv, &err) != 0) {
-        fprintf(stderr, "render: %s\n", err);
-        free(err);
+    db_reader_t *db;
+    rc = cli_open("render", db_path, &cfg, &db);
+    if (rc != 0) {
         free(body);
-        srv_config_free(&cfg);
-        return 2;
-    }
-    db_reader_t *db = db_reader_create(db_path, cfg.db_busy_timeout_ms, &err);
-    if (db == NULL) {
-        fprintf(stderr, "render: %s\n", err);
-        free(err);
-        free(body);
-        srv_config_free(&cfg);
-        return 1;
+        return rc;
     }
     lookup_ctx_t ctx = {.db = db, .cfg = &cfg};
     lookup_result_t res;
@@ -80,8 +68,7 @@ int cli_render(int argc, char **argv)
         fprintf(stderr, "render: HTTP %d: %s\n", res.status, res.error ? res.error : "");
     rc = res.status == 200 ? 0 : 1;
     lookup_result_free(&res);
-    db_reader_destroy(db);
-    srv_config_free(&cfg);
+    cli_close(&cfg, db);
     free(body);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -492,6 +493,24 @@ char *h_form_set(const char *body, const char *name, const char *value)
         fs_encode(&out, value);
     }
     return out.data ? out.data : xstrdup("");
+}
+
+char *h_rewrite(const char *capture, ...)
+{
+    char *body = h_capture(capture, NULL);
+    va_list ap;
+    va_start(ap, capture);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (name == NULL)
+            break;
+        const char *value = va_arg(ap, const char *);
+        char *next = h_form_set(body, name, value);
+        free(body);
+        body = next;
+    }
+    va_end(ap);
+    return body;
 }
 
 char *h_form_get(const char *body, const char *name)

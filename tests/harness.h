@@ -78,6 +78,9 @@ int h_xpath_count(const char *xml, size_t len, const char *expr);
  * (%-encoded like FreeSWITCH; added at the end when absent; value NULL
  * removes it). */
 char *h_form_set(const char *body, const char *name, const char *value);
+/* A capture body with fields rewritten: pairs of name, value (value NULL
+ * removes the field), ending with NULL. */
+char *h_rewrite(const char *capture, ...);
 /* Decoded value of a form field, or NULL. */
 char *h_form_get(const char *body, const char *name);
 

@@ -91,25 +91,6 @@ static void check_syntax(const dp_result_t *r)
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* capture with fields rewritten: pairs of name, value (value NULL removes),
- * ending with NULL */
-static char *rewrite(const char *capture, ...)
-{
-    char *body = h_capture(capture, NULL);
-    va_list ap;
-    va_start(ap, capture);
-    for (;;) {
-        const char *name = va_arg(ap, const char *);
-        if (name == NULL)
-            break;
-        const char *value = va_arg(ap, const char *);
-        char *next = h_form_set(body, name, value);
-        free(body);
-        body = next;
-    }
-    va_end(ap);
-    return body;
-}
 
 /* Posts body, evaluates the answer; status in *status. */
 static dp_result_t run(const char *body, int *status, char **xml)
@@ -175,7 +156,7 @@ static int pos(const dp_result_t *r, const char *app, const char *prefix)
 
 static char *did_request(const char *did)
 {
-    return rewrite("dialplan-public-did.form", "Hunt-Destination-Number", did, "Caller-Destination-Number", did,
+    return h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", did, "Caller-Destination-Number", did,
                    "variable_sip_to_user", did, "variable_sip_req_user", did, "variable_destination_number", did, NULL);
 }
 
@@ -256,7 +237,7 @@ static void public_reject(void)
     h_sql(srv.db, "UPDATE voip_dids SET enabled = 1 WHERE e164 = '+39061234568'");
 
     /* tenant B's DID arriving through tenant A's trunk */
-    body = rewrite("dialplan-public-gwplus-gateway-contact.form", "variable_sip_to_user", "+39067654321", NULL);
+    body = h_rewrite("dialplan-public-gwplus-gateway-contact.form", "variable_sip_to_user", "+39067654321", NULL);
     r = call(body);
     EXPECT(r, has(&r, "respond", "403 Forbidden"), "tenant B's DID through tenantA_store01 → respond 403");
     EXPECT(r, !any_mentions(&r, TB) && !any_mentions(&r, "user/"), "nothing of tenant B is reached");
@@ -313,7 +294,7 @@ static void public_ring_ai(void)
     dp_result_free(&r);
     free(body);
 
-    body = rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result", "Caller-Destination-Number",
+    body = h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result", "Caller-Destination-Number",
                    "w3_ai_result", "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL);
     r = call(body);
     EXPECT(r, r.n == 1 && has(&r, "park", ""), "fork result +OK → park");
@@ -336,7 +317,7 @@ static void public_ring_ai(void)
 
 static char *as_caller(const char *capture, const char *user, const char *domain, const char *dest)
 {
-    return rewrite(capture, "variable_user_name", user, "variable_domain_name", domain, "Hunt-Destination-Number",
+    return h_rewrite(capture, "variable_user_name", user, "variable_domain_name", domain, "Hunt-Destination-Number",
                    dest, "Caller-Destination-Number", dest, "variable_tenant_id", NULL, NULL);
 }
 
@@ -380,7 +361,7 @@ static void internal(void)
     free(body);
 
     /* spoofed caller id: From/caller-id say 101, the authenticated user is 100 */
-    body = rewrite("dialplan-internal-outbound.form", "Caller-Caller-ID-Number", "101", "Hunt-Caller-ID-Number",
+    body = h_rewrite("dialplan-internal-outbound.form", "Caller-Caller-ID-Number", "101", "Hunt-Caller-ID-Number",
                    "101", "variable_sip_from_user", "101", "Caller-Username", "101", NULL);
     r = call(body);
     EXPECT(r, has(&r, "export", "user_id=a1000000-0000-4000-8000-000000000100") &&
@@ -389,13 +370,13 @@ static void internal(void)
     dp_result_free(&r);
     free(body);
 
-    body = rewrite("dialplan-internal-ext.form", "variable_sip_authorized", NULL, NULL);
+    body = h_rewrite("dialplan-internal-ext.form", "variable_sip_authorized", NULL, NULL);
     r = call(body);
     EXPECT(r, has(&r, "respond", "403 Forbidden") && !any_mentions(&r, "user/"), "unauthenticated caller → 403");
     dp_result_free(&r);
     free(body);
 
-    body = rewrite("dialplan-internal-ext.form", "variable_tenant_id", TB, NULL);
+    body = h_rewrite("dialplan-internal-ext.form", "variable_tenant_id", TB, NULL);
     r = call(body);
     EXPECT(r, has(&r, "respond", "403 Forbidden"), "tenant_id variable contradicting the domain → 403");
     dp_result_free(&r);
@@ -470,7 +451,7 @@ static void forwarding(void)
     EXPECT(r, has(&r, "transfer", "w3_after_bridge XML internal") && has(&r, "export", "w3_fwd_from=200"),
            "then comes back to decide busy/no-answer forwarding");
     dp_result_free(&r);
-    char *b2 = rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number", "w3_after_bridge",
+    char *b2 = h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number", "w3_after_bridge",
                        "Caller-Destination-Number", "w3_after_bridge", "variable_w3_fwd_from", "200",
                        "variable_originate_disposition", "NO_ANSWER", NULL);
     r = call(b2);

@@ -83,23 +83,6 @@ static char *decisive(const dp_result_t *r)
     return b.data ? b.data : xstrdup("");
 }
 
-static char *rewrite(const char *capture, ...)
-{
-    char *body = h_capture(capture, NULL);
-    va_list ap;
-    va_start(ap, capture);
-    for (;;) {
-        const char *name = va_arg(ap, const char *);
-        if (name == NULL)
-            break;
-        const char *value = va_arg(ap, const char *);
-        char *next = h_form_set(body, name, value);
-        free(body);
-        body = next;
-    }
-    va_end(ap);
-    return body;
-}
 
 /* The static request: context = the caller's user_context, directory
  * variables from the exported directory. */
@@ -155,13 +138,13 @@ static void same(const char *name, char *live_body)
 
 static char *did(const char *n)
 {
-    return rewrite("dialplan-public-did.form", "Hunt-Destination-Number", n, "Caller-Destination-Number", n,
+    return h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", n, "Caller-Destination-Number", n,
                    "variable_sip_to_user", n, NULL);
 }
 
 static char *dial(const char *user, const char *domain, const char *dest)
 {
-    return rewrite("dialplan-internal-outbound.form", "variable_user_name", user, "variable_domain_name", domain,
+    return h_rewrite("dialplan-internal-outbound.form", "variable_user_name", user, "variable_domain_name", domain,
                    "Hunt-Destination-Number", dest, "Caller-Destination-Number", dest, "variable_tenant_id", NULL,
                    NULL);
 }
@@ -220,9 +203,9 @@ int main(void)
     same("AI DID", did("+39061234567"));
     same("tenant B's DID", did("+39067654321"));
     same("unknown DID", did("+39069999999"));
-    same("AI stream started", rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result",
+    same("AI stream started", h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result",
                                       "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL));
-    same("AI stream failed", rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result",
+    same("AI stream failed", h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result",
                                      "variable_w3_did", "+39061234567", "variable_w3_fork", "-ERR no", NULL));
     same("captured internal 100 → 101", h_capture("dialplan-internal-ext.form", NULL));
     same("captured internal R-URI host IP", h_capture("dialplan-internal-ruri-host-ip.form", NULL));
@@ -235,10 +218,10 @@ int main(void)
     same("200 → premium (refused)", dial("200", "tenantA.edvoip.it", "98991234"));
     same("200 → international via store02", dial("200", "tenantA.edvoip.it", "900442071234567"));
     same("100 → nothing (404)", dial("100", "tenantA.edvoip.it", "8888"));
-    same("after bridge to 200: no answer", rewrite("dialplan-internal-ext-voicemail-fallback.form",
+    same("after bridge to 200: no answer", h_rewrite("dialplan-internal-ext-voicemail-fallback.form",
                                                    "Hunt-Destination-Number", "w3_after_bridge", "variable_w3_fwd_from",
                                                    "200", "variable_originate_disposition", "NO_ANSWER", NULL));
-    same("after bridge to 200: busy", rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number",
+    same("after bridge to 200: busy", h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number",
                                               "w3_after_bridge", "variable_w3_fwd_from", "200",
                                               "variable_originate_disposition", "USER_BUSY", NULL));
     free(static_doc);
