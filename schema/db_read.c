@@ -63,11 +63,17 @@ static const char *const sql[ST_COUNT] = {
                "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
+    /* exact E.164 by index; the national form by index once per country
+     * code in use (never a scan of the DIDs) */
     [ST_DID] = "SELECT d.did_id, d.tenant_id, d.sip_domain, d.store_id, d.e164, d.route_target_type, "
                "d.route_target_ref, d.fallback, d.enabled, t.enabled FROM voip_dids d "
+               "JOIN tenants t ON t.tenant_id = d.tenant_id AND t.sip_domain = d.sip_domain WHERE d.e164 = ?1 "
+               "UNION ALL "
+               "SELECT d.did_id, d.tenant_id, d.sip_domain, d.store_id, d.e164, d.route_target_type, "
+               "d.route_target_ref, d.fallback, d.enabled, t.enabled FROM voip_country_codes c "
+               "JOIN voip_dids d ON d.e164 = '+' || c.country_code || ?2 "
                "JOIN tenants t ON t.tenant_id = d.tenant_id AND t.sip_domain = d.sip_domain "
-               "WHERE d.e164 = ?1 OR (?2 IS NOT NULL AND d.e164 = '+' || t.country_code || ?2) "
-               "ORDER BY d.e164 LIMIT 4",
+               "AND t.country_code = c.country_code WHERE ?2 IS NOT NULL LIMIT 4",
     [ST_TRUNK_OWNER] = "SELECT tenant_id FROM voip_trunks WHERE gateway_name = ?1",
     [ST_AGENT] = "SELECT ref, ws_url, enabled FROM ai_agents WHERE sip_domain = ?1 AND ref = ?2",
     [ST_RING] = "SELECT ring_group_id, ref, strategy, ring_timeout, enabled FROM voip_ring_groups "

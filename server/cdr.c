@@ -15,6 +15,8 @@
 
 /* A parsed document seen through one interface, JSON or XML. */
 typedef struct view {
+    const char *text;  /* the JSON text that parsed (kept as meta_json) */
+    size_t text_len;
     json_t *json;      /* JSON document */
     json_t *vars;      /* its "variables" object */
     xmlDocPtr xml;     /* XML document */
@@ -171,6 +173,8 @@ static void fill(const view_t *v, const char *query, cdr_rec_t *r)
 static int parse_json(const char *text, size_t len, view_t *v, const char **why)
 {
     json_error_t err;
+    v->text = text;
+    v->text_len = len;
     v->json = json_loadb(text, len, 0, &err);
     if (v->json == NULL || !json_is_object(v->json)) {
         *why = "body is not a JSON object";
@@ -319,7 +323,9 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
     if (rc == 0) {
         if (v.json) {
             r->fs_core_uuid = xstrdup(json_string_value(json_object_get(v.json, "core-uuid")));
-            r->meta_json = json_dumps(v.json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            /* the text as received: it parsed, so it is JSON, and
+             * re-serialising it cost a fifth of the ingest CPU */
+            r->meta_json = xstrndup(v.text, v.text_len);
         } else {
             xmlChar *core = xmlGetProp(xmlDocGetRootElement(v.xml), BAD_CAST "core-uuid");
             r->fs_core_uuid = xstrdup((const char *)core);

@@ -8,6 +8,7 @@
 
 #include "auth_jwt.h"
 #include "cli.h"
+#include "lookup.h"
 #include "config.h"
 #include "db.h"
 #include "util.h"
@@ -231,6 +232,7 @@ int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_
 
 void cli_close(srv_config_t *cfg, db_reader_t *db)
 {
+    lookup_cache_clear();
     db_reader_destroy(db);
     srv_config_free(cfg);
 }

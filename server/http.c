@@ -63,7 +63,26 @@ bool srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, met
     return srv_req_begin(r);
 }
 
+static void free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+static void reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len, bool take);
+
 void srv_reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len)
+{
+    reply(r, status, content_type, body, len, false);
+}
+
+void srv_reply_take(srv_req_t *r, int status, const char *content_type, char *body, size_t len)
+{
+    reply(r, status, content_type, body, len, true);
+}
+
+static void reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len, bool take)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     if (content_type)
@@ -71,7 +90,9 @@ void srv_reply(srv_req_t *r, int status, const char *content_type, const char *b
     evhttp_add_header(out, "Cache-Control", "no-store");
     struct evbuffer *buf = evbuffer_new();
     W3_CHECK_ALLOC(buf);
-    if (len)
+    if (take) /* a large answer (gateways) is not copied again */
+        evbuffer_add_reference(buf, body, len, free_body, NULL);
+    else if (len)
         evbuffer_add(buf, body, len);
     if (status >= 500)
         r->result = MX_SERVER_ERR;

@@ -51,6 +51,10 @@ void lookup_dialplan(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *
 int lookup_export_dialplan(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *context_doc,
                            xg_out_t *public_doc, xg_out_t *reject_doc);
 
+/* Frees the calling thread's caches (compiled route patterns); call before
+ * a thread that ran lookups exits. */
+void lookup_cache_clear(void);
+
 /* Helpers shared by the handlers. */
 void lookup_not_found(lookup_result_t *res);
 void lookup_db_error(lookup_result_t *res, const char *what);

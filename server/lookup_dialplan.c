@@ -152,6 +152,41 @@ typedef struct route_plan {
     int ntrunks;
 } route_plan_t;
 
+/* Compiled route patterns, per thread, keyed by the pattern text itself:
+ * a changed pattern is a new key, so the cache can never be stale. regcomp
+ * cost more than all of a lookup's queries together. */
+#define RE_CACHE 64
+typedef struct re_entry {
+    char *pattern;
+    regex_t re;
+    bool ok;
+} re_entry_t;
+static _Thread_local re_entry_t re_cache[RE_CACHE];
+static _Thread_local int re_used;
+
+void lookup_cache_clear(void)
+{
+    for (int i = 0; i < re_used; i++) {
+        if (re_cache[i].ok)
+            regfree(&re_cache[i].re);
+        free(re_cache[i].pattern);
+    }
+    re_used = 0;
+}
+
+static const regex_t *route_regex(const char *pattern)
+{
+    for (int i = 0; i < re_used; i++)
+        if (strcmp(re_cache[i].pattern, pattern) == 0)
+            return re_cache[i].ok ? &re_cache[i].re : NULL;
+    if (re_used == RE_CACHE)
+        lookup_cache_clear(); /* more patterns than expected: start over */
+    re_entry_t *e = &re_cache[re_used++];
+    e->pattern = xstrdup(pattern);
+    e->ok = regcomp(&e->re, pattern, REG_EXTENDED | REG_NOSUB) == 0;
+    return e->ok ? &e->re : NULL;
+}
+
 /* The bridge string through a store's enabled trunks in priority order
  * (failover '|'), each leg with its trunk's caller id. */
 static route_verdict_t build_dial(dp_t *d, const char *store_id, const char *who, const char *number, route_plan_t *p)
@@ -193,14 +228,13 @@ static route_verdict_t route_resolve(dp_t *d, const db_extension_t *who, const c
         return ROUTE_DB;
     int match = -1;
     for (int i = 0; i < n && match < 0; i++) {
-        regex_t re;
-        if (regcomp(&re, routes[i].pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+        const regex_t *re = route_regex(routes[i].pattern);
+        if (re == NULL) {
             log_warn("route pattern does not compile: skipped", "route", routes[i].route_id, NULL);
             continue;
         }
-        if (regexec(&re, number, 0, NULL, 0) == 0)
+        if (regexec(re, number, 0, NULL, 0) == 0)
             match = i;
-        regfree(&re);
     }
     if (match < 0) {
         lookup_trace(d->ctx, "no route of %s matches %s", who->sip_domain, number);
@@ -948,10 +982,8 @@ static int export_dialplan_context(const lookup_ctx_t *ctx, const db_tenant_t *t
     if (rc == 0)
         rc = db_routes_list(ctx->db, t->sip_domain, routes, MAX_ROUTES, &n);
     for (int i = 0; rc == 0 && i < n; i++) {
-        regex_t re;
-        if (regcomp(&re, routes[i].pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        if (route_regex(routes[i].pattern) == NULL)
             continue; /* as the server: a pattern that does not compile is skipped */
-        regfree(&re);
         route_walk_t rw = {.w = &w, .route = &routes[i]};
         rc = db_list_stores(ctx->db, t->tenant_id, export_route_store, &rw);
         char name[100];

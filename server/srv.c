@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lookup.h"
 #include "util.h"
 
 static char *errf(const char *fmt, const char *a, const char *b)
@@ -379,6 +380,7 @@ static void *worker_main(void *arg)
 {
     srv_worker_t *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    lookup_cache_clear();
     return NULL;
 }
 

@@ -82,6 +82,8 @@ bool srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, met
                   const char *route_name);
 /* Sends the one reply of the request, counts it and writes the log line. */
 void srv_reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len);
+/* The same, taking ownership of a malloc'd body (freed by libevent once sent). */
+void srv_reply_take(srv_req_t *r, int status, const char *content_type, char *body, size_t len);
 /* JSON error {"error":{"code","message"}}. */
 void srv_reply_error(srv_req_t *r, int status, const char *code, const char *message);
 /* false (and 405 sent with Allow) unless the method is one of allowed

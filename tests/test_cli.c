@@ -26,7 +26,7 @@ int main(void)
 
     char *out = run(&rc, "%s init --db %s 2>&1", db.data, NULL);
     is_int(rc, 0, "init creates a database");
-    ok(strstr(out, "migrated from version 0 to 1") != NULL, "init says what it did: %s", out);
+    ok(strstr(out, "migrated from version 0 to 2") != NULL, "init says what it did: %s", out);
     free(out);
     out = run(&rc, "%s init --db %s 2>&1", db.data, NULL);
     is_int(rc, 0, "init again");

@@ -170,7 +170,7 @@ static void limits_and_errors(void)
 
     h_request(srv.port, "GET", "/readyz", NULL, NULL, 0, &r);
     is_int(r.status, 200, "/readyz → 200");
-    ok(r.body && strstr(r.body, "schema=1") != NULL, "/readyz reports the schema version");
+    ok(r.body && strstr(r.body, "schema=2") != NULL, "/readyz reports the schema version");
     h_resp_free(&r);
 
     h_request(srv.port, "GET", "/metrics", NULL, NULL, 0, &r);

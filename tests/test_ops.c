@@ -185,7 +185,7 @@ static void metrics_and_health(h_server_t *s)
     ok(r.status == 503 && r.body && strstr(r.body, "schema version 0"), "/readyz 503 when the schema is not the "
                                                                          "expected one");
     h_resp_free(&r);
-    h_sql(s->db, "PRAGMA user_version = 1");
+    h_sql(s->db, "PRAGMA user_version = 2");
     h_request(s->port, "GET", "/healthz", NULL, NULL, 0, &r);
     is_int(r.status, 200, "/healthz 200");
     h_resp_free(&r);

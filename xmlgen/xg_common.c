@@ -23,27 +23,50 @@ void xg_out_free(xg_out_t *out)
     out->len = 0;
 }
 
-static const char *find_ci(const char *hay, size_t len, const char *needle)
+/* Whether s (len bytes) holds a FreeSWITCH pre-processor trigger: "$${",
+ * "<?", "<include", "</include", "<!--#" or "X-PRE-PROCESS" (any case).
+ * One pass, looking closer only at '$', '<' and 'x': this runs over every
+ * answer, and a search per needle was a quarter of the server's CPU. */
+static bool has_trigger(const char *s, size_t len, bool with_dollar_brace)
 {
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++)
-        if (strncasecmp(hay + i, needle, n) == 0)
-            return hay + i;
-    return NULL;
+    for (size_t i = 0; i < len; i++) {
+        const char *p = s + i;
+        size_t left = len - i;
+        switch (*p) {
+        case '$':
+            if (left >= 3 && p[1] == '$' && p[2] == '{')
+                return true;
+            if (with_dollar_brace && left >= 2 && p[1] == '{')
+                return true;
+            break;
+        case '<':
+            if ((left >= 2 && p[1] == '?') || (left >= 8 && strncasecmp(p, "<include", 8) == 0) ||
+                (left >= 9 && strncasecmp(p, "</include", 9) == 0) || (left >= 5 && strncmp(p, "<!--#", 5) == 0))
+                return true;
+            break;
+        case 'x':
+        case 'X':
+            if (left >= 13 && strncasecmp(p, "X-PRE-PROCESS", 13) == 0)
+                return true;
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
 }
 
 bool xg_value_safe(const char *v)
 {
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    size_t len = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++, len++)
         if (*p < 0x20 || *p == 0x7f)
             return false;
     /* libxml2 would serialise invalid UTF-8 into a document that does not
      * parse: FreeSWITCH would treat the answer as an error */
     if (!xmlCheckUTF8((const unsigned char *)v))
         return false;
-    size_t len = strlen(v);
-    return find_ci(v, len, "${") == NULL && find_ci(v, len, "<?") == NULL &&
-           find_ci(v, len, "X-PRE-PROCESS") == NULL;
+    return !has_trigger(v, len, true);
 }
 
 bool xg_value_allowed(const char *v, const char *allowed)
@@ -58,9 +81,7 @@ bool xg_value_allowed(const char *v, const char *allowed)
 
 bool xg_output_safe(const char *doc, size_t len)
 {
-    return find_ci(doc, len, "$${") == NULL && find_ci(doc, len, "<?") == NULL &&
-           find_ci(doc, len, "X-PRE-PROCESS") == NULL && find_ci(doc, len, "<include") == NULL &&
-           find_ci(doc, len, "</include") == NULL && find_ci(doc, len, "<!--#") == NULL;
+    return !has_trigger(doc, len, false);
 }
 
 xmlNodePtr xg_doc_new(xmlDocPtr *doc, const char *section)

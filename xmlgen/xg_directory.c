@@ -102,26 +102,54 @@ static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_
     }
 }
 
+/* The gateways document lists every tenant (10,000 tenants make ~20 MB):
+ * it is written one domain at a time — each <domain> is built as a small
+ * tree, serialised by libxml2, appended, and freed — so memory holds the
+ * text and one domain, never the whole tree. */
 struct xg_gw {
-    xmlDocPtr doc;
+    xmlDocPtr doc;        /* scratch document owning the current domain */
     xmlNodePtr section;
-    xmlNodePtr domain;
+    xmlNodePtr domain;    /* the domain being built, or NULL */
     xmlNodePtr users;     /* <users> of the current domain's trunk group */
     xmlNodePtr gateways;  /* <gateways> of the current store's container user */
     char store_id[65];
     const xg_dir_opts_t *o;
+    w3_buf_t out;
 };
+
+static const char gw_head[] = "<document type=\"freeswitch/xml\">\n  <section name=\"directory\">\n";
+static const char gw_tail[] = "  </section>\n</document>\n";
 
 xg_gw_t *xg_gw_create(const xg_dir_opts_t *o)
 {
     xg_gw_t *g = xcalloc(1, sizeof(*g));
     g->section = xg_doc_new(&g->doc, "directory");
     g->o = o;
+    w3_buf_adds(&g->out, gw_head);
     return g;
+}
+
+static void gw_flush(xg_gw_t *g)
+{
+    if (g->domain == NULL)
+        return;
+    xmlBufferPtr buf = xmlBufferCreate();
+    W3_CHECK_ALLOC(buf);
+    if (xmlNodeDump(buf, g->doc, g->domain, 2, 1) < 0)
+        w3_oom(__FILE__, __LINE__);
+    w3_buf_adds(&g->out, "    ");
+    w3_buf_add(&g->out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+    w3_buf_adds(&g->out, "\n");
+    xmlBufferFree(buf);
+    xmlUnlinkNode(g->domain);
+    xmlFreeNode(g->domain);
+    g->domain = NULL;
 }
 
 void xg_gw_domain(xg_gw_t *g, const db_tenant_t *t)
 {
+    gw_flush(g);
+    /* every domain answer carries its dial-string (SPEC §6), this one too */
     g->domain = add_domain(g->section, t, g->o);
     g->users = NULL;
     g->gateways = NULL;
@@ -205,8 +233,14 @@ int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)
 
 int xg_gw_finish(xg_gw_t *g, xg_out_t *out)
 {
-    int rc = xg_doc_finish(g->doc, out);
-    g->doc = NULL;
+    gw_flush(g);
+    w3_buf_adds(&g->out, gw_tail);
+    int rc = xg_output_safe(g->out.data, g->out.len) ? 0 : -EINVAL;
+    if (rc == 0) {
+        out->data = g->out.data; /* handed over, not copied */
+        out->len = g->out.len;
+        g->out.data = NULL;
+    }
     xg_gw_destroy(g);
     return rc;
 }
@@ -215,8 +249,8 @@ void xg_gw_destroy(xg_gw_t *g)
 {
     if (g == NULL)
         return;
-    if (g->doc)
-        xmlFreeDoc(g->doc);
+    xmlFreeDoc(g->doc);
+    w3_buf_free(&g->out);
     free(g);
 }
 
