@@ -24,8 +24,11 @@ typedef struct job {
     bool finished;
 } job_t;
 
+enum { SP_BEGIN, SP_SAVE, SP_ROLLBACK, SP_RELEASE, SP_COMMIT, SP_COUNT };
+
 struct writer {
     sqlite3 *db;
+    sqlite3_stmt *sp[SP_COUNT]; /* prepared once: these run for every job */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;      /* jobs queued / stop */
@@ -46,11 +49,18 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
     free(j);
 }
 
-static int exec_retry(sqlite3 *db, const char *sql)
+static int step(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int step_retry(sqlite3_stmt *st)
 {
     /* busy_timeout already waited; a few more tries ride out a CLI writer */
     for (int attempt = 0; attempt < 3; attempt++) {
-        int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        int rc = step(st);
         if (rc == SQLITE_OK)
             return 0;
         if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
@@ -61,16 +71,16 @@ static int exec_retry(sqlite3 *db, const char *sql)
 
 static void run_batch(writer_t *w, job_t *batch)
 {
-    int rc = exec_retry(w->db, "BEGIN IMMEDIATE");
+    int rc = step_retry(w->sp[SP_BEGIN]);
     if (rc == 0) {
         for (job_t *j = batch; j; j = j->next) {
-            sqlite3_exec(w->db, "SAVEPOINT job", NULL, NULL, NULL);
+            step(w->sp[SP_SAVE]);
             j->rc = j->fn(w->db, j->arg);
             if (j->rc != 0)
-                sqlite3_exec(w->db, "ROLLBACK TO job", NULL, NULL, NULL);
-            sqlite3_exec(w->db, "RELEASE job", NULL, NULL, NULL);
+                step(w->sp[SP_ROLLBACK]);
+            step(w->sp[SP_RELEASE]);
         }
-        rc = exec_retry(w->db, "COMMIT");
+        rc = step_retry(w->sp[SP_COMMIT]);
         if (rc != 0)
             sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
     }
@@ -155,6 +165,15 @@ writer_t *writer_create(const char *db_path, const writer_opts_t *o, char **err)
         free(w);
         return NULL;
     }
+    static const char *const sp_sql[SP_COUNT] = {"BEGIN IMMEDIATE", "SAVEPOINT job", "ROLLBACK TO job",
+                                                 "RELEASE job", "COMMIT"};
+    for (int i = 0; i < SP_COUNT; i++)
+        if (sqlite3_prepare_v3(w->db, sp_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->sp[i], NULL) != SQLITE_OK) {
+            *err = xstrdup("cannot prepare the writer's transaction statements");
+            db_close(w->db);
+            free(w);
+            return NULL;
+        }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     pthread_cond_init(&w->sync_cond, NULL);
