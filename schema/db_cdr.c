@@ -31,8 +31,8 @@ static const char *const sql[Q_COUNT] = {
                      "meta_json, body_sha256, source, attributed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                      "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'api', 1) "
                      "ON CONFLICT (sip_domain, call_id, leg) WHERE source = 'api' DO NOTHING",
-    [Q_API_SHA] = "SELECT body_sha256 FROM voip_cdr WHERE source = 'api' AND sip_domain = ?1 AND call_id = ?2 "
-                  "AND leg = ?3",
+    [Q_API_SHA] = ("SELECT body_sha256 FROM voip_cdr WHERE source = 'api' AND sip_domain = ?1 AND call_id = ?2 "
+                   "AND leg = ?3"),
 };
 
 static _Thread_local sqlite3 *cached_db;

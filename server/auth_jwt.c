@@ -215,7 +215,15 @@ static long num_claim(jwt_t *jwt, const char *name)
         return -1;
     json_error_t err;
     json_t *j = json_loads(raw, JSON_DECODE_ANY, &err);
-    long v = json_is_integer(j) ? (long)json_integer_value(j) : json_is_real(j) ? (long)json_real_value(j) : -2;
+    long v = -2;
+    if (json_is_integer(j)) {
+        v = (long)json_integer_value(j);
+    } else if (json_is_real(j)) {
+        /* a cast of an out-of-range double is undefined: refuse those */
+        double d = json_real_value(j);
+        if (d >= 0 && d < 9.2e18)
+            v = (long)d;
+    }
     json_decref(j);
     free(raw);
     return v;

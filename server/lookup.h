@@ -27,7 +27,7 @@ typedef struct lookup_ctx {
 void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct lookup_result {
-    int status;              /* 200, 400 or 503 */
+    int status;              /* 200, 400, 500 (cannot render safely) or 503 */
     xg_out_t body;           /* the XML when status is 200 */
     const char *error;       /* what was wrong, for 400/503 (static) */
     metrics_section_t section;

@@ -72,6 +72,8 @@ void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest)
         w3_buf_add(&re, "^", 1);
         for (const char *p = dest; *p; p++) {
             bool alnum = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z');
+            if ((unsigned char)*p >= 0x80)
+                d->failed = true; /* escaping byte by byte would split UTF-8 */
             if (!alnum)
                 w3_buf_add(&re, "\\", 1);
             w3_buf_add(&re, p, 1);

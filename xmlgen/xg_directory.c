@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/xmlstring.h>
+
 #include "../server/util.h"
 #include "xg_internal.h"
 
@@ -194,6 +196,19 @@ static void add_gateway(xmlNodePtr parent, const db_trunk_t *tr, const char *sec
     }
 }
 
+/* A secret may hold any printable text: its '$' become &#36; and libxml2
+ * escapes '<' and '&'. Only the words the final output check refuses
+ * would sink the whole document, so such a secret sinks its trunk only. */
+static bool secret_renderable(const char *secret)
+{
+    if (secret == NULL)
+        return true;
+    for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return xmlCheckUTF8((const unsigned char *)secret) && strcasestr(secret, "x-pre-process") == NULL;
+}
+
 static bool trunk_safe(const db_trunk_t *tr)
 {
     const char *v[] = {tr->tenant_id, tr->sip_domain, tr->store_id, tr->gateway_name, tr->proxy, tr->transport,
@@ -206,12 +221,8 @@ static bool trunk_safe(const db_trunk_t *tr)
 
 int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)
 {
-    if (g->domain == NULL || !trunk_safe(tr))
+    if (g->domain == NULL || !trunk_safe(tr) || !secret_renderable(secret))
         return -EINVAL;
-    if (secret != NULL)
-        for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
-            if (*p < 0x20 || *p == 0x7f)
-                return -EINVAL;
     if (g->users == NULL) {
         xmlNodePtr group = xg_child(xg_child(g->domain, "groups"), "group");
         xg_attr_const(group, "name", "trunks");
@@ -293,12 +304,8 @@ xg_static_t *xg_static_gateways_create(void)
 
 int xg_static_gateway(xg_static_t *x, const db_trunk_t *tr, const char *secret)
 {
-    if (!trunk_safe(tr))
+    if (!trunk_safe(tr) || !secret_renderable(secret))
         return -EINVAL;
-    if (secret != NULL)
-        for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
-            if (*p < 0x20 || *p == 0x7f)
-                return -EINVAL;
     add_gateway(x->root, tr, secret);
     return 0;
 }
