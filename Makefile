@@ -92,10 +92,14 @@ test: deps .tools/promtool
 
 # The benchmark (not a test): writes bench-results.md; see tests/bench/README.md.
 bench: build
+	@command -v wrk >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq wrk)
+	@command -v perf >/dev/null || (export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq linux-perf >/dev/null 2>&1 || true)
 	bash tests/bench/run.sh $(BUILD)
 
 # Bounded libFuzzer runs of every target (clang build in build-fuzz).
 fuzz: deps
+	@command -v clang >/dev/null && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \
+	  (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq clang libclang-rt-14-dev)
 	bash tests/fuzz/run.sh
 
 clean:
