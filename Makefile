@@ -98,7 +98,7 @@ bench: build
 
 # Bounded libFuzzer runs of every target (clang build in build-fuzz).
 fuzz: deps
-	@command -v clang >/dev/null && dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1 || \
+	@command -v clang >/dev/null && dpkg-query -W -f='$${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'install ok installed' || \
 	  (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq clang libclang-rt-14-dev)
 	bash tests/fuzz/run.sh
 
