@@ -46,6 +46,25 @@ int main(void)
     free(out);
     w3_buf_free(&newer);
 
+    /* forward migration of a populated v1 database: the v2 country-code
+     * table is filled from the tenants already there */
+    w3_buf_t v1 = {0}, mk = {0};
+    w3_buf_printf(&v1, "%s/v1.db", dir);
+    w3_buf_printf(&mk, "sqlite3 %s < %s/schema/migrations/001_v1.sql && sqlite3 %s 'PRAGMA user_version=1' && "
+                       "sqlite3 %s < %s/demo.sql",
+                  v1.data, h_env("W3_SOURCE_ROOT"), v1.data, v1.data, h_env("W3_FIXTURES"));
+    is_int(h_run(mk.data, NULL), 0, "a v1 database with the demo data");
+    out = run(&rc, "%s init --db %s 2>&1", v1.data, NULL);
+    ok(rc == 0 && strstr(out, "migrated from version 1 to 2"), "init migrates v1 forward (%s)", out);
+    free(out);
+    w3_buf_free(&mk);
+    w3_buf_printf(&mk, "sqlite3 %s 'SELECT group_concat(country_code) FROM voip_country_codes'", v1.data);
+    h_run(mk.data, &out);
+    is_str(out, "39\n", "the country codes of the existing tenants are back-filled");
+    free(out);
+    w3_buf_free(&mk);
+    w3_buf_free(&v1);
+
     out = run(&rc, "%s init 2>&1", NULL, NULL);
     is_int(rc, 2, "init without --db is a usage error (exit 2)");
     free(out);
