@@ -95,7 +95,7 @@ int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_ext
 
 /* Walks enabled tenants (one domain when domain != NULL) in domain order and,
  * for each, its enabled trunks of enabled stores in (store, priority) order.
- * on_domain is called once per tenant, on_trunk once per trunk; a non-zero
+ * on_domain (may be NULL) is called once per tenant, on_trunk once per trunk; a non-zero
  * return from a callback stops the walk and is returned. */
 typedef struct db_gateway_walk {
     int (*on_domain)(const db_tenant_t *t, void *arg);
@@ -190,7 +190,7 @@ typedef struct db_cdr {
     char *claim_sip_domain;
     char *auth_domain;
     char *gateway;
-    const char *format;
+    const char *format; /* which encoding was recognised (static string) */
 } db_cdr_t;
 
 typedef struct db_cdr_result {

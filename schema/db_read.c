@@ -280,7 +280,7 @@ int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t
         cur.enabled = sqlite3_column_int(st, 3) != 0;
         if (strcmp(cur.tenant_id, t.tenant_id) != 0) {
             t = cur;
-            int cb = w->on_domain(&t, w->arg);
+            int cb = w->on_domain ? w->on_domain(&t, w->arg) : 0;
             if (cb)
                 return finish(st, cb);
         }

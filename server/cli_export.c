@@ -82,13 +82,6 @@ struct gws {
     int skipped;
 };
 
-static int gw_domain(const db_tenant_t *t, void *arg)
-{
-    (void)t;
-    (void)arg;
-    return 0;
-}
-
 static int gw_trunk(const db_trunk_t *tr, void *arg)
 {
     struct gws *g = arg;
@@ -161,7 +154,7 @@ int cli_export(int argc, char **argv)
         goto out;
     }
     struct gws g = {.x = xg_static_gateways_create()};
-    db_gateway_walk_t walk = {.on_domain = gw_domain, .on_trunk = gw_trunk, .arg = &g};
+    db_gateway_walk_t walk = {.on_domain = NULL, .on_trunk = gw_trunk, .arg = &g};
     if (db_gateways_walk(db, t.sip_domain, &walk) != 0 || xg_static_finish(g.x, &gwdoc) != 0) {
         fprintf(stderr, "export: cannot render the gateways\n");
         goto out;

@@ -1021,13 +1021,6 @@ static int gw_name(const db_trunk_t *tr, void *arg)
     return 0;
 }
 
-static int gw_domain(const db_tenant_t *t, void *arg)
-{
-    (void)t;
-    (void)arg;
-    return 0;
-}
-
 static int export_did_ext(const char *e164, void *arg)
 {
     export_walk_t *w = arg;
@@ -1051,7 +1044,7 @@ static int export_did_ext(const char *e164, void *arg)
     /* a call tagged with a gateway must come through one of the tenant's */
     w3_buf_t gws = {0};
     w3_buf_adds(&gws, "^(");
-    db_gateway_walk_t walk = {.on_domain = gw_domain, .on_trunk = gw_name, .arg = &gws};
+    db_gateway_walk_t walk = {.on_domain = NULL, .on_trunk = gw_name, .arg = &gws};
     if (db_gateways_walk(d->ctx->db, w->t->sip_domain, &walk) != 0) {
         w3_buf_free(&gws);
         return -EIO;
