@@ -1,12 +1,12 @@
 /* Connections, pragmas and forward-only migrations. */
-#include "db.h"
+#include "internal/db_sqlite.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/util.h"
+#include "util.h"
 
 static char *errdup(const char *fmt, const char *a, const char *b)
 {
@@ -15,7 +15,7 @@ static char *errdup(const char *fmt, const char *a, const char *b)
     return buf.data;
 }
 
-int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char **err)
+static int open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
@@ -44,20 +44,92 @@ int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char *
     return 0;
 }
 
-void db_cdr_cache_reset(sqlite3 *db);
-
-void db_close(sqlite3 *db)
+int db_conn_open(const char *path, bool create, int busy_ms, db_conn_t **out, char **err)
 {
-    if (db == NULL)
-        return;
-    db_cdr_cache_reset(db);
-    sqlite3_stmt *st;
-    while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
-        sqlite3_finalize(st);
-    sqlite3_close(db);
+    static const char *const tx_sql[DB_TX_COUNT] = {
+        [DB_TX_BEGIN] = "BEGIN IMMEDIATE", [DB_TX_COMMIT] = "COMMIT",       [DB_TX_SAVE] = "SAVEPOINT job",
+        [DB_TX_UNDO] = "ROLLBACK TO job",  [DB_TX_RELEASE] = "RELEASE job",
+    };
+    db_conn_t *c = xcalloc(1, sizeof(*c));
+    int rc = open_handle(path, create, busy_ms, &c->h, err);
+    if (rc != 0)
+        goto out;
+    for (int i = 0; i < DB_TX_COUNT; i++)
+        if (sqlite3_prepare_v3(c->h, tx_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &c->tx[i], NULL) != SQLITE_OK) {
+            *err = errdup("cannot prepare the transaction statements: %s%s", sqlite3_errmsg(c->h), NULL);
+            rc = -EIO;
+            goto out;
+        }
+    *out = c;
+    c = NULL;
+out:
+    db_conn_close(c);
+    return rc;
 }
 
-int db_schema_version(sqlite3 *db, int *version)
+void db_conn_close(db_conn_t *c)
+{
+    if (c == NULL)
+        return;
+    if (c->h) {
+        sqlite3_stmt *st;
+        while ((st = sqlite3_next_stmt(c->h, NULL)) != NULL)
+            sqlite3_finalize(st);
+        sqlite3_close(c->h);
+    }
+    free(c);
+}
+
+sqlite3 *db_conn_sqlite(db_conn_t *c)
+{
+    return c->h;
+}
+
+const char *db_conn_error(db_conn_t *c)
+{
+    return c && c->h ? sqlite3_errmsg(c->h) : "no connection";
+}
+
+static int tx_step(db_conn_t *c, int which)
+{
+    int rc = sqlite3_step(c->tx[which]);
+    sqlite3_reset(c->tx[which]);
+    if (rc == SQLITE_DONE)
+        return 0;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY : -EIO;
+}
+
+int db_tx_begin(db_conn_t *c)
+{
+    return tx_step(c, DB_TX_BEGIN);
+}
+
+int db_tx_commit(db_conn_t *c)
+{
+    return tx_step(c, DB_TX_COMMIT);
+}
+
+void db_tx_rollback(db_conn_t *c)
+{
+    sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_tx_savepoint(db_conn_t *c)
+{
+    return tx_step(c, DB_TX_SAVE);
+}
+
+void db_tx_savepoint_undo(db_conn_t *c)
+{
+    tx_step(c, DB_TX_UNDO);
+}
+
+int db_tx_savepoint_release(db_conn_t *c)
+{
+    return tx_step(c, DB_TX_RELEASE);
+}
+
+static int schema_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *st = NULL;
     int rc = -EIO;
@@ -70,6 +142,11 @@ int db_schema_version(sqlite3 *db, int *version)
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+int db_schema_version(db_conn_t *c, int *version)
+{
+    return schema_version(c->h, version);
 }
 
 /* Configuration tables whose every change lands in voip_activity_log. The
@@ -176,10 +253,11 @@ static int install_activity_triggers(sqlite3 *db, char **err)
     return 0;
 }
 
-int db_migrate(sqlite3 *db, int *from, int *to, char **err)
+int db_migrate(db_conn_t *c, int *from, int *to, char **err)
 {
+    sqlite3 *db = c->h;
     int version = 0;
-    if (db_schema_version(db, &version) != 0) {
+    if (schema_version(db, &version) != 0) {
         *err = errdup("cannot read schema version: %s%s", sqlite3_errmsg(db), NULL);
         return -EIO;
     }
@@ -202,7 +280,7 @@ int db_migrate(sqlite3 *db, int *from, int *to, char **err)
         if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
             goto fail;
         int v = 0;
-        if (db_schema_version(db, &v) != 0)
+        if (schema_version(db, &v) != 0)
             goto fail;
         if (v > i) { /* someone else migrated meanwhile */
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

@@ -1,5 +1,7 @@
-/* Data-access layer: schema migrations and the read-only connection each
- * worker owns. No HTTP and no XML here.
+/* Data-access layer: schema migrations, the writer's read-write connection
+ * and the read-only connection each worker owns. No HTTP and no XML here,
+ * and nothing above this layer sees SQLite: db_conn_t and db_reader_t are
+ * opaque, so a PostgreSQL backend can sit behind the same header.
  *
  * Ownership: db_reader_create() returns a reader owned by one thread (the
  * worker that created it); db_reader_destroy(NULL) is a no-op. Row structs
@@ -10,7 +12,6 @@
 #ifndef W3_DB_H
 #define W3_DB_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,16 +24,30 @@ typedef struct db_migration {
 extern const db_migration_t db_migrations[];
 extern const int db_migrations_count;
 
+/* A read-write connection (the writer's, `w3voip init`'s). */
+typedef struct db_conn db_conn_t;
+
 /* Opens (creating if asked) a read-write connection: WAL, foreign_keys=ON,
  * synchronous=FULL, busy_timeout. *err (malloc'd) explains a failure. */
-int db_open_rw(const char *path, bool create, int busy_ms, sqlite3 **out, char **err);
-/* Applies every migration newer than PRAGMA user_version, each in its own
- * transaction. Refuses (-EPROTO) a database newer than this binary. */
-int db_migrate(sqlite3 *db, int *from, int *to, char **err);
-int db_schema_version(sqlite3 *db, int *version);
-/* Finalizes every statement still prepared on db (the cached write
- * statements included) and closes it. Call on the thread that used it. */
-void db_close(sqlite3 *db);
+int db_conn_open(const char *path, bool create, int busy_ms, db_conn_t **out, char **err);
+/* Finalizes every statement still prepared on the connection and closes it.
+ * Call on the thread that used it; NULL is a no-op. */
+void db_conn_close(db_conn_t *c);
+/* The last error of the connection, for a log line (static or owned by c). */
+const char *db_conn_error(db_conn_t *c);
+/* Applies every migration newer than the stored schema version, each in its
+ * own transaction. Refuses (-EPROTO) a database newer than this binary. */
+int db_migrate(db_conn_t *c, int *from, int *to, char **err);
+int db_schema_version(db_conn_t *c, int *version);
+
+/* The writer's transactions: one batch (BEGIN IMMEDIATE … COMMIT), one
+ * savepoint per job inside it. 0, -EBUSY (locked past busy_timeout) or -EIO. */
+int db_tx_begin(db_conn_t *c);
+int db_tx_commit(db_conn_t *c);
+void db_tx_rollback(db_conn_t *c);
+int db_tx_savepoint(db_conn_t *c);
+void db_tx_savepoint_undo(db_conn_t *c);
+int db_tx_savepoint_release(db_conn_t *c);
 
 typedef struct db_tenant {
     char tenant_id[65];
@@ -88,7 +103,11 @@ void db_reader_destroy(db_reader_t *r);
  * the statements skip the per-statement autocommit cost. */
 int db_read_begin(db_reader_t *r);
 void db_read_end(db_reader_t *r);
-sqlite3 *db_reader_handle(db_reader_t *r);
+/* The schema version of a database file, without preparing anything (so
+ * an old file can be told apart from a broken one). */
+int db_file_schema_version(const char *path, int *version, char **err);
+/* The schema version as the reader sees it (/readyz). */
+int db_reader_schema_version(db_reader_t *r, int *version);
 
 int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out);
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
@@ -207,9 +226,9 @@ typedef struct db_cdr_result {
  * names an existing tenant) and inserts on the writer connection. A leg
  * already stored (same core-uuid + uuid) is not stored again: 0 with
  * res->duplicate. -EIO on a database error. */
-int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res);
+int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res);
 /* Keeps an unparseable body verbatim. */
-int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_type, const char *query,
+int db_cdr_reject_store(db_conn_t *db, const char *reason, const char *content_type, const char *query,
                         const char *body, size_t len);
 
 /* Lists for w3voip export: the keys of one domain's rows, in a stable
@@ -232,13 +251,28 @@ int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const 
 int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int limit, char **json);
 
 /* An API-posted CDR (POST /api/voip/cdr), idempotent on (sip_domain,
- * call_id, leg): 0 stored, 1 same key with the same body (duplicate), 2 same
- * key with another body (conflict), -EIO. */
+ * call_id, leg): 0 with *outcome (stored: *id set; the same key with the
+ * same body: duplicate; with another body: conflict), or -EIO. */
+typedef enum { DB_API_CDR_STORED, DB_API_CDR_DUPLICATE, DB_API_CDR_CONFLICT } db_api_cdr_outcome_t;
 typedef struct db_api_cdr {
     const char *tenant_id, *store_id, *sip_domain, *call_id, *leg, *direction, *from_uri, *to_uri, *did_e164,
         *ext_number, *start_ts, *answer_ts, *end_ts, *disposition, *recording_url, *meta_json, *body_sha256;
     long billsec;
 } db_api_cdr_t;
-int db_api_cdr_store(sqlite3 *db, const db_api_cdr_t *c, long long *id);
+int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api_cdr_outcome_t *outcome);
+
+/* w3voip check (schema/db_check.c). Each walk calls cb once per row and
+ * returns 0 or -EIO. */
+typedef void (*db_problem_cb)(const char *kind, const char *message, void *arg);
+int db_check_problems(db_reader_t *r, db_problem_cb cb, void *arg);
+typedef void (*db_check_trunk_cb)(const char *gateway_name, const char *sip_domain, const char *secret_ref,
+                                  bool reg, void *arg);
+int db_check_trunks(db_reader_t *r, db_check_trunk_cb cb, void *arg);
+typedef void (*db_check_route_cb)(const char *name, const char *sip_domain, const char *pattern, void *arg);
+int db_check_routes(db_reader_t *r, db_check_route_cb cb, void *arg);
+typedef struct db_counts {
+    int tenants, extensions, dids, trunks, routes;
+} db_counts_t;
+int db_check_counts(db_reader_t *r, db_counts_t *out);
 
 #endif

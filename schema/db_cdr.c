@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../server/util.h"
-#include "db.h"
+#include "util.h"
+#include "internal/db_sqlite.h"
 
 enum { Q_DID, Q_DOMAIN, Q_GATEWAY, Q_TENANT, Q_STORE, Q_USER, Q_INSERT, Q_REJECT, Q_API_INSERT, Q_API_SHA, Q_COUNT };
 
@@ -35,36 +35,17 @@ static const char *const sql[Q_COUNT] = {
                    "AND leg = ?3"),
 };
 
-static _Thread_local sqlite3 *cached_db;
-static _Thread_local sqlite3_stmt *cached[Q_COUNT];
+_Static_assert(Q_COUNT <= DB_CONN_CACHE, "db_conn_t caches every CDR statement");
 
-void db_cdr_cache_reset(sqlite3 *db);
-/* Forgets (db_close() finalizes) this thread's statements prepared on db. */
-void db_cdr_cache_reset(sqlite3 *db)
+/* The statement q of this connection, prepared on first use and reset. */
+static sqlite3_stmt *stmt(db_conn_t *c, int q)
 {
-    if (cached_db != db)
-        return;
-    for (int i = 0; i < Q_COUNT; i++)
-        cached[i] = NULL;
-    cached_db = NULL;
-}
-
-static sqlite3_stmt *stmt(sqlite3 *db, int q)
-{
-    if (cached_db != db) {
-        /* statements belong to the connection they were prepared on */
-        for (int i = 0; i < Q_COUNT; i++) {
-            if (cached_db != NULL)
-                sqlite3_finalize(cached[i]);
-            cached[i] = NULL;
-        }
-        cached_db = db;
-    }
-    if (cached[q] == NULL && sqlite3_prepare_v3(db, sql[q], -1, SQLITE_PREPARE_PERSISTENT, &cached[q], NULL) != SQLITE_OK)
+    sqlite3_stmt **st = &c->cache[q];
+    if (*st == NULL && sqlite3_prepare_v3(c->h, sql[q], -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return NULL;
-    sqlite3_reset(cached[q]);
-    sqlite3_clear_bindings(cached[q]);
-    return cached[q];
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return *st;
 }
 
 static void bind(sqlite3_stmt *st, int i, const char *v)
@@ -76,7 +57,7 @@ static void bind(sqlite3_stmt *st, int i, const char *v)
 }
 
 /* Runs a lookup returning (tenant_id, sip_domain): 1 found, 0 none, -EIO. */
-static int owner(sqlite3 *db, int q, const char *key, db_cdr_result_t *res)
+static int owner(db_conn_t *db, int q, const char *key, db_cdr_result_t *res)
 {
     if (key == NULL || *key == '\0')
         return 0;
@@ -95,7 +76,7 @@ static int owner(sqlite3 *db, int q, const char *key, db_cdr_result_t *res)
     return 1;
 }
 
-static int exists2(sqlite3 *db, int q, const char *a, const char *b)
+static int exists2(db_conn_t *db, int q, const char *a, const char *b)
 {
     if (a == NULL || *a == '\0')
         return 0;
@@ -109,7 +90,7 @@ static int exists2(sqlite3 *db, int q, const char *a, const char *b)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res)
+int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
 {
     memset(res, 0, sizeof(*res));
     /* the strongest evidence first: a DID has one owner, the authenticated
@@ -183,15 +164,15 @@ int db_cdr_store(sqlite3 *db, const db_cdr_t *c, db_cdr_result_t *res)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return -EIO;
-    if (sqlite3_changes(db) == 0) {
+    if (sqlite3_changes(db->h) == 0) {
         res->duplicate = true;
         return 0;
     }
-    res->id = sqlite3_last_insert_rowid(db);
+    res->id = sqlite3_last_insert_rowid(db->h);
     return 0;
 }
 
-int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_type, const char *query,
+int db_cdr_reject_store(db_conn_t *db, const char *reason, const char *content_type, const char *query,
                         const char *body, size_t len)
 {
     sqlite3_stmt *st = stmt(db, Q_REJECT);
@@ -206,7 +187,7 @@ int db_cdr_reject_store(sqlite3 *db, const char *reason, const char *content_typ
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int db_api_cdr_store(sqlite3 *db, const db_api_cdr_t *c, long long *id)
+int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api_cdr_outcome_t *outcome)
 {
     sqlite3_stmt *st = stmt(db, Q_API_INSERT);
     if (st == NULL)
@@ -225,8 +206,9 @@ int db_api_cdr_store(sqlite3 *db, const db_api_cdr_t *c, long long *id)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return -EIO;
-    if (sqlite3_changes(db) == 1) {
-        *id = sqlite3_last_insert_rowid(db);
+    if (sqlite3_changes(db->h) == 1) {
+        *id = sqlite3_last_insert_rowid(db->h);
+        *outcome = DB_API_CDR_STORED;
         return 0;
     }
     st = stmt(db, Q_API_SHA);
@@ -239,7 +221,8 @@ int db_api_cdr_store(sqlite3 *db, const db_api_cdr_t *c, long long *id)
     int out = -EIO;
     if (rc == SQLITE_ROW) {
         const char *sha = (const char *)sqlite3_column_text(st, 0);
-        out = sha && strcmp(sha, c->body_sha256) == 0 ? 1 : 2;
+        *outcome = sha && strcmp(sha, c->body_sha256) == 0 ? DB_API_CDR_DUPLICATE : DB_API_CDR_CONFLICT;
+        out = 0;
     }
     sqlite3_reset(st);
     return out;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/util.h"
-#include "db.h"
+#include "util.h"
+#include "internal/db_sqlite.h"
 
 enum {
     ST_BEGIN,
@@ -178,9 +178,44 @@ void db_reader_destroy(db_reader_t *r)
     free(r);
 }
 
-sqlite3 *db_reader_handle(db_reader_t *r)
+int db_file_schema_version(const char *path, int *version, char **err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        w3_buf_t b = {0};
+        w3_buf_printf(&b, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        *err = b.data;
+        goto out;
+    }
+    *version = sqlite3_column_int(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+sqlite3 *db_reader_sqlite(db_reader_t *r)
 {
     return r->db;
+}
+
+int db_reader_schema_version(db_reader_t *r, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        goto out;
+    *version = sqlite3_column_int(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int db_read_begin(db_reader_t *r)

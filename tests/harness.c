@@ -109,14 +109,14 @@ char *h_demo_db(const char *dir, const char *name)
 {
     w3_buf_t p = {0};
     w3_buf_printf(&p, "%s/%s", dir, name);
-    sqlite3 *db = NULL;
+    db_conn_t *db = NULL;
     char *err = NULL;
     int from, to;
-    if (db_open_rw(p.data, true, 5000, &db, &err) != 0 || db_migrate(db, &from, &to, &err) != 0) {
+    if (db_conn_open(p.data, true, 5000, &db, &err) != 0 || db_migrate(db, &from, &to, &err) != 0) {
         fprintf(stderr, "harness: %s\n", err);
         exit(99);
     }
-    sqlite3_close(db);
+    db_conn_close(db);
     char *demo = h_fixture("demo.sql", NULL);
     if (h_sql(p.data, demo) != SQLITE_OK)
         exit(99);

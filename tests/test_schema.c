@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "internal/db_sqlite.h"
 #include "harness.h"
 #include "tap.h"
 #include "util.h"
@@ -125,35 +125,36 @@ static void test_migrations(const char *dir)
 
     char path[600];
     snprintf(path, sizeof(path), "%s/fresh.db", dir);
-    sqlite3 *db = NULL;
+    db_conn_t *conn = NULL;
     char *err = NULL;
-    is_int(db_open_rw(path, false, 1000, &db, &err), -EIO, "db_open_rw without create on a missing file: -EIO");
+    is_int(db_conn_open(path, false, 1000, &conn, &err), -EIO, "db_conn_open without create on a missing file: -EIO");
     ok(err != NULL, "  ...with an explanation (%s)", err ? err : "(null)");
     free(err);
     err = NULL;
 
-    int rc = db_open_rw(path, true, 1000, &db, &err);
-    if (!is_int(rc, 0, "db_open_rw creates the file")) {
+    int rc = db_conn_open(path, true, 1000, &conn, &err);
+    if (!is_int(rc, 0, "db_conn_open creates the file")) {
         printf("#   %s\n", err ? err : "");
         free(err);
         return;
     }
+    sqlite3 *db = db_conn_sqlite(conn);
     is_q(db, "PRAGMA journal_mode", "wal", "journal_mode WAL");
     is_int(q_int(db, "PRAGMA foreign_keys"), 1, "foreign_keys ON");
     is_int(q_int(db, "PRAGMA synchronous"), 2, "synchronous FULL");
     int v = -1;
-    is_int(db_schema_version(db, &v), 0, "db_schema_version on an empty file");
+    is_int(db_schema_version(conn, &v), 0, "db_schema_version on an empty file");
     is_int(v, 0, "empty file: version 0");
 
     int from = -1, to = -1;
-    rc = db_migrate(db, &from, &to, &err);
+    rc = db_migrate(conn, &from, &to, &err);
     if (!is_int(rc, 0, "db_migrate on an empty file"))
         printf("#   %s\n", err ? err : "");
     free(err);
     err = NULL;
     is_int(from, 0, "migrated from 0");
     is_int(to, db_migrations_count, "migrated to db_migrations_count");
-    db_schema_version(db, &v);
+    db_schema_version(conn, &v);
     is_int(v, db_migrations_count, "user_version = db_migrations_count");
 
     static const char *const tables[] = {"tenants",
@@ -183,7 +184,7 @@ static void test_migrations(const char *dir)
 
     long long objects = q_int(db, "SELECT count(*) FROM sqlite_master");
     from = to = -1;
-    rc = db_migrate(db, &from, &to, &err);
+    rc = db_migrate(conn, &from, &to, &err);
     is_int(rc, 0, "db_migrate again");
     free(err);
     err = NULL;
@@ -194,16 +195,16 @@ static void test_migrations(const char *dir)
     /* a database from a newer binary is refused and left alone */
     is_int(exec(db, "PRAGMA user_version=99"), SQLITE_OK, "set user_version 99");
     from = to = -1;
-    rc = db_migrate(db, &from, &to, &err);
+    rc = db_migrate(conn, &from, &to, &err);
     is_int(rc, -EPROTO, "user_version 99: db_migrate returns -EPROTO");
     ok(err != NULL && strstr(err, "99") != NULL, "  ...explaining it (%s)", err ? err : "(null)");
     free(err);
     err = NULL;
     is_int(from, 99, "  ...from 99");
-    db_schema_version(db, &v);
+    db_schema_version(conn, &v);
     is_int(v, 99, "  ...version still 99");
     is_int(q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "  ...schema untouched");
-    sqlite3_close(db);
+    db_conn_close(conn);
 }
 
 static void test_demo(sqlite3 *db)

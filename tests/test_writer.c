@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
+#include "internal/db_sqlite.h"
 #include "harness.h"
 #include "tap.h"
 #include "writer.h"
@@ -47,8 +47,9 @@ static int insert_cdr(sqlite3 *db, const char *call_id)
     return rc == SQLITE_OK ? 0 : -EIO;
 }
 
-static int job_fn(sqlite3 *db, void *arg)
+static int job_fn(db_conn_t *conn, void *arg)
 {
+    sqlite3 *db = db_conn_sqlite(conn);
     job_arg_t *a = arg;
     atomic_fetch_add(&fn_calls, 1);
     int rc = insert_cdr(db, a->call_id);
@@ -112,14 +113,14 @@ static char *migrated_db(const char *dir, const char *name)
 {
     char *path = malloc(strlen(dir) + strlen(name) + 2);
     sprintf(path, "%s/%s", dir, name);
-    sqlite3 *db = NULL;
+    db_conn_t *db = NULL;
     char *err = NULL;
     int from, to;
-    if (db_open_rw(path, true, 5000, &db, &err) != 0 || db_migrate(db, &from, &to, &err) != 0) {
+    if (db_conn_open(path, true, 5000, &db, &err) != 0 || db_migrate(db, &from, &to, &err) != 0) {
         printf("# cannot create %s: %s\n", path, err ? err : "");
         exit(99);
     }
-    sqlite3_close(db);
+    db_conn_close(db);
     return path;
 }
 
@@ -201,8 +202,9 @@ static void test_group_commit(const char *dir)
 
 static atomic_int blocker_started, blocker_release;
 
-static int blocker_fn(sqlite3 *db, void *arg)
+static int blocker_fn(db_conn_t *conn, void *arg)
 {
+    sqlite3 *db = db_conn_sqlite(conn);
     (void)db;
     (void)arg;
     atomic_store(&blocker_started, 1);
@@ -285,8 +287,9 @@ static long long pragma_int(sqlite3 *db, const char *sql)
     return v;
 }
 
-static int pragma_fn(sqlite3 *db, void *arg)
+static int pragma_fn(db_conn_t *conn, void *arg)
 {
+    sqlite3 *db = db_conn_sqlite(conn);
     struct pragmas *p = arg;
     p->synchronous = pragma_int(db, "PRAGMA synchronous");
     p->foreign_keys = pragma_int(db, "PRAGMA foreign_keys");

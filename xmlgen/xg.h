@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../schema/db.h"
+#include "db.h"
 
 typedef struct xg_out {
     char *data;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../server/util.h"
+#include "util.h"
 #include "xg_internal.h"
 
 struct xg_dp {

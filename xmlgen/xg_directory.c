@@ -9,7 +9,7 @@
 
 #include <libxml/xmlstring.h>
 
-#include "../server/util.h"
+#include "util.h"
 #include "xg_internal.h"
 
 #define DIGITS "0123456789"

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "db.h"
+#include "internal/db_sqlite.h"
 #include "fuzz.h"
 #include "log.h"
 #include "lookup.h"
@@ -36,7 +36,7 @@
 
 static char tmpdir[512];
 static char dbpath[600];
-static sqlite3 *rw;
+static db_conn_t *rw;
 static db_reader_t *reader;
 static srv_config_t cfg;
 static lookup_ctx_t ctx;
@@ -51,7 +51,7 @@ static void cleanup(void)
 {
     db_reader_destroy(reader);
     reader = NULL;
-    db_close(rw);
+    db_conn_close(rw);
     rw = NULL;
     srv_config_free(&cfg);
     const char *suffix[] = {"", "-wal", "-shm", "-journal"};
@@ -72,8 +72,8 @@ static void load_sql(const char *path, const char *hint)
         exit(1);
     }
     char *msg = NULL;
-    if (sqlite3_exec(rw, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        fprintf(stderr, "fuzz_dispatch: %s: %s\n", path, msg ? msg : sqlite3_errmsg(rw));
+    if (sqlite3_exec(db_conn_sqlite(rw), sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "fuzz_dispatch: %s: %s\n", path, msg ? msg : sqlite3_errmsg(db_conn_sqlite(rw)));
         exit(1);
     }
     free(sql);
@@ -143,7 +143,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     char *err = NULL;
     int from, to;
-    if (db_open_rw(dbpath, true, 5000, &rw, &err) != 0 || db_migrate(rw, &from, &to, &err) != 0) {
+    if (db_conn_open(dbpath, true, 5000, &rw, &err) != 0 || db_migrate(rw, &from, &to, &err) != 0) {
         fprintf(stderr, "fuzz_dispatch: %s\n", err ? err : "cannot create the database");
         exit(1);
     }

@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#include "../schema/db.h"
+#include "db.h"
 
 /* The record is the data-access layer's CDR row. */
 typedef db_cdr_t cdr_rec_t;

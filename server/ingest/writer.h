@@ -15,12 +15,12 @@
 #ifndef W3_WRITER_H
 #define W3_WRITER_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 struct event_base;
 
 typedef struct writer writer_t;
-typedef int (*writer_fn)(sqlite3 *db, void *arg);
+typedef int (*writer_fn)(db_conn_t *db, void *arg);
 typedef void (*writer_done_fn)(void *arg, int rc);
 
 typedef struct writer_opts {

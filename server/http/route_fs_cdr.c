@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "cdr.h"
-#include "srv.h"
+#include "route.h"
 #include "util.h"
 
 typedef struct cdr_job {
-    srv_req_t r;
+    req_t r;
     bool conn_closed;
     bool reject;
     const char *why;
@@ -37,7 +37,7 @@ static void job_free(cdr_job_t *j)
 }
 
 /* writer thread */
-static int store(sqlite3 *db, void *arg)
+static int store(db_conn_t *db, void *arg)
 {
     cdr_job_t *j = arg;
     if (j->reject)
@@ -61,10 +61,10 @@ static void stored(void *arg, int rc)
         j->r.what = "client_gone";
     if (rc != 0) {
         METRICS_INC(db_errors);
-        srv_reply_error(&j->r, 503, "unavailable", "the CDR could not be stored now; retry later");
+        req_reply_error(&j->r, 503, "unavailable", "the CDR could not be stored now; retry later");
     } else if (j->reject) {
         METRICS_INC(cdr_rejected);
-        srv_reply_error(&j->r, 400, "unparseable_cdr", j->why);
+        req_reply_error(&j->r, 400, "unparseable_cdr", j->why);
     } else {
         METRICS_INC(cdr_ingested);
         if (j->res.duplicate)
@@ -81,7 +81,7 @@ static void stored(void *arg, int rc)
             json_object_set_new(o, "tenant_id", json_string(j->res.tenant_id));
         char *s = json_dumps(o, JSON_COMPACT);
         W3_CHECK_ALLOC(s);
-        srv_reply(&j->r, j->res.duplicate ? 200 : 201, "application/json", s, strlen(s));
+        req_reply(&j->r, j->res.duplicate ? 200 : 201, "application/json", s, strlen(s));
         free(s);
         json_decref(o);
     }
@@ -90,15 +90,15 @@ static void stored(void *arg, int rc)
 
 void route_fs_cdr(struct evhttp_request *req, void *arg)
 {
-    srv_worker_t *w = arg;
+    const route_ctx_t *w = arg;
     cdr_job_t *j = xcalloc(1, sizeof(*j));
-    if (!srv_req_init(&j->r, req, w, MR_FS_CDR, "/fs/cdr") || !srv_method_ok(&j->r, EVHTTP_REQ_POST, "POST") ||
-        !srv_auth_fs(&j->r) || srv_body(&j->r, w->srv->cfg.cdr_body_max, &j->body, &j->len) != 0) {
+    if (!req_init(&j->r, req, w, MR_FS_CDR, "/fs/cdr") || !req_method_ok(&j->r, EVHTTP_REQ_POST, "POST") ||
+        !req_auth_fs(&j->r) || req_body(&j->r, w->cfg->cdr_body_max, &j->body, &j->len) != 0) {
         job_free(j);
         return;
     }
     if (j->len == 0) {
-        srv_reply_error(&j->r, 400, "bad_request", "empty body: expected a CDR");
+        req_reply_error(&j->r, 400, "bad_request", "empty body: expected a CDR");
         job_free(j);
         return;
     }
@@ -109,10 +109,10 @@ void route_fs_cdr(struct evhttp_request *req, void *arg)
     if (cdr_parse(j->body, j->len, j->query, &j->rec, &j->why) != 0)
         j->reject = true; /* kept verbatim, then 400 */
 
-    srv_conn_watch(&j->r, on_close, j);
-    int rc = writer_submit(w->srv->writer, w->base, store, stored, j);
+    req_conn_watch(&j->r, on_close, j);
+    int rc = writer_submit(w->writer, w->base, store, stored, j);
     if (rc != 0) {
-        srv_reply_error(&j->r, 503, "unavailable",
+        req_reply_error(&j->r, 503, "unavailable",
                         rc == -EAGAIN ? "CDR queue full; retry later" : "shutting down; retry later");
         job_free(j);
     }

@@ -11,6 +11,7 @@
  * same context, answered here with the variables our own actions set. */
 #include <errno.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

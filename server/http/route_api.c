@@ -13,14 +13,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "srv.h"
+#include "route.h"
 #include "util.h"
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 
 typedef struct api_req {
-    srv_req_t r;
+    req_t r;
     struct evkeyvalq q;
     auth_jwt_claims_t claims;
     db_tenant_t tenant;
@@ -31,68 +31,68 @@ static void api_done(api_req_t *a)
     evhttp_clear_headers(&a->q);
 }
 
-static void reply_json(srv_req_t *r, int status, const char *json)
+static void reply_json(req_t *r, int status, const char *json)
 {
     w3_buf_t b = {0};
     w3_buf_adds(&b, json);
     w3_buf_adds(&b, "\n");
-    srv_reply(r, status, "application/json", b.data, b.len);
+    req_reply(r, status, "application/json", b.data, b.len);
     w3_buf_free(&b);
 }
 
 /* Authenticates and authorises for the domain named by `domain`. */
 static bool scope_ok(api_req_t *a, const char *domain)
 {
-    srv_worker_t *w = a->r.w;
+    const route_ctx_t *w = a->r.w;
     w3_strlcpy(a->r.domain, domain, sizeof(a->r.domain));
     if (!a->claims.platform && strcasecmp(a->claims.sip_domain, domain) != 0) {
         metrics_auth_failure("tenant_scope");
-        srv_reply_error(&a->r, 403, "forbidden", "this token's tenant cannot access that sip_domain");
+        req_reply_error(&a->r, 403, "forbidden", "this token's tenant cannot access that sip_domain");
         return false;
     }
     int rc = db_tenant_by_domain(w->db, domain, &a->tenant);
     if (rc == -EIO) {
         METRICS_INC(db_errors);
-        srv_reply_error(&a->r, 503, "unavailable", "database unavailable");
+        req_reply_error(&a->r, 503, "unavailable", "database unavailable");
         return false;
     }
     if (!a->claims.platform && rc == 0 && strcmp(a->claims.tenant_id, a->tenant.tenant_id) != 0) {
         metrics_auth_failure("tenant_scope");
-        srv_reply_error(&a->r, 403, "forbidden", "this token's tenant_id does not own that sip_domain");
+        req_reply_error(&a->r, 403, "forbidden", "this token's tenant_id does not own that sip_domain");
         return false;
     }
     if (rc != 0) {
-        srv_reply_error(&a->r, 404, "not_found", "unknown sip_domain");
+        req_reply_error(&a->r, 404, "not_found", "unknown sip_domain");
         return false;
     }
     return true;
 }
 
 /* method → auth → query. false when a reply was sent. */
-static bool api_begin(api_req_t *a, struct evhttp_request *req, srv_worker_t *w, const char *route, int methods,
+static bool api_begin(api_req_t *a, struct evhttp_request *req, const route_ctx_t *w, const char *route, int methods,
                       const char *allow)
 {
     TAILQ_INIT(&a->q);
-    if (!srv_req_init(&a->r, req, w, MR_API, route))
+    if (!req_init(&a->r, req, w, MR_API, route))
         return false;
-    if (!srv_method_ok(&a->r, methods, allow))
+    if (!req_method_ok(&a->r, methods, allow))
         return false;
     const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     const char *reason = "missing";
-    if (auth_api(w->srv->auth, hdr, &a->claims, &reason) != 0) {
+    if (auth_api(w->auth, hdr, &a->claims, &reason) != 0) {
         metrics_auth_failure(reason);
         a->r.what = reason;
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"w3voipd\", error=\"invalid_token\"");
         char msg[160];
         snprintf(msg, sizeof(msg), "a valid Bearer JWT is required (%s)", reason);
-        srv_reply_error(&a->r, 401, "unauthorized", msg);
+        req_reply_error(&a->r, 401, "unauthorized", msg);
         return false;
     }
     w3_strlcpy(a->r.client, a->claims.client_id, sizeof(a->r.client));
     const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     if (query && evhttp_parse_query_str(query, &a->q) != 0) {
-        srv_reply_error(&a->r, 400, "bad_request", "malformed query string");
+        req_reply_error(&a->r, 400, "bad_request", "malformed query string");
         return false;
     }
     return true;
@@ -110,7 +110,7 @@ static const char *need(api_req_t *a, const char *name)
     if (v == NULL) {
         char msg[96];
         snprintf(msg, sizeof(msg), "missing query parameter '%s'", name);
-        srv_reply_error(&a->r, 400, "bad_request", msg);
+        req_reply_error(&a->r, 400, "bad_request", msg);
     }
     return v;
 }
@@ -120,10 +120,10 @@ static void reply_db(api_req_t *a, int rc, char *json, const char *what)
     if (rc == 0)
         reply_json(&a->r, 200, json);
     else if (rc == -ENOENT)
-        srv_reply_error(&a->r, 404, "not_found", what);
+        req_reply_error(&a->r, 404, "not_found", what);
     else {
         METRICS_INC(db_errors);
-        srv_reply_error(&a->r, 503, "unavailable", "database unavailable");
+        req_reply_error(&a->r, 503, "unavailable", "database unavailable");
     }
     free(json);
 }
@@ -131,7 +131,7 @@ static void reply_db(api_req_t *a, int rc, char *json, const char *what)
 static void route_snapshot(struct evhttp_request *req, void *arg)
 {
     api_req_t a;
-    srv_worker_t *w = arg;
+    const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/provision/snapshot", EVHTTP_REQ_GET, "GET")) {
         const char *d = need(&a, "sip_domain");
         if (d && scope_ok(&a, d)) {
@@ -148,7 +148,7 @@ static void route_snapshot(struct evhttp_request *req, void *arg)
 static void route_inbound(struct evhttp_request *req, void *arg)
 {
     api_req_t a;
-    srv_worker_t *w = arg;
+    const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/routes/inbound", EVHTTP_REQ_GET, "GET")) {
         const char *d = need(&a, "sip_domain");
         const char *did = d ? need(&a, "did") : NULL;
@@ -170,7 +170,7 @@ static void route_inbound(struct evhttp_request *req, void *arg)
 static void route_extension(struct evhttp_request *req, void *arg)
 {
     api_req_t a;
-    srv_worker_t *w = arg;
+    const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/extensions/by-number", EVHTTP_REQ_GET, "GET")) {
         const char *d = need(&a, "sip_domain");
         const char *ext = d ? need(&a, "ext") : NULL;
@@ -194,14 +194,14 @@ static bool paging(api_req_t *a, long long *after, int *limit)
     if (c) {
         *after = strtoll(c, &end, 10);
         if (*end || *after < 0) {
-            srv_reply_error(&a->r, 400, "bad_request", "cursor must be the next_cursor of a previous page");
+            req_reply_error(&a->r, 400, "bad_request", "cursor must be the next_cursor of a previous page");
             return false;
         }
     }
     if (l) {
         long v = strtol(l, &end, 10);
         if (*end || v < 1 || v > PAGE_MAX) {
-            srv_reply_error(&a->r, 400, "bad_request", "limit must be between 1 and 1000");
+            req_reply_error(&a->r, 400, "bad_request", "limit must be between 1 and 1000");
             return false;
         }
         *limit = (int)v;
@@ -237,7 +237,7 @@ typedef struct cdr_post {
     char sha[65];
     char *meta;
     long long id;
-    int outcome;
+    db_api_cdr_outcome_t outcome;
 } cdr_post_t;
 
 static void post_free(cdr_post_t *p)
@@ -248,24 +248,23 @@ static void post_free(cdr_post_t *p)
     free(p);
 }
 
-static int post_store(sqlite3 *db, void *arg)
+static int post_store(db_conn_t *db, void *arg)
 {
     cdr_post_t *p = arg;
-    p->outcome = db_api_cdr_store(db, &p->c, &p->id);
-    return p->outcome < 0 ? p->outcome : 0;
+    return db_api_cdr_store(db, &p->c, &p->id, &p->outcome);
 }
 
 static void post_stored(void *arg, int rc)
 {
     cdr_post_t *p = arg;
     char out[160];
-    if (rc != 0 || p->outcome < 0) {
+    if (rc != 0) {
         METRICS_INC(db_errors);
-        srv_reply_error(&p->a.r, 503, "unavailable", "the CDR could not be stored now; retry later");
-    } else if (p->outcome == 2) {
-        srv_reply_error(&p->a.r, 409, "conflict",
+        req_reply_error(&p->a.r, 503, "unavailable", "the CDR could not be stored now; retry later");
+    } else if (p->outcome == DB_API_CDR_CONFLICT) {
+        req_reply_error(&p->a.r, 409, "conflict",
                         "a different CDR was already stored for this sip_domain, call_id and leg");
-    } else if (p->outcome == 1) {
+    } else if (p->outcome == DB_API_CDR_DUPLICATE) {
         METRICS_INC(cdr_duplicate);
         snprintf(out, sizeof(out), "{\"status\":\"duplicate\"}");
         reply_json(&p->a.r, 200, out);
@@ -361,7 +360,7 @@ static const char *validate(cdr_post_t *p)
 
 static void route_cdr(struct evhttp_request *req, void *arg)
 {
-    srv_worker_t *w = arg;
+    const route_ctx_t *w = arg;
     cdr_post_t *p = xcalloc(1, sizeof(*p));
     api_req_t *a = &p->a;
     if (!api_begin(a, req, w, "/api/voip/cdr", EVHTTP_REQ_GET | EVHTTP_REQ_POST, "GET, POST")) {
@@ -382,20 +381,20 @@ static void route_cdr(struct evhttp_request *req, void *arg)
                 reply_db(a, rc, json, "nothing");
             }
         } else if (d && ((from && !iso_ok(from)) || (to && !iso_ok(to)))) {
-            srv_reply_error(&a->r, 400, "bad_request", "from and to must be ISO-8601 timestamps");
+            req_reply_error(&a->r, 400, "bad_request", "from and to must be ISO-8601 timestamps");
         }
         post_free(p);
         return;
     }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
     if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0) {
-        srv_reply_error(&a->r, 415, "unsupported_media_type", "POST a JSON body (Content-Type: application/json)");
+        req_reply_error(&a->r, 415, "unsupported_media_type", "POST a JSON body (Content-Type: application/json)");
         post_free(p);
         return;
     }
     char *body = NULL;
     size_t len = 0;
-    if (srv_body(&a->r, w->srv->cfg.api_body_max, &body, &len) != 0) {
+    if (req_body(&a->r, w->cfg->api_body_max, &body, &len) != 0) {
         post_free(p);
         return;
     }
@@ -405,13 +404,13 @@ static void route_cdr(struct evhttp_request *req, void *arg)
     if (p->body == NULL || !json_is_object(p->body)) {
         char msg[256];
         snprintf(msg, sizeof(msg), "body is not a JSON object: %s", p->body ? "not an object" : err.text);
-        srv_reply_error(&a->r, 400, "bad_request", msg);
+        req_reply_error(&a->r, 400, "bad_request", msg);
         post_free(p);
         return;
     }
     const char *why = validate(p);
     if (why) {
-        srv_reply_error(&a->r, 422, "invalid_cdr", why);
+        req_reply_error(&a->r, 422, "invalid_cdr", why);
         post_free(p);
         return;
     }
@@ -420,7 +419,7 @@ static void route_cdr(struct evhttp_request *req, void *arg)
         return;
     }
     if (p->c.tenant_id && strcmp(p->c.tenant_id, a->tenant.tenant_id) != 0) {
-        srv_reply_error(&a->r, 422, "invalid_cdr", "tenant_id does not own sip_domain");
+        req_reply_error(&a->r, 422, "invalid_cdr", "tenant_id does not own sip_domain");
         post_free(p);
         return;
     }
@@ -438,9 +437,9 @@ static void route_cdr(struct evhttp_request *req, void *arg)
     p->c.body_sha256 = p->sha;
     w3_strlcpy(a->r.key, p->c.call_id, sizeof(a->r.key));
 
-    int rc = writer_submit(w->srv->writer, w->base, post_store, post_stored, p);
+    int rc = writer_submit(w->writer, w->base, post_store, post_stored, p);
     if (rc != 0) {
-        srv_reply_error(&a->r, 503, "unavailable", "write queue full; retry later");
+        req_reply_error(&a->r, 503, "unavailable", "write queue full; retry later");
         post_free(p);
     }
 }
@@ -448,7 +447,7 @@ static void route_cdr(struct evhttp_request *req, void *arg)
 static void route_activity(struct evhttp_request *req, void *arg)
 {
     api_req_t a;
-    srv_worker_t *w = arg;
+    const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/activity", EVHTTP_REQ_GET, "GET")) {
         const char *d = need(&a, "sip_domain");
         long long after;
@@ -462,7 +461,7 @@ static void route_activity(struct evhttp_request *req, void *arg)
     api_done(&a);
 }
 
-void srv_api_register(struct evhttp *http, srv_worker_t *w)
+void route_api_register(struct evhttp *http, route_ctx_t *w)
 {
     evhttp_set_cb(http, "/api/voip/provision/snapshot", route_snapshot, w);
     evhttp_set_cb(http, "/api/voip/routes/inbound", route_inbound, w);

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#include "../schema/db.h"
-#include "../xmlgen/xg.h"
+#include "db.h"
+#include "xg.h"
 #include "config.h"
 #include "form.h"
 #include "metrics.h"

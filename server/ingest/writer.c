@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../schema/db.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,11 +23,8 @@ typedef struct job {
     bool finished;
 } job_t;
 
-enum { SP_BEGIN, SP_SAVE, SP_ROLLBACK, SP_RELEASE, SP_COMMIT, SP_COUNT };
-
 struct writer {
-    sqlite3 *db;
-    sqlite3_stmt *sp[SP_COUNT]; /* prepared once: these run for every job */
+    db_conn_t *db;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;      /* jobs queued / stop */
@@ -49,43 +45,32 @@ static void deliver(evutil_socket_t fd, short what, void *arg)
     free(j);
 }
 
-static int step(sqlite3_stmt *st)
+/* busy_timeout already waited; a few more tries ride out a CLI writer */
+static int retry(int (*fn)(db_conn_t *), db_conn_t *db)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int step_retry(sqlite3_stmt *st)
-{
-    /* busy_timeout already waited; a few more tries ride out a CLI writer */
-    for (int attempt = 0; attempt < 3; attempt++) {
-        int rc = step(st);
-        if (rc == SQLITE_OK)
-            return 0;
-        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
-            return -EIO;
-    }
-    return -EBUSY;
+    int rc = -EBUSY;
+    for (int attempt = 0; attempt < 3 && rc == -EBUSY; attempt++)
+        rc = fn(db);
+    return rc;
 }
 
 static void run_batch(writer_t *w, job_t *batch)
 {
-    int rc = step_retry(w->sp[SP_BEGIN]);
+    int rc = retry(db_tx_begin, w->db);
     if (rc == 0) {
         for (job_t *j = batch; j; j = j->next) {
-            step(w->sp[SP_SAVE]);
+            db_tx_savepoint(w->db);
             j->rc = j->fn(w->db, j->arg);
             if (j->rc != 0)
-                step(w->sp[SP_ROLLBACK]);
-            step(w->sp[SP_RELEASE]);
+                db_tx_savepoint_undo(w->db);
+            db_tx_savepoint_release(w->db);
         }
-        rc = step_retry(w->sp[SP_COMMIT]);
+        rc = retry(db_tx_commit, w->db);
         if (rc != 0)
-            sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+            db_tx_rollback(w->db);
     }
     if (rc != 0) {
-        log_error("writer batch failed", "error", sqlite3_errmsg(w->db), NULL);
+        log_error("writer batch failed", "error", db_conn_error(w->db), NULL);
         for (job_t *j = batch; j; j = j->next)
             j->rc = rc;
     }
@@ -153,6 +138,16 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Frees what writer_create() set up (the thread is not running). */
+static void release(writer_t *w)
+{
+    db_conn_close(w->db);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cond);
+    pthread_cond_destroy(&w->sync_cond);
+    free(w);
+}
+
 writer_t *writer_create(const char *db_path, const writer_opts_t *o, char **err)
 {
     writer_t *w = xcalloc(1, sizeof(*w));
@@ -161,29 +156,19 @@ writer_t *writer_create(const char *db_path, const writer_opts_t *o, char **err)
         w->o.batch_max = 1;
     if (w->o.queue_max < 1)
         w->o.queue_max = 100000;
-    if (db_open_rw(db_path, false, o->busy_timeout_ms, &w->db, err) != 0) {
-        free(w);
-        return NULL;
-    }
-    static const char *const sp_sql[SP_COUNT] = {"BEGIN IMMEDIATE", "SAVEPOINT job", "ROLLBACK TO job",
-                                                 "RELEASE job", "COMMIT"};
-    for (int i = 0; i < SP_COUNT; i++)
-        if (sqlite3_prepare_v3(w->db, sp_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w->sp[i], NULL) != SQLITE_OK) {
-            *err = xstrdup("cannot prepare the writer's transaction statements");
-            db_close(w->db);
-            free(w);
-            return NULL;
-        }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     pthread_cond_init(&w->sync_cond, NULL);
+    if (db_conn_open(db_path, false, o->busy_timeout_ms, &w->db, err) != 0)
+        goto fail;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         *err = xstrdup("cannot start the writer thread");
-        sqlite3_close(w->db);
-        free(w);
-        return NULL;
+        goto fail;
     }
     return w;
+fail:
+    release(w);
+    return NULL;
 }
 
 void writer_destroy(writer_t *w)
@@ -195,11 +180,7 @@ void writer_destroy(writer_t *w)
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
-    db_close(w->db);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->cond);
-    pthread_cond_destroy(&w->sync_cond);
-    free(w);
+    release(w);
 }
 
 static int enqueue(writer_t *w, job_t *j)

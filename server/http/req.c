@@ -1,5 +1,4 @@
-/* Request helpers shared by every route: one reply per request, counted in
- * the metrics and written as one log line. */
+/* Request helpers shared by every route (req.h). */
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -8,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "srv.h"
+#include "conn.h"
+#include "log.h"
+#include "route.h"
 #include "util.h"
 
 static const char *reason_phrase(int status)
@@ -48,8 +49,8 @@ static const char *method_name(enum evhttp_cmd_type m)
     return "OTHER";
 }
 
-bool srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, metrics_route_t route,
-                  const char *route_name)
+bool req_init(req_t *r, struct evhttp_request *req, const route_ctx_t *w, metrics_route_t route,
+              const char *route_name)
 {
     memset(r, 0, sizeof(*r));
     r->req = req;
@@ -59,8 +60,13 @@ bool srv_req_init(srv_req_t *r, struct evhttp_request *req, srv_worker_t *w, met
     r->route_name = route_name;
     r->section = MS_NONE;
     r->result = MX_OK;
-    atomic_fetch_add(&w->srv->inflight, 1);
-    return srv_req_begin(r);
+    atomic_fetch_add(w->inflight, 1);
+    if (conn_begin(w->conns, req))
+        return true;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+    req_reply_error(r, 503, "overloaded", "too many open connections; retry");
+    return false;
 }
 
 static void free_body(const void *data, size_t len, void *arg)
@@ -70,19 +76,19 @@ static void free_body(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
-static void reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len, bool take);
+static void reply(req_t *r, int status, const char *content_type, const char *body, size_t len, bool take);
 
-void srv_reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len)
+void req_reply(req_t *r, int status, const char *content_type, const char *body, size_t len)
 {
     reply(r, status, content_type, body, len, false);
 }
 
-void srv_reply_take(srv_req_t *r, int status, const char *content_type, char *body, size_t len)
+void req_reply_take(req_t *r, int status, const char *content_type, char *body, size_t len)
 {
     reply(r, status, content_type, body, len, true);
 }
 
-static void reply(srv_req_t *r, int status, const char *content_type, const char *body, size_t len, bool take)
+static void reply(req_t *r, int status, const char *content_type, const char *body, size_t len, bool take)
 {
     struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
     if (content_type)
@@ -125,14 +131,14 @@ static void reply(srv_req_t *r, int status, const char *content_type, const char
         .bytes = len,
     };
     log_request(&lr);
-    srv_req_end(r);
+    conn_end(r->w->conns, r->req);
     /* if the client has gone, libevent only frees the request */
     evhttp_send_reply(r->req, status, reason_phrase(status), buf);
     evbuffer_free(buf);
-    atomic_fetch_sub(&r->w->srv->inflight, 1);
+    atomic_fetch_sub(r->w->inflight, 1);
 }
 
-void srv_reply_error(srv_req_t *r, int status, const char *code, const char *message)
+void req_reply_error(req_t *r, int status, const char *code, const char *message)
 {
     json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -140,13 +146,13 @@ void srv_reply_error(srv_req_t *r, int status, const char *code, const char *mes
     w3_buf_t b = {0};
     w3_buf_adds(&b, s);
     w3_buf_adds(&b, "\n");
-    srv_reply(r, status, "application/json", b.data, b.len);
+    req_reply(r, status, "application/json", b.data, b.len);
     w3_buf_free(&b);
     free(s);
     json_decref(j);
 }
 
-bool srv_method_ok(srv_req_t *r, int allowed, const char *allow_header)
+bool req_method_ok(req_t *r, int allowed, const char *allow_header)
 {
     if (evhttp_request_get_command(r->req) & allowed)
         return true;
@@ -154,18 +160,18 @@ bool srv_method_ok(srv_req_t *r, int allowed, const char *allow_header)
     char msg[128];
     snprintf(msg, sizeof(msg), "method %s not allowed here; use %s",
              method_name(evhttp_request_get_command(r->req)), allow_header);
-    srv_reply_error(r, 405, "method_not_allowed", msg);
+    req_reply_error(r, 405, "method_not_allowed", msg);
     return false;
 }
 
-int srv_body(srv_req_t *r, size_t max, char **body, size_t *len)
+int req_body(req_t *r, size_t max, char **body, size_t *len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t n = evbuffer_get_length(in);
     if (n > max) {
         char msg[128];
         snprintf(msg, sizeof(msg), "request body of %zu bytes exceeds the %zu-byte limit of this route", n, max);
-        srv_reply_error(r, 413, "payload_too_large", msg);
+        req_reply_error(r, 413, "payload_too_large", msg);
         return -EFBIG;
     }
     char *b = xmalloc(n + 1);
@@ -177,11 +183,11 @@ int srv_body(srv_req_t *r, size_t max, char **body, size_t *len)
     return 0;
 }
 
-bool srv_auth_fs(srv_req_t *r)
+bool req_auth_fs(req_t *r)
 {
     const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
     const char *reason = "missing";
-    int rc = auth_fs(r->w->srv->auth, hdr, r->client, sizeof(r->client), &reason);
+    int rc = auth_fs(r->w->auth, hdr, r->client, sizeof(r->client), &reason);
     if (rc == 0)
         return true;
     metrics_auth_failure(reason);
@@ -189,13 +195,18 @@ bool srv_auth_fs(srv_req_t *r)
     if (rc == 401) {
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
                           "Basic realm=\"w3voipd\", charset=\"UTF-8\"");
-        srv_reply_error(r, 401, "unauthorized",
+        req_reply_error(r, 401, "unauthorized",
                         "valid credentials required (HTTP Basic: the static FreeSWITCH credentials or a "
                         "platform token)");
     } else {
-        srv_reply_error(r, 403, "forbidden",
+        req_reply_error(r, 403, "forbidden",
                         "a tenant token cannot use /fs/...: use the static credentials or a platform token "
                         "(scope pbx)");
     }
     return false;
+}
+
+bool req_conn_watch(req_t *r, void (*on_close)(void *arg), void *arg)
+{
+    return conn_watch(r->w->conns, r->req, on_close, arg);
 }

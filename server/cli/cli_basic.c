@@ -78,13 +78,13 @@ int cli_init(int argc, char **argv)
         fprintf(stderr, "init: --db FILE is required\n");
         return 2;
     }
-    sqlite3 *db = NULL;
+    db_conn_t *db = NULL;
     char *err = NULL;
     int from = 0, to = 0;
-    int rc = db_open_rw(db_path, true, 5000, &db, &err);
+    int rc = db_conn_open(db_path, true, 5000, &db, &err);
     if (rc == 0)
         rc = db_migrate(db, &from, &to, &err);
-    sqlite3_close(db);
+    db_conn_close(db);
     if (rc != 0) {
         fprintf(stderr, "init: %s\n", err);
         free(err);

@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "lookup.h"
-#include "srv.h"
+#include "route.h"
 #include "util.h"
 
 static const char *section_name(metrics_section_t s)
@@ -20,15 +20,15 @@ static const char *section_name(metrics_section_t s)
 
 void route_fs_xml(struct evhttp_request *req, void *arg)
 {
-    srv_worker_t *w = arg;
-    srv_req_t r;
+    const route_ctx_t *w = arg;
+    req_t r;
     char *body = NULL;
     size_t len = 0;
-    if (!srv_req_init(&r, req, w, MR_FS_XML, "/fs/xml"))
+    if (!req_init(&r, req, w, MR_FS_XML, "/fs/xml"))
         return;
-    if (!srv_method_ok(&r, EVHTTP_REQ_POST | EVHTTP_REQ_GET, "POST, GET"))
+    if (!req_method_ok(&r, EVHTTP_REQ_POST | EVHTTP_REQ_GET, "POST, GET"))
         return;
-    if (!srv_auth_fs(&r))
+    if (!req_auth_fs(&r))
         return;
 
     if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
@@ -38,20 +38,20 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
     } else {
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
         if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
-            srv_reply_error(&r, 415, "unsupported_media_type",
+            req_reply_error(&r, 415, "unsupported_media_type",
                             "expected Content-Type application/x-www-form-urlencoded (mod_xml_curl)");
             return;
         }
-        if (srv_body(&r, w->srv->cfg.xml_body_max, &body, &len) != 0)
+        if (req_body(&r, w->cfg->xml_body_max, &body, &len) != 0)
             return;
     }
     if (len == 0) {
         free(body);
-        srv_reply_error(&r, 400, "bad_request", "empty body: expected a mod_xml_curl form");
+        req_reply_error(&r, 400, "bad_request", "empty body: expected a mod_xml_curl form");
         return;
     }
 
-    lookup_ctx_t ctx = {.db = w->db, .cfg = &w->srv->cfg};
+    lookup_ctx_t ctx = {.db = w->db, .cfg = w->cfg};
     lookup_result_t res;
     lookup_answer(&ctx, body, len, &res);
     free(body);
@@ -63,10 +63,10 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
     w3_strlcpy(r.domain, res.domain, sizeof(r.domain));
     w3_strlcpy(r.key, res.key, sizeof(r.key));
     if (res.status == 200) {
-        srv_reply_take(&r, 200, "text/xml", res.body.data, res.body.len);
+        req_reply_take(&r, 200, "text/xml", res.body.data, res.body.len);
         res.body.data = NULL;
     } else
-        srv_reply_error(&r, res.status, res.status == 400 ? "bad_request" : "unavailable",
+        req_reply_error(&r, res.status, res.status == 400 ? "bad_request" : "unavailable",
                         res.error ? res.error : "error");
     lookup_result_free(&res);
 }

@@ -2,6 +2,9 @@
 #include "srv.h"
 
 #include <arpa/inet.h>
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
@@ -17,8 +20,41 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "auth.h"
+#include "conn.h"
+#include "db.h"
+#include "log.h"
 #include "lookup.h"
+#include "route.h"
 #include "util.h"
+#include "writer.h"
+
+typedef struct worker {
+    int id;
+    srv_t *srv;
+    pthread_t thread;
+    struct event_base *base;
+    struct evhttp *http;
+    evutil_socket_t fd;
+    struct evhttp_bound_socket *bound;
+    db_reader_t *db;
+    route_ctx_t ctx; /* what its routes see */
+} worker_t;
+
+struct srv {
+    srv_config_t cfg;
+    auth_t *auth;
+    writer_t *writer;
+    worker_t *workers;
+    int nworkers;
+    int port;
+    int lock_fd;
+    int port_lock_fd;
+    struct event_base *main_base;
+    atomic_int inflight;
+    atomic_int connections;
+    atomic_bool stopping;
+};
 
 static char *errf(const char *fmt, const char *a, const char *b)
 {
@@ -102,154 +138,7 @@ static int bound_port(evutil_socket_t fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* ---- connections ----------------------------------------------------------
- * libevent 2.1.12 has neither a connection limit nor an absolute deadline (a
- * client trickling a byte every 0.5 s outlives any idle timeout). Every
- * connection's bufferevent is created here (evhttp_set_bevcb) and tracked
- * with an extra reference; a per-worker sweep then
- *  - reaps the ones evhttp has let go (freeing clears all their callbacks),
- *  - shuts down the ones past --request-timeout that are not being answered
- *    (evhttp sees EOF and cleans up as for any client that left),
- *  - and refuses, with 503 at their first request or a shutdown at the next
- *    sweep, the ones accepted past --max-connections. */
-
-struct srv_conn {
-    struct srv_conn *next; /* hash chain, keyed by bufferevent */
-    srv_worker_t *w;
-    struct bufferevent *bev;
-    uint64_t since_us; /* accepted, or last answer sent */
-    bool busy;         /* a request is being answered: never cut it */
-    bool refused;      /* over the limit */
-    bool cut;
-    void (*on_close)(void *arg);
-    void *on_close_arg;
-};
-
-static size_t conn_slot(const void *bev)
-{
-    return ((uintptr_t)bev >> 4) % SRV_CONN_BUCKETS;
-}
-
-static srv_conn_t *conn_of(srv_worker_t *w, struct evhttp_request *req)
-{
-    struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    if (bev == NULL)
-        return NULL;
-    for (srv_conn_t *c = w->conns[conn_slot(bev)]; c; c = c->next)
-        if (c->bev == bev)
-            return c;
-    return NULL;
-}
-
-static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
-{
-    srv_worker_t *w = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    W3_CHECK_ALLOC(bev);
-    bufferevent_incref(bev); /* ours, dropped by the sweep */
-    srv_conn_t *c = xcalloc(1, sizeof(*c));
-    c->w = w;
-    c->bev = bev;
-    c->since_us = w3_now_us();
-    if (atomic_fetch_add(&w->srv->connections, 1) >= w->srv->cfg.max_connections) {
-        c->refused = true;
-        METRICS_INC(connections_refused);
-    }
-    size_t slot = conn_slot(bev);
-    c->next = w->conns[slot];
-    w->conns[slot] = c;
-    atomic_fetch_add_explicit(&metrics.connections_open, 1, memory_order_relaxed);
-    return bev;
-}
-
-static void conn_release(srv_worker_t *w, srv_conn_t *c)
-{
-    bufferevent_decref(c->bev);
-    atomic_fetch_sub(&w->srv->connections, 1);
-    atomic_fetch_sub_explicit(&metrics.connections_open, 1, memory_order_relaxed);
-    free(c);
-}
-
-static void conn_sweep(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    srv_worker_t *w = arg;
-    uint64_t now = w3_now_us();
-    uint64_t limit = (uint64_t)(w->srv->cfg.request_timeout_s * 1e6);
-    for (size_t i = 0; i < SRV_CONN_BUCKETS; i++) {
-        for (srv_conn_t **p = &w->conns[i]; *p;) {
-            srv_conn_t *c = *p;
-            bufferevent_data_cb readcb = NULL, writecb = NULL;
-            bufferevent_event_cb eventcb = NULL;
-            bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, NULL);
-            /* bufferevent_free() clears every callback; while evhttp waits
-             * for a reply it only clears the read one */
-            if (readcb == NULL && writecb == NULL && eventcb == NULL) {
-                *p = c->next;
-                conn_release(w, c);
-                continue;
-            }
-            if (!c->busy && !c->cut && (c->refused || now - c->since_us > limit)) {
-                evutil_socket_t sfd = bufferevent_getfd(c->bev);
-                if (sfd >= 0)
-                    shutdown(sfd, SHUT_RDWR);
-                c->cut = true;
-                if (!c->refused)
-                    METRICS_INC(connections_cut);
-            }
-            p = &c->next;
-        }
-    }
-}
-
-static void conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-    (void)evcon;
-    srv_conn_t *c = arg;
-    if (c->on_close)
-        c->on_close(c->on_close_arg);
-    c->on_close = NULL;
-}
-
-bool srv_req_begin(srv_req_t *r)
-{
-    srv_conn_t *c = conn_of(r->w, r->req);
-    if (c == NULL)
-        return true;
-    c->busy = true;
-    if (c->refused) {
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Connection", "close");
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
-        srv_reply_error(r, 503, "overloaded", "too many open connections; retry");
-        return false;
-    }
-    return true;
-}
-
-void srv_req_end(srv_req_t *r)
-{
-    srv_conn_t *c = conn_of(r->w, r->req);
-    if (c == NULL)
-        return;
-    c->busy = false;
-    c->since_us = w3_now_us();
-    c->on_close = NULL;
-}
-
-bool srv_conn_watch(srv_req_t *r, void (*on_close)(void *arg), void *arg)
-{
-    srv_conn_t *c = conn_of(r->w, r->req);
-    if (c == NULL)
-        return false;
-    c->on_close = on_close;
-    c->on_close_arg = arg;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(r->req), conn_closed, c);
-    return true;
-}
-
-static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **err)
+static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
 {
     w->srv = s;
     w->fd = fd;
@@ -280,18 +169,25 @@ static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **er
     struct timeval tv = {(time_t)s->cfg.idle_timeout_s,
                          (suseconds_t)((s->cfg.idle_timeout_s - (double)(time_t)s->cfg.idle_timeout_s) * 1e6)};
     evhttp_set_timeout_tv(w->http, &tv);
-    evhttp_set_bevcb(w->http, on_new_conn, w);
-    evhttp_set_cb(w->http, "/fs/xml", route_fs_xml, w);
-    evhttp_set_cb(w->http, "/fs/cdr", route_fs_cdr, w);
-    srv_api_register(w->http, w);
-    evhttp_set_cb(w->http, "/healthz", route_healthz, w);
-    evhttp_set_cb(w->http, "/readyz", route_readyz, w);
-    evhttp_set_cb(w->http, "/metrics", route_metrics, w);
-    evhttp_set_gencb(w->http, route_not_found, w);
-    w->sweep = event_new(w->base, -1, EV_PERSIST, conn_sweep, w);
-    W3_CHECK_ALLOC(w->sweep);
-    struct timeval every = {0, 200 * 1000};
-    event_add(w->sweep, &every);
+    w->ctx = (route_ctx_t){
+        .db = w->db,
+        .cfg = &s->cfg,
+        .auth = s->auth,
+        .writer = s->writer,
+        .base = w->base,
+        .conns = conn_table_create(w->base, w->http, &s->connections, s->cfg.max_connections,
+                                   s->cfg.request_timeout_s),
+        .inflight = &s->inflight,
+        .stopping = &s->stopping,
+    };
+    route_ctx_t *ctx = &w->ctx;
+    evhttp_set_cb(w->http, "/fs/xml", route_fs_xml, ctx);
+    evhttp_set_cb(w->http, "/fs/cdr", route_fs_cdr, ctx);
+    route_api_register(w->http, ctx);
+    evhttp_set_cb(w->http, "/healthz", route_healthz, ctx);
+    evhttp_set_cb(w->http, "/readyz", route_readyz, ctx);
+    evhttp_set_cb(w->http, "/metrics", route_metrics, ctx);
+    evhttp_set_gencb(w->http, route_not_found, ctx);
     w->bound = evhttp_accept_socket_with_handle(w->http, fd);
     if (w->bound == NULL) {
         *err = xstrdup("cannot accept on the listening socket");
@@ -303,12 +199,12 @@ static int worker_setup(srv_t *s, srv_worker_t *w, evutil_socket_t fd, char **er
 
 static int prepare_database(srv_t *s, char **err)
 {
-    sqlite3 *db = NULL;
+    db_conn_t *db = NULL;
     int from = 0, to = 0;
-    int rc = db_open_rw(s->cfg.db_path, true, s->cfg.db_busy_timeout_ms, &db, err);
+    int rc = db_conn_open(s->cfg.db_path, true, s->cfg.db_busy_timeout_ms, &db, err);
     if (rc == 0) {
         rc = db_migrate(db, &from, &to, err);
-        sqlite3_close(db);
+        db_conn_close(db);
     }
     if (rc == 0 && from != to) {
         char a[16], b[16];
@@ -378,7 +274,7 @@ fail:
 
 static void *worker_main(void *arg)
 {
-    srv_worker_t *w = arg;
+    worker_t *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
     lookup_cache_clear();
     return NULL;
@@ -388,7 +284,7 @@ static void stop_accepting(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    srv_worker_t *w = arg;
+    worker_t *w = arg;
     if (w->bound) {
         evhttp_del_accept_socket(w->http, w->bound);
         w->bound = NULL;
@@ -487,17 +383,10 @@ void srv_destroy(srv_t *s)
         return;
     writer_destroy(s->writer);
     for (int i = 0; s->workers && i < s->nworkers; i++) {
-        srv_worker_t *w = &s->workers[i];
+        worker_t *w = &s->workers[i];
         if (w->http)
             evhttp_free(w->http);
-        if (w->sweep)
-            event_free(w->sweep);
-        for (size_t k = 0; k < SRV_CONN_BUCKETS; k++)
-            while (w->conns[k]) {
-                srv_conn_t *c = w->conns[k];
-                w->conns[k] = c->next;
-                conn_release(w, c);
-            }
+        conn_table_destroy(w->ctx.conns);
         if (w->base)
             event_base_free(w->base);
         db_reader_destroy(w->db);

@@ -1,0 +1,26 @@
+/* The SQLite side of db.h: only the files of schema/ (and tests that inspect a
+ * database the way an operator's sqlite3 session would) include this.
+ *
+ * Ownership: a db_conn_t owns its handle and every statement prepared on it;
+ * db_conn_close() finalizes them all. */
+#ifndef W3_DB_SQLITE_H
+#define W3_DB_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "../db.h"
+
+enum { DB_TX_BEGIN, DB_TX_COMMIT, DB_TX_SAVE, DB_TX_UNDO, DB_TX_RELEASE, DB_TX_COUNT };
+#define DB_CONN_CACHE 16 /* statements of db_cdr.c, prepared once per connection */
+
+struct db_conn {
+    sqlite3 *h;
+    sqlite3_stmt *tx[DB_TX_COUNT];
+    sqlite3_stmt *cache[DB_CONN_CACHE];
+};
+
+/* The raw handles, for tests and for schema/ itself. */
+sqlite3 *db_conn_sqlite(db_conn_t *c);
+sqlite3 *db_reader_sqlite(db_reader_t *r);
+
+#endif
