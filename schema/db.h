@@ -181,7 +181,7 @@ int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max
 int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n);
 
 /* One CDR leg to store (SPEC §7). Strings are owned by whoever filled the
- * struct (server/cdr.c frees them with cdr_rec_free()). The claim_* and
+ * struct (server/ingest/cdr.c frees them with cdr_rec_free()). The claim_* and
  * auth_domain/gateway fields are what the call says about its tenant; the
  * store step checks them against the database before trusting them. */
 typedef struct db_cdr {

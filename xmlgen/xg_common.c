@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../server/util.h"
+#include "util.h"
 #include "xg_internal.h"
 
 /* The vanilla FreeSWITCH dial-string: without it `bridge user/…` fails with

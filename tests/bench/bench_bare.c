@@ -1,5 +1,5 @@
 /* bench_bare: "the limit" of the benchmark. A bare libevent evhttp server
- * built like server/srv.c (N worker threads, each with its own event_base,
+ * built like server/http/srv.c (N worker threads, each with its own event_base,
  * its own evhttp and its own SO_REUSEPORT listening socket on the same port)
  * that answers every request with the same fixed 1 KB XML document: no
  * authentication, no form parsing, no database, no logging. Whatever

@@ -1,4 +1,4 @@
-/* Fuzz target: server/cdr.h, the parser of the CDRs FreeSWITCH posts (raw
+/* Fuzz target: server/ingest/cdr.h, the parser of the CDRs FreeSWITCH posts (raw
  * JSON, cdr=%-encoded JSON or XML, cdr=base64, cdr=raw XML, raw XML).
  * Input: the POST body; an input that starts with '?' carries the request's
  * query string on its first line ("?uuid=a_<uuid>\n<body>"), since a CDR

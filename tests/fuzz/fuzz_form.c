@@ -1,4 +1,4 @@
-/* Fuzz target: server/form.h, the decoder of every mod_xml_curl body.
+/* Fuzz target: server/common/form.h, the decoder of every mod_xml_curl body.
  * The input is the raw request body. Properties checked besides memory
  * safety: a parsed form has only named fields, form_get() returns the first
  * occurrence, a refused body leaves the form empty with a reason. */

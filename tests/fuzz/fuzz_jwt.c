@@ -1,4 +1,4 @@
-/* Fuzz target: server/auth_jwt.h, the verification of every API bearer
+/* Fuzz target: server/auth/auth_jwt.h, the verification of every API bearer
  * token. Two kinds of input:
  *  - a token ("xxx.yyy.zzz"): verified as is, NUL-terminated, against the
  *    fixed HS256 key and against an ES256 public key whose private half was

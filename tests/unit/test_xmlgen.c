@@ -1,5 +1,5 @@
 /* xg.h: the documents FreeSWITCH reads (SPEC §6 "Rendering rules").
- * Golden files live in tests/golden/; W3_GOLDEN_WRITE=1 rewrites them from
+ * Golden files live in tests/unit/golden/; W3_GOLDEN_WRITE=1 rewrites them from
  * the current output (then read them and commit only what is right). */
 #include <errno.h>
 #include <libxml/parser.h>
