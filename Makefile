@@ -1,8 +1,8 @@
 # w3voipd — two commands on a fresh Debian 12 machine (as root):
 #   make run    install what is missing, build, create the demo database, serve it
-#   make test   install what is missing, build, run every test (normal build,
-#               ASan+UBSan build, unit tests under valgrind)
-# Other targets: make build, make bench, make fuzz, make clean.
+#   make test   install what is missing, build, run every test (formatting,
+#               normal build, ASan+UBSan build, unit tests under valgrind)
+# Other targets: make build, make bench, make fuzz, make format, make clean.
 
 SHELL := /bin/bash
 BUILD ?= build
@@ -12,9 +12,9 @@ LISTEN ?= 127.0.0.1:8080
 
 DEBS := build-essential meson ninja-build pkg-config python3 \
         libevent-dev libsqlite3-dev sqlite3 libxml2-dev libxml2-utils \
-        libjwt-dev libjansson-dev libssl-dev openssl valgrind curl
+        libjwt-dev libjansson-dev libssl-dev openssl valgrind curl clang-format
 
-.PHONY: deps build build-asan run test test-normal test-asan test-valgrind bench fuzz clean
+.PHONY: deps build build-asan run test test-normal test-asan test-valgrind format-check format bench fuzz clean
 
 # Installs only what is missing (apt-get update first, as a fresh machine needs).
 deps:
@@ -80,9 +80,23 @@ test-asan: build-asan
 test-valgrind: build
 	meson test -C $(BUILD) --suite unit --setup valgrind --print-errorlogs --num-processes 2
 
-# Runs all three even when one fails, then prints one summary line.
+# Every .c/.h of the tree (tests, bench and fuzz included) as .clang-format
+# wants it; only build folders and the fuzz corpora are left out.
+FORMAT_FILES = git ls-files --cached --others --exclude-standard -- '*.c' '*.h' ':!:tests/fuzz/corpus/*' ':!:build*/*'
+
+format-check: deps
+	@files=$$($(FORMAT_FILES)); \
+	if clang-format --style=file --dry-run -Werror $$files; then \
+	  echo "format-check: $$(echo $$files | wc -w) files formatted as .clang-format says"; \
+	else echo "format-check: run 'make format' (clang-format -i) and commit"; exit 1; fi
+
+format: deps
+	clang-format --style=file -i $$($(FORMAT_FILES))
+
+# Runs all of them even when one fails, then prints one summary line.
 test: deps .tools/promtool
 	@rc=0; \
+	$(MAKE) --no-print-directory format-check || rc=1; \
 	$(MAKE) --no-print-directory test-normal || rc=1; \
 	$(MAKE) --no-print-directory test-asan || rc=1; \
 	$(MAKE) --no-print-directory test-valgrind || rc=1; \
