@@ -244,6 +244,9 @@ int db_list_stores(db_reader_t *r, const char *tenant_id, db_key_cb cb, void *ar
 int db_api_snapshot(db_reader_t *r, const char *domain, char **json);
 int db_api_inbound(db_reader_t *r, const char *domain, const char *e164, char **json);
 int db_api_extension(db_reader_t *r, const char *domain, const char *ext, char **json);
+/* A listing page stops before it would pass this many bytes (it always
+ * holds at least one row), and then says so with a next_cursor. */
+#define DB_PAGE_BYTES ((size_t)2 << 20)
 /* Pages in id order after after_id; *json = {"items":[…],"next_cursor":…}.
  * from/to (ISO-8601, may be NULL) bound start_ts as [from, to). */
 int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id,
@@ -253,9 +256,15 @@ int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int 
 /* An API-posted CDR (POST /api/voip/cdr), idempotent on (sip_domain,
  * call_id, leg): 0 with *outcome (stored: *id set; the same key with the
  * same body: duplicate; with another body: conflict), or -EIO. */
-typedef enum { DB_API_CDR_STORED, DB_API_CDR_DUPLICATE, DB_API_CDR_CONFLICT } db_api_cdr_outcome_t;
+typedef enum {
+    DB_API_CDR_STORED,
+    DB_API_CDR_DUPLICATE,
+    DB_API_CDR_CONFLICT,
+    DB_API_CDR_BAD_STORE, /* store_id is not a store of tenant_id: nothing stored */
+    DB_API_CDR_BAD_USER,  /* user_id is not an extension's user of tenant_id */
+} db_api_cdr_outcome_t;
 typedef struct db_api_cdr {
-    const char *tenant_id, *store_id, *sip_domain, *call_id, *leg, *direction, *from_uri, *to_uri, *did_e164,
+    const char *tenant_id, *store_id, *user_id, *sip_domain, *call_id, *leg, *direction, *from_uri, *to_uri, *did_e164,
         *ext_number, *start_ts, *answer_ts, *end_ts, *disposition, *recording_url, *meta_json, *body_sha256;
     long billsec;
 } db_api_cdr_t;

@@ -28,8 +28,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_REJECT] = "INSERT INTO voip_cdr_rejects (reason, content_type, query, body) VALUES (?1, ?2, ?3, ?4)",
     [Q_API_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, "
                      "to_uri, did_e164, ext_number, start_ts, answer_ts, end_ts, billsec, disposition, recording_url, "
-                     "meta_json, body_sha256, source, attributed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                     "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 'api', 1) "
+                     "meta_json, body_sha256, user_id, source, attributed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'api', 1) "
                      "ON CONFLICT (sip_domain, call_id, leg) WHERE source = 'api' DO NOTHING",
     [Q_API_SHA] = ("SELECT body_sha256 FROM voip_cdr WHERE source = 'api' AND sip_domain = ?1 AND call_id = ?2 "
                    "AND leg = ?3"),
@@ -88,6 +88,17 @@ static int exists2(db_conn_t *db, int q, const char *a, const char *b)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* "sha256:<hex>" of the document, in out[72]. */
+static void body_digest(const char *doc, char out[72])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(doc ? doc : "", doc ? strlen(doc) : 0, md, &n, EVP_sha256(), NULL);
+    memcpy(out, "sha256:", 7);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
 int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
@@ -155,8 +166,14 @@ int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
     bind(st, 17, c->recording_url);
     bind(st, 18, c->hangup_cause);
     bind(st, 19, c->sip_call_id);
-    bind(st, 20, c->fs_core_uuid);
-    bind(st, 21, c->fs_uuid);
+    /* FreeSWITCH never resends after a 400, so a leg without core-uuid or
+     * uuid is stored too, under a key that is the same when it is posted
+     * again: '' for the core, the digest of the document for the leg */
+    char digest[72] = "";
+    if (c->fs_uuid == NULL || *c->fs_uuid == '\0')
+        body_digest(c->meta_json, digest);
+    sqlite3_bind_text(st, 20, c->fs_core_uuid ? c->fs_core_uuid : "", -1, SQLITE_TRANSIENT);
+    bind(st, 21, digest[0] ? digest : c->fs_uuid);
     sqlite3_bind_int(st, 22, res->attributed);
     bind(st, 23, res->note[0] ? res->note : NULL);
     bind(st, 24, c->meta_json);
@@ -189,6 +206,21 @@ int db_cdr_reject_store(db_conn_t *db, const char *reason, const char *content_t
 
 int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api_cdr_outcome_t *outcome)
 {
+    /* the tenant on both sides of every reference */
+    int rc = c->store_id ? exists2(db, Q_STORE, c->store_id, c->tenant_id) : 1;
+    if (rc < 0)
+        return -EIO;
+    if (rc == 0) {
+        *outcome = DB_API_CDR_BAD_STORE;
+        return 0;
+    }
+    rc = c->user_id ? exists2(db, Q_USER, c->user_id, c->tenant_id) : 1;
+    if (rc < 0)
+        return -EIO;
+    if (rc == 0) {
+        *outcome = DB_API_CDR_BAD_USER;
+        return 0;
+    }
     sqlite3_stmt *st = stmt(db, Q_API_INSERT);
     if (st == NULL)
         return -EIO;
@@ -202,7 +234,8 @@ int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api
     bind(st, 16, c->recording_url);
     bind(st, 17, c->meta_json);
     bind(st, 18, c->body_sha256);
-    int rc = sqlite3_step(st);
+    bind(st, 19, c->user_id);
+    rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return -EIO;

@@ -530,9 +530,14 @@ static int page(sqlite3_stmt *st, int limit, char **json)
     w3_buf_adds(&b, "{\"items\":[");
     int rc, n = 0;
     long long last = 0;
+    bool more = false;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == limit) { /* one more than asked: there is a next page */
-            n++;
+        size_t row = (size_t)sqlite3_column_bytes(st, 1);
+        /* one more than asked, or a page that would pass its byte budget
+         * (a tenant's 1,000 rows of 1 MiB must not take gigabytes): there
+         * is a next page */
+        if (n == limit || (n > 0 && b.len + row > DB_PAGE_BYTES)) {
+            more = true;
             break;
         }
         w3_buf_printf(&b, "%s%s", n ? "," : "", (const char *)sqlite3_column_text(st, 1));
@@ -543,7 +548,7 @@ static int page(sqlite3_stmt *st, int limit, char **json)
         w3_buf_free(&b);
         return finish(st, -EIO);
     }
-    if (n > limit)
+    if (more)
         w3_buf_printf(&b, "],\"next_cursor\":\"%lld\"}", last);
     else
         w3_buf_adds(&b, "],\"next_cursor\":null}");

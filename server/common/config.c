@@ -67,7 +67,8 @@ static const struct opt opts[] = {
      "Largest /fs/cdr body (default 4194304). A refused CDR is lost for good:\n"
      "keep this above FreeSWITCH's largest CDR."},
     {"api-body-max", "W3_API_BODY_MAX", T_SIZE, OFF(api_body_max), "BYTES",
-     "Largest /api body (default 1048576)."},
+     "Largest /api body (default 4194304; an API-posted CDR's meta_json is\n"
+     "capped at 2 MiB)."},
     {"cacheable", "W3_CACHEABLE_MS", T_INT, OFF(cacheable_ms), "MS",
      "Let FreeSWITCH cache directory users this long (default 0 = off). When on,\n"
      "a changed password or disabled user takes up to this long to apply\n"
@@ -99,7 +100,7 @@ void srv_config_defaults(srv_config_t *c)
     c->shutdown_grace_s = 5;
     c->xml_body_max = 256 * 1024;
     c->cdr_body_max = 4 * 1024 * 1024;
-    c->api_body_max = 1024 * 1024;
+    c->api_body_max = 4 * 1024 * 1024;
     c->max_connections = 4096;
     c->jwt_leeway_s = 30;
     c->fork_command = xstrdup("uuid_audio_fork ${uuid} start {url} mono 16k w3fork {meta}");

@@ -182,3 +182,168 @@ void w3_md5_hex(const char *s, size_t n, char out[33])
     }
     out[32] = '\0';
 }
+
+static bool digits(const char *s, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+bool w3_iso8601_valid(const char *s)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d, hh, mm, ss = 0;
+    if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) || s[7] != '-' || !digits(s + 8, 2, &d))
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap))
+        return false;
+    s += 10;
+    if (*s == '\0')
+        return true;
+    if (*s != 'T' || !digits(s + 1, 2, &hh) || s[3] != ':' || !digits(s + 4, 2, &mm) || hh > 23 || mm > 59)
+        return false;
+    s += 6;
+    if (*s == ':') {
+        if (!digits(s + 1, 2, &ss) || ss > 60) /* 60: a leap second */
+            return false;
+        s += 3;
+        if (*s == '.') {
+            size_t n = strspn(s + 1, "0123456789");
+            if (n < 1 || n > 9)
+                return false;
+            s += 1 + n;
+        }
+    }
+    if (*s == 'Z')
+        return s[1] == '\0';
+    if (*s == '+' || *s == '-') {
+        int oh, om;
+        return digits(s + 1, 2, &oh) && s[3] == ':' && digits(s + 4, 2, &om) && oh <= 23 && om <= 59 && s[6] == '\0';
+    }
+    return *s == '\0';
+}
+
+/* One level of the path being read: an object key (offsets into the text)
+ * or an array index. */
+typedef struct jlevel {
+    bool array;
+    long index;
+    size_t key, key_len; /* the last key read at this level */
+    bool expect_key;
+} jlevel_t;
+
+static void pointer_add_key(w3_buf_t *out, const char *k, size_t n)
+{
+    w3_buf_adds(out, "/");
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] == '~')
+            w3_buf_adds(out, "~0");
+        else if (k[i] == '/')
+            w3_buf_adds(out, "~1");
+        else
+            w3_buf_add(out, &k[i], 1);
+    }
+}
+
+void w3_json_pointer_at(const char *json, size_t len, size_t pos, w3_buf_t *out)
+{
+    jlevel_t *st = NULL;
+    size_t depth = 0, cap = 0;
+    if (pos > len)
+        pos = len;
+    for (size_t i = 0; i < pos; i++) {
+        char ch = json[i];
+        jlevel_t *top = depth ? &st[depth - 1] : NULL;
+        if (ch == '"') {
+            size_t start = ++i;
+            while (i < len && json[i] != '"')
+                i += json[i] == '\\' ? 2 : 1;
+            if (top && !top->array && top->expect_key) {
+                top->key = start;
+                top->key_len = (i < len ? i : len) - start;
+                top->expect_key = false;
+            }
+        } else if (ch == '{' || ch == '[') {
+            if (depth == cap) {
+                cap = cap ? 2 * cap : 8;
+                st = xrealloc(st, cap * sizeof(*st));
+            }
+            st[depth++] = (jlevel_t){.array = ch == '[', .expect_key = ch == '{', .key_len = (size_t)-1};
+        } else if ((ch == '}' || ch == ']') && depth) {
+            depth--;
+        } else if (ch == ',' && top) {
+            if (top->array)
+                top->index++;
+            else
+                top->expect_key = true;
+        }
+    }
+    for (size_t l = 0; l < depth; l++) {
+        if (st[l].array) {
+            w3_buf_printf(out, "/%ld", st[l].index);
+        } else if (st[l].key_len != (size_t)-1) {
+            pointer_add_key(out, json + st[l].key, st[l].key_len);
+        }
+    }
+    if (out->data == NULL)
+        w3_buf_adds(out, "");
+    free(st);
+}
+
+size_t w3_utf8_seq(const unsigned char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* overlong */
+        if (c == 0xed)
+            hi = 0x9f; /* surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF */
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+void w3_buf_add_utf8(w3_buf_t *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+    while (i < n) {
+        size_t k = w3_utf8_seq(p + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        w3_buf_add(out, s + run, i - run);
+        w3_buf_adds(out, "\xef\xbf\xbd");
+        run = ++i;
+    }
+    w3_buf_add(out, s + run, n - run);
+    if (out->data == NULL)
+        w3_buf_adds(out, "");
+}

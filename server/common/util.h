@@ -49,6 +49,23 @@ int w3_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Monotonic clock in microseconds. */
 uint64_t w3_now_us(void);
 
+/* true when s is a real ISO-8601 date or UTC/offset date-time:
+ * YYYY-MM-DD, optionally followed by THH:MM[:SS[.fraction]] and Z or ±HH:MM;
+ * the month, day (leap years included), hour, minute and second must exist. */
+bool w3_iso8601_valid(const char *s);
+
+/* For a JSON text that a parser refused at byte offset pos (e.g. jansson's
+ * duplicate key error), the RFC 6901 pointer of the value being read there
+ * ("/a/0/b"), appended to out. Best effort on malformed input. */
+void w3_json_pointer_at(const char *json, size_t len, size_t pos, w3_buf_t *out);
+
+/* Length of the longest valid UTF-8 sequence starting at s (1–4), or 0
+ * when the byte at s does not start one (n bytes available). */
+size_t w3_utf8_seq(const unsigned char *s, size_t n);
+/* Appends s[0..n) to out with every byte that is not part of valid UTF-8
+ * replaced by U+FFFD, so what follows is always valid UTF-8. */
+void w3_buf_add_utf8(w3_buf_t *out, const char *s, size_t n);
+
 /* Lower-case hex MD5 of s into out[33] (OpenSSL EVP). */
 void w3_md5_hex(const char *s, size_t n, char out[33]);
 

@@ -140,7 +140,20 @@ static void reply(req_t *r, int status, const char *content_type, const char *bo
 
 void req_reply_error(req_t *r, int status, const char *code, const char *message)
 {
-    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    req_reply_error_field(r, status, code, message, NULL);
+}
+
+void req_reply_error_field(req_t *r, int status, const char *code, const char *message, const char *field)
+{
+    /* messages may quote what the client sent: keep the JSON valid */
+    w3_buf_t m = {0}, f = {0};
+    w3_buf_add_utf8(&m, message, strlen(message));
+    if (field)
+        w3_buf_add_utf8(&f, field, strlen(field));
+    json_t *j = field ? json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code, "message", m.data, "field", f.data)
+                      : json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", m.data);
+    w3_buf_free(&m);
+    w3_buf_free(&f);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     W3_CHECK_ALLOC(s);
     w3_buf_t b = {0};

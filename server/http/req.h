@@ -40,6 +40,8 @@ void req_reply(req_t *r, int status, const char *content_type, const char *body,
 void req_reply_take(req_t *r, int status, const char *content_type, char *body, size_t len);
 /* JSON error {"error":{"code","message"}}. */
 void req_reply_error(req_t *r, int status, const char *code, const char *message);
+/* The same with "field": the JSON pointer (or query parameter) at fault. */
+void req_reply_error_field(req_t *r, int status, const char *code, const char *message, const char *field);
 /* false (and 405 sent with Allow) unless the method is one of allowed
  * (EVHTTP_REQ_* mask). */
 bool req_method_ok(req_t *r, int allowed, const char *allow_header);

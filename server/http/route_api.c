@@ -18,6 +18,8 @@
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
+/* meta_json of an API-posted CDR (documented in the README) */
+#define META_JSON_MAX (2u * 1024 * 1024)
 
 typedef struct api_req {
     req_t r;
@@ -117,9 +119,14 @@ static const char *need(api_req_t *a, const char *name)
 
 static void reply_db(api_req_t *a, int rc, char *json, const char *what)
 {
-    if (rc == 0)
-        reply_json(&a->r, 200, json);
-    else if (rc == -ENOENT)
+    if (rc == 0) {
+        /* a page may be megabytes: handed to libevent, not copied */
+        size_t n = strlen(json);
+        json = xrealloc(json, n + 2);
+        memcpy(json + n, "\n", 2);
+        req_reply_take(&a->r, 200, "application/json", json, n + 1);
+        return;
+    } else if (rc == -ENOENT)
         req_reply_error(&a->r, 404, "not_found", what);
     else {
         METRICS_INC(db_errors);
@@ -209,33 +216,13 @@ static bool paging(api_req_t *a, long long *after, int *limit)
     return true;
 }
 
-static bool iso_ok(const char *s)
-{
-    /* YYYY-MM-DD, optionally followed by THH:MM[:SS[.fff]][Z] */
-    size_t n = strlen(s);
-    if (n < 10 || n > 30)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        bool digit = ch >= '0' && ch <= '9';
-        if (i == 4 || i == 7) {
-            if (ch != '-')
-                return false;
-        } else if (i < 10 && !digit) {
-            return false;
-        } else if (i >= 10 && !digit && !strchr("T:.Z+-", ch)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 typedef struct cdr_post {
     api_req_t a;
     json_t *body;
     db_api_cdr_t c;
     char sha[65];
     char *meta;
+    const char *field; /* JSON pointer of the field a 422 names */
     long long id;
     db_api_cdr_outcome_t outcome;
 } cdr_post_t;
@@ -261,6 +248,10 @@ static void post_stored(void *arg, int rc)
     if (rc != 0) {
         METRICS_INC(db_errors);
         req_reply_error(&p->a.r, 503, "unavailable", "the CDR could not be stored now; retry later");
+    } else if (p->outcome == DB_API_CDR_BAD_STORE) {
+        req_reply_error_field(&p->a.r, 422, "invalid_cdr", "store_id is not a store of this tenant", "/store_id");
+    } else if (p->outcome == DB_API_CDR_BAD_USER) {
+        req_reply_error_field(&p->a.r, 422, "invalid_cdr", "user_id is not a user of this tenant", "/user_id");
     } else if (p->outcome == DB_API_CDR_CONFLICT) {
         req_reply_error(&p->a.r, 409, "conflict",
                         "a different CDR was already stored for this sip_domain, call_id and leg");
@@ -297,63 +288,103 @@ static bool one_of(const char *v, const char *const *set)
     return false;
 }
 
-/* Validates the posted CDR; NULL when fine, else the message of a 422. */
+/* Validates the posted CDR; NULL when fine, else the message of a 422 (and
+ * p->field the pointer of the field at fault). */
 static const char *validate(cdr_post_t *p)
 {
+    static const struct {
+        const char *name;
+        size_t off;
+    } fields[] = {
+#define F(x) {#x, offsetof(db_api_cdr_t, x)}
+        F(tenant_id), F(store_id),   F(user_id),   F(sip_domain), F(call_id), F(leg),
+        F(direction), F(from_uri),   F(to_uri),    F(did_e164),   F(ext_number), F(start_ts),
+        F(answer_ts), F(end_ts),     F(disposition), F(recording_url),
+#undef F
+    };
+    static const char *const pointers[] = {"/tenant_id", "/store_id", "/user_id",  "/sip_domain",
+                                           "/call_id",   "/leg",      "/direction", "/from_uri",
+                                           "/to_uri",    "/did_e164", "/ext_number", "/start_ts",
+                                           "/answer_ts", "/end_ts",   "/disposition", "/recording_url"};
+    _Static_assert(W3_ARRAY_LEN(fields) == W3_ARRAY_LEN(pointers), "one pointer per field");
     json_t *o = p->body;
-    bool bad = false;
     db_api_cdr_t *c = &p->c;
-    c->tenant_id = str_field(o, "tenant_id", &bad);
-    c->store_id = str_field(o, "store_id", &bad);
-    c->sip_domain = str_field(o, "sip_domain", &bad);
-    c->call_id = str_field(o, "call_id", &bad);
-    c->leg = str_field(o, "leg", &bad);
-    c->direction = str_field(o, "direction", &bad);
-    c->from_uri = str_field(o, "from_uri", &bad);
-    c->to_uri = str_field(o, "to_uri", &bad);
-    c->did_e164 = str_field(o, "did_e164", &bad);
-    c->ext_number = str_field(o, "ext_number", &bad);
-    c->start_ts = str_field(o, "start_ts", &bad);
-    c->answer_ts = str_field(o, "answer_ts", &bad);
-    c->end_ts = str_field(o, "end_ts", &bad);
-    c->disposition = str_field(o, "disposition", &bad);
-    c->recording_url = str_field(o, "recording_url", &bad);
-    if (bad)
-        return "every field except billsec and meta_json must be a string or null";
+    for (size_t i = 0; i < W3_ARRAY_LEN(fields); i++) {
+        bool bad = false;
+        *(const char **)((char *)c + fields[i].off) = str_field(o, fields[i].name, &bad);
+        if (bad) {
+            p->field = pointers[i];
+            return "every field except billsec and meta_json must be a string or null";
+        }
+    }
     static const char *const dirs[] = {"inbound", "outbound", "internal", NULL};
     static const char *const disps[] = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", NULL};
     static const char *const legs[] = {"A", "B", NULL};
-    if (!c->sip_domain || !c->call_id || !c->direction || !c->start_ts)
-        return "sip_domain, call_id, direction and start_ts are required";
+    static const struct {
+        size_t off;
+        const char *pointer;
+    } required[] = {{offsetof(db_api_cdr_t, sip_domain), "/sip_domain"},
+                    {offsetof(db_api_cdr_t, call_id), "/call_id"},
+                    {offsetof(db_api_cdr_t, direction), "/direction"},
+                    {offsetof(db_api_cdr_t, start_ts), "/start_ts"}};
+    for (size_t i = 0; i < W3_ARRAY_LEN(required); i++)
+        if (*(const char **)((char *)c + required[i].off) == NULL) {
+            p->field = required[i].pointer;
+            return "sip_domain, call_id, direction and start_ts are required";
+        }
     if (!c->leg)
         c->leg = "A";
-    if (!one_of(c->leg, legs))
+    if (!one_of(c->leg, legs)) {
+        p->field = "/leg";
         return "leg must be A or B";
-    if (!one_of(c->direction, dirs))
+    }
+    if (!one_of(c->direction, dirs)) {
+        p->field = "/direction";
         return "direction must be inbound, outbound or internal";
-    if (c->disposition && !one_of(c->disposition, disps))
+    }
+    if (c->disposition && !one_of(c->disposition, disps)) {
+        p->field = "/disposition";
         return "disposition must be ANSWERED, NO ANSWER, BUSY or FAILED";
-    if (!iso_ok(c->start_ts) || (c->answer_ts && !iso_ok(c->answer_ts)) || (c->end_ts && !iso_ok(c->end_ts)))
-        return "timestamps must be ISO-8601 (e.g. 2026-11-25T12:13:53Z)";
+    }
+    const char *const ts[] = {c->start_ts, c->answer_ts, c->end_ts};
+    const char *const ts_ptr[] = {"/start_ts", "/answer_ts", "/end_ts"};
+    for (int i = 0; i < 3; i++)
+        if (ts[i] && !w3_iso8601_valid(ts[i])) {
+            p->field = ts_ptr[i];
+            return "timestamps must be real ISO-8601 dates (e.g. 2026-11-25T12:13:53Z)";
+        }
     json_t *b = json_object_get(o, "billsec");
-    if (b && !json_is_null(b) && (!json_is_integer(b) || json_integer_value(b) < 0))
+    if (b && !json_is_null(b) && (!json_is_integer(b) || json_integer_value(b) < 0)) {
+        p->field = "/billsec";
         return "billsec must be a non-negative integer";
+    }
     c->billsec = b && json_is_integer(b) ? (long)json_integer_value(b) : 0;
-    if (strlen(c->call_id) > 128 || strlen(c->sip_domain) > 253)
-        return "call_id or sip_domain too long";
+    if (strlen(c->call_id) > 128) {
+        p->field = "/call_id";
+        return "call_id is longer than 128 characters";
+    }
+    if (strlen(c->sip_domain) > 253) {
+        p->field = "/sip_domain";
+        return "sip_domain is longer than 253 characters";
+    }
     json_t *meta = json_object_get(o, "meta_json");
     /* meta_json: any JSON value, or a string holding JSON */
+    p->field = "/meta_json";
     if (meta && json_is_string(meta)) {
         json_error_t err;
-        json_t *parsed = json_loads(json_string_value(meta), JSON_DECODE_ANY, &err);
+        json_t *parsed = json_loadb(json_string_value(meta), json_string_length(meta),
+                                    JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
         if (parsed == NULL)
-            return "meta_json is a string that does not hold JSON";
+            return "meta_json is a string that does not hold JSON (or holds a duplicated key)";
         p->meta = json_dumps(parsed, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(parsed);
     } else {
         p->meta = meta ? json_dumps(meta, JSON_COMPACT | JSON_ENCODE_ANY) : xstrdup("{}");
     }
     W3_CHECK_ALLOC(p->meta);
+    if (strlen(p->meta) > META_JSON_MAX)
+        return "meta_json is larger than 2 MiB";
+    p->field = NULL;
     c->meta_json = p->meta;
     return NULL;
 }
@@ -372,16 +403,17 @@ static void route_cdr(struct evhttp_request *req, void *arg)
         long long after;
         int limit;
         const char *from = param(a, "from"), *to = param(a, "to");
-        if (d && (from == NULL || iso_ok(from)) && (to == NULL || iso_ok(to)) && paging(a, &after, &limit)) {
-            if (scope_ok(a, d)) {
-                const char *inc = param(a, "include");
-                char *json = NULL;
-                int rc = db_api_cdr_list(w->db, a->tenant.sip_domain, from, to, after, limit,
-                                         inc && strcmp(inc, "meta") == 0, &json);
-                reply_db(a, rc, json, "nothing");
-            }
-        } else if (d && ((from && !iso_ok(from)) || (to && !iso_ok(to)))) {
-            req_reply_error(&a->r, 400, "bad_request", "from and to must be ISO-8601 timestamps");
+        const char *bad = from && !w3_iso8601_valid(from) ? "from" : to && !w3_iso8601_valid(to) ? "to" : NULL;
+        if (d && bad) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "query parameter '%s' must be a real ISO-8601 date or date-time", bad);
+            req_reply_error_field(&a->r, 400, "bad_request", msg, bad);
+        } else if (d && paging(a, &after, &limit) && scope_ok(a, d)) {
+            const char *inc = param(a, "include");
+            char *json = NULL;
+            int rc = db_api_cdr_list(w->db, a->tenant.sip_domain, from, to, after, limit,
+                                     inc && strcmp(inc, "meta") == 0, &json);
+            reply_db(a, rc, json, "nothing");
         }
         post_free(p);
         return;
@@ -400,6 +432,16 @@ static void route_cdr(struct evhttp_request *req, void *arg)
     }
     json_error_t err;
     p->body = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    if (p->body == NULL && json_error_code(&err) == json_error_duplicate_key) {
+        /* the same key twice: which one counts depends on the parser */
+        w3_buf_t ptr = {0};
+        w3_json_pointer_at(body, len, (size_t)err.position, &ptr);
+        free(body);
+        req_reply_error_field(&a->r, 422, "invalid_cdr", "duplicated key in the JSON body", ptr.data);
+        w3_buf_free(&ptr);
+        post_free(p);
+        return;
+    }
     free(body);
     if (p->body == NULL || !json_is_object(p->body)) {
         char msg[256];
@@ -410,7 +452,7 @@ static void route_cdr(struct evhttp_request *req, void *arg)
     }
     const char *why = validate(p);
     if (why) {
-        req_reply_error(&a->r, 422, "invalid_cdr", why);
+        req_reply_error_field(&a->r, 422, "invalid_cdr", why, p->field);
         post_free(p);
         return;
     }
@@ -419,7 +461,7 @@ static void route_cdr(struct evhttp_request *req, void *arg)
         return;
     }
     if (p->c.tenant_id && strcmp(p->c.tenant_id, a->tenant.tenant_id) != 0) {
-        req_reply_error(&a->r, 422, "invalid_cdr", "tenant_id does not own sip_domain");
+        req_reply_error_field(&a->r, 422, "invalid_cdr", "tenant_id does not own sip_domain", "/tenant_id");
         post_free(p);
         return;
     }

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth_jwt.h"
 #include "db.h"
 #include "util.h"
 
@@ -560,4 +561,53 @@ int h_run(const char *cmd, char **out)
     else
         w3_buf_free(&b);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+char *h_token(const h_server_t *s, const char *tenant_id, const char *sip_domain)
+{
+    auth_jwt_key_t key;
+    const char *why = NULL;
+    if (auth_jwt_key_load(s->jwt_key, true, &key, &why) != 0) {
+        fprintf(stderr, "harness: cannot load %s: %s\n", s->jwt_key, why);
+        exit(99);
+    }
+    auth_jwt_mint_req_t req = {.tenant_id = tenant_id,
+                               .sip_domain = sip_domain,
+                               .client_id = "w3-test",
+                               .scope = tenant_id ? NULL : "pbx",
+                               .ttl_s = 300,
+                               .now = time(NULL)};
+    char *t = auth_jwt_mint(&key, &req, &why);
+    auth_jwt_key_free(&key);
+    if (t == NULL) {
+        fprintf(stderr, "harness: cannot mint a token: %s\n", why);
+        exit(99);
+    }
+    return t;
+}
+
+int h_api(int port, const char *method, const char *path, const char *token, const char *body, h_resp_t *r)
+{
+    w3_buf_t auth = {0};
+    w3_buf_printf(&auth, "Authorization: Bearer %s", token);
+    const char *hdrs[] = {auth.data, body ? "Content-Type: application/json" : NULL, NULL};
+    int rc = h_request(port, method, path, hdrs, body, body ? strlen(body) : 0, r);
+    w3_buf_free(&auth);
+    return rc;
+}
+
+long h_server_hwm_kb(const h_server_t *s)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)s->pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
 }

@@ -84,6 +84,15 @@ char *h_rewrite(const char *capture, ...);
 /* Decoded value of a form field, or NULL. */
 char *h_form_get(const char *body, const char *name);
 
+/* A JWT for the server's HS256 key: tenant/domain (NULL for a platform
+ * token with scope "pbx"), valid for 5 minutes. */
+char *h_token(const h_server_t *s, const char *tenant_id, const char *sip_domain);
+/* An API request with Authorization: Bearer token and, with a body, a JSON
+ * content type. */
+int h_api(int port, const char *method, const char *path, const char *token, const char *body, h_resp_t *r);
+/* The server's peak resident memory (VmHWM) in kB, -1 when unknown. */
+long h_server_hwm_kb(const h_server_t *s);
+
 /* md5 hex of s */
 void h_md5(const char *s, char out[33]);
 /* Runs a shell command, returns its exit status; output in *out (may be NULL). */
