@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct report {
+    secret_scope_t scope; /* as w3voipd would resolve secret_refs (its environment) */
     int problems;
     int warnings;
     bool quiet;
@@ -48,7 +49,7 @@ static void check_secret(const char *gw, const char *dom, const char *ref, bool 
     }
     char *secret = NULL;
     const char *why = NULL;
-    if (secret_resolve(ref, &secret, &why) != 0)
+    if (secret_resolve(&r->scope, ref, &secret, &why) != 0)
         problem(r, "trunk-secret",
                 "gateway %s (%s): secret_ref %s does not resolve here (%s); w3voipd leaves it out of "
                 "purpose=gateways",
@@ -93,6 +94,19 @@ int cli_check(int argc, char **argv)
     char *err = NULL;
     db_reader_t *db = NULL;
     struct report r = {0};
+    const char *forbidden[3];
+    srv_config_t cfg;
+    srv_config_defaults(&cfg);
+    char *dir_env = getenv("W3_SECRETS_DIR"), *prefix_env = getenv("W3_SECRET_ENV_PREFIX");
+    if (dir_env && *dir_env) {
+        free(cfg.secrets_dir);
+        cfg.secrets_dir = xstrdup(dir_env);
+    }
+    if (prefix_env) {
+        free(cfg.secret_env_prefix);
+        cfg.secret_env_prefix = xstrdup(prefix_env);
+    }
+    srv_config_secret_scope(&cfg, &r.scope, forbidden);
     int version = -1;
     db_counts_t n;
     int rc = 2;
@@ -121,5 +135,6 @@ int cli_check(int argc, char **argv)
 out:
     free(err);
     db_reader_destroy(db);
+    srv_config_free(&cfg);
     return rc;
 }

@@ -80,6 +80,8 @@ struct gws {
     xg_static_t *x;
     int n;
     int skipped;
+    secret_scope_t scope;
+    const char *forbidden[3];
 };
 
 static int gw_trunk(const db_trunk_t *tr, void *arg)
@@ -87,7 +89,7 @@ static int gw_trunk(const db_trunk_t *tr, void *arg)
     struct gws *g = arg;
     char *secret = NULL;
     const char *why = NULL;
-    if (tr->secret_ref[0] && secret_resolve(tr->secret_ref, &secret, &why) != 0) {
+    if (tr->secret_ref[0] && secret_resolve(&g->scope, tr->secret_ref, &secret, &why) != 0) {
         fprintf(stderr, "export: gateway %s left out: secret_ref %s does not resolve (%s)\n", tr->gateway_name,
                 tr->secret_ref, why);
         g->skipped++;
@@ -154,6 +156,7 @@ int cli_export(int argc, char **argv)
         goto out;
     }
     struct gws g = {.x = xg_static_gateways_create()};
+    srv_config_secret_scope(&cfg, &g.scope, g.forbidden);
     db_gateway_walk_t walk = {.on_domain = NULL, .on_trunk = gw_trunk, .arg = &g};
     if (db_gateways_walk(db, t.sip_domain, &walk) != 0 || xg_static_finish(g.x, &gwdoc) != 0) {
         fprintf(stderr, "export: cannot render the gateways\n");

@@ -38,6 +38,12 @@ static const struct opt opts[] = {
      "Tokens signed with any other algorithm, or alg \"none\", are refused."},
     {"jwt-leeway", "W3_JWT_LEEWAY", T_INT, OFF(jwt_leeway_s), "SECONDS",
      "Clock skew tolerated on exp/nbf/iat (default 30)."},
+    {"secrets-dir", "W3_SECRETS_DIR", T_STR, OFF(secrets_dir), "DIR",
+     "Trunk secret_ref file:PATH must resolve inside this directory (after\n"
+     "symlinks; '..' refused) (default " SECRET_DEFAULT_DIR ")."},
+    {"secret-env-prefix", "W3_SECRET_ENV_PREFIX", T_STR, OFF(secret_env_prefix), "PREFIX",
+     "Trunk secret_ref env:NAME must start with it (default " SECRET_DEFAULT_ENV_PREFIX "). The JWT key and\n"
+     "the credentials file are never served as a secret, wherever they are."},
     {"log-format", "W3_LOG_FORMAT", T_LOGFMT, 0, "logfmt|json", "Log line format (default logfmt)."},
     {"log-file", "W3_LOG_FILE", T_STR, OFF(log_file), "FILE",
      "Append logs here instead of stderr; SIGHUP re-opens it (logrotate)."},
@@ -103,6 +109,8 @@ void srv_config_defaults(srv_config_t *c)
     c->api_body_max = 4 * 1024 * 1024;
     c->max_connections = 4096;
     c->jwt_leeway_s = 30;
+    c->secrets_dir = xstrdup(SECRET_DEFAULT_DIR);
+    c->secret_env_prefix = xstrdup(SECRET_DEFAULT_ENV_PREFIX);
     c->fork_command = xstrdup("uuid_audio_fork ${uuid} start {url} mono 16k w3fork {meta}");
     c->voice_gateway_url = xstrdup("wss://voice-gateway");
     c->announcement = xstrdup("ivr/ivr-not_available.wav");
@@ -112,7 +120,8 @@ void srv_config_free(srv_config_t *c)
 {
     char **strs[] = {&c->db_path,   &c->listen_host,  &c->fs_user,      &c->fs_pass,
                      &c->jwt_key_path, &c->log_file,  &c->pidfile,      &c->port_file,
-                     &c->fork_command, &c->voice_gateway_url, &c->announcement};
+                     &c->fork_command, &c->voice_gateway_url, &c->announcement, &c->secrets_dir,
+                     &c->secret_env_prefix, &c->fs_credentials_path};
     for (size_t i = 0; i < W3_ARRAY_LEN(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -219,6 +228,8 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
         return 0;
     case T_CREDS_FILE: {
         char *data = NULL;
+        free(c->fs_credentials_path);
+        c->fs_credentials_path = xstrdup(v);
         int rc = w3_read_file(v, 4096, &data, NULL);
         if (rc) {
             w3_buf_t b = {0};
@@ -230,6 +241,7 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
         if (nl)
             *nl = '\0';
         rc = set_creds(c, data, name, err);
+        explicit_bzero(data, strlen(data));
         free(data);
         return rc;
     }
@@ -342,4 +354,16 @@ int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err)
         c->pidfile = b.data;
     }
     return 0;
+}
+
+void srv_config_secret_scope(const srv_config_t *c, secret_scope_t *scope, const char *forbidden[3])
+{
+    forbidden[0] = c->jwt_key_path;
+    forbidden[1] = c->fs_credentials_path;
+    forbidden[2] = NULL;
+    if (forbidden[0] == NULL) {
+        forbidden[0] = forbidden[1];
+        forbidden[1] = NULL;
+    }
+    *scope = (secret_scope_t){.dir = c->secrets_dir, .env_prefix = c->secret_env_prefix, .forbidden = forbidden};
 }

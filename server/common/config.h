@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "secret.h"
 
 typedef struct srv_config {
     char *db_path;
@@ -18,6 +19,9 @@ typedef struct srv_config {
     char *fs_user; /* static credentials for /fs/... (NULL = JWT only) */
     char *fs_pass;
     char *jwt_key_path;
+    char *fs_credentials_path; /* where fs_user/fs_pass came from, if a file */
+    char *secrets_dir;         /* secret_ref scope (secret.h) */
+    char *secret_env_prefix;
     log_format_t log_format;
     char *log_file;
     char *pidfile;
@@ -45,6 +49,9 @@ typedef struct srv_config {
 int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err);
 void srv_config_usage(FILE *f);
 void srv_config_free(srv_config_t *c);
+/* The scope of trunk secret_refs under these settings; forbidden is the
+ * storage of its NULL-terminated list (valid while c is). */
+void srv_config_secret_scope(const srv_config_t *c, secret_scope_t *scope, const char *forbidden[3]);
 /* Fills defaults without reading argv or the environment (tests, CLI). */
 void srv_config_defaults(srv_config_t *c);
 

@@ -31,6 +31,8 @@ static xg_dir_opts_t dir_opts(const lookup_ctx_t *ctx)
 struct gw_walk {
     xg_gw_t *g;
     int domains;
+    secret_scope_t scope;
+    const char *forbidden[3];
 };
 
 static int on_domain(const db_tenant_t *t, void *arg)
@@ -46,7 +48,7 @@ static int on_trunk(const db_trunk_t *tr, void *arg)
     struct gw_walk *w = arg;
     char *secret = NULL;
     const char *why = NULL;
-    if (tr->secret_ref[0] && secret_resolve(tr->secret_ref, &secret, &why) != 0) {
+    if (tr->secret_ref[0] && secret_resolve(&w->scope, tr->secret_ref, &secret, &why) != 0) {
         /* one bad secret must not drop every gateway: skip this one only */
         METRICS_INC(gateways_skipped);
         log_warn("gateway left out: secret_ref does not resolve", "gateway", tr->gateway_name, "secret_ref",
@@ -70,6 +72,7 @@ static void gateways(const lookup_ctx_t *ctx, const char *domain, lookup_result_
 {
     xg_dir_opts_t o = dir_opts(ctx);
     struct gw_walk w = {.g = xg_gw_create(&o)};
+    srv_config_secret_scope(ctx->cfg, &w.scope, w.forbidden);
     db_gateway_walk_t walk = {.on_domain = on_domain, .on_trunk = on_trunk, .arg = &w};
     res->what = "gateways";
     int rc = db_gateways_walk(ctx->db, domain, &walk);

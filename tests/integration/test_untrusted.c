@@ -197,6 +197,62 @@ static void not_utf8_in_errors(void)
     h_resp_free(&r);
 }
 
+#define GW(name)                                                                                               \
+    "/document/section[@name='directory']/domain/groups/group/users/user/gateways/gateway[@name='" name "']"
+
+/* issue 10 item 7: secret_ref is served only inside its scope */
+static void secret_scope(void)
+{
+    char *dir = h_tmpdir();
+    char *secrets = xstrdup(dir); /* the server's --secrets-dir */
+    char *ok_file = h_write_file(dir, "tenantA_store02.secret", "Tr0nk-in-scope\n");
+    const char *const extra[] = {"--secrets-dir", secrets, NULL};
+    h_server_t s2;
+    if (!ok(h_server_start(&s2, NULL, extra) == 0, "a second w3voipd with --secrets-dir starts"))
+        return;
+    const struct {
+        const char *xp;
+        bool served;
+        const char *label;
+    } cases[] = {
+        {GW("tenantA_store02"), true, "file: inside --secrets-dir is served"},
+        {GW("tenantA_store01"), false, "file: naming the server's own JWT key is refused"},
+        {GW("tenantB_store01"), false, "env: without the W3_TRUNK_ prefix is refused"},
+    };
+    w3_buf_t sql = {0};
+    w3_buf_printf(&sql, "UPDATE voip_trunks SET secret_ref = 'file:%s' WHERE gateway_name = 'tenantA_store02';",
+                  ok_file);
+    w3_buf_printf(&sql,
+                  "UPDATE voip_trunks SET secret_ref = 'file:%s', register = 1, username = 'u' WHERE gateway_name = "
+                  "'tenantA_store01';",
+                  s2.jwt_key);
+    w3_buf_adds(&sql, "UPDATE voip_trunks SET secret_ref = 'env:W3_FS_CREDENTIALS', register = 1, username = 'u' "
+                       "WHERE gateway_name = 'tenantB_store01';");
+    is_int(h_sql(s2.db, sql.data), 0, "three trunks point at secrets");
+    w3_buf_free(&sql);
+    size_t len;
+    char *body = h_capture("directory-gateways.form", &len);
+    h_resp_t r;
+    h_fs_post(&s2, "/fs/xml", body, len, s2.user, s2.pass, &r);
+    is_int(r.status, 200, "purpose=gateways → 200");
+    for (size_t i = 0; i < W3_ARRAY_LEN(cases); i++) {
+        int n = h_xpath_count(r.body, r.body_len, cases[i].xp);
+        ok(n == (cases[i].served ? 1 : 0), "%s (%d found)", cases[i].label, n);
+    }
+    char *pw = h_xpath(r.body, r.body_len, GW("tenantA_store02") "/param[@name='password']/@value");
+    is_str(pw, "Tr0nk-in-scope", "  ...with the password of the file in scope");
+    free(pw);
+    ok(r.body && !strstr(r.body, "fsnode") && !strstr(r.body, "secret\""),
+       "neither the JWT key nor the FreeSWITCH credentials appear in the document");
+    h_resp_free(&r);
+    free(body);
+    is_int(h_server_stop(&s2), 0, "the second w3voipd exits 0");
+    free(ok_file);
+    free(secrets);
+    h_rmrf(dir);
+    free(dir);
+}
+
 /* ---- memory: 60 CDRs of ~1 MiB meta_json, four listings at once ---- */
 
 #define BIG_ROWS 60
@@ -307,6 +363,7 @@ int main(void)
     timestamps();
     empty_core_uuid();
     not_utf8_in_errors();
+    secret_scope();
     bounded_listing();
     free(tok_a);
     is_int(h_server_stop(&srv), 0, "w3voipd exits 0");

@@ -3,10 +3,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "secret.h"
 #include "tap.h"
+
+/* The scope of the tests below: any env: name, files of the test's folder. */
+static secret_scope_t scope = {.dir = "/", .env_prefix = ""};
 
 /* Resolves ref; checks rc, the secret (want NULL = must fail) and that a
  * failure always names its reason and returns no secret. */
@@ -14,7 +19,7 @@ static void expect(const char *ref, int want_rc, const char *want, const char *l
 {
     char *secret = (char *)"untouched";
     const char *why = NULL;
-    int rc = secret_resolve(ref, &secret, &why);
+    int rc = secret_resolve(&scope, ref, &secret, &why);
     char l[600];
     snprintf(l, sizeof(l), "%s: rc", label);
     is_int(rc, want_rc, l);
@@ -36,12 +41,17 @@ static void expect_fail(const char *ref, const char *label)
 {
     char *secret = (char *)"untouched";
     const char *why = NULL;
-    int rc = secret_resolve(ref, &secret, &why);
+    int rc = secret_resolve(&scope, ref, &secret, &why);
     ok(rc < 0, "%s: fails (rc %d)", label, rc);
     ok(why != NULL && *why != '\0', "%s: why is set (%s)", label, why ? why : "(null)");
     ok(secret == NULL, "%s: *secret is NULL on failure", label);
     if (rc == 0)
         secret_free(secret);
+}
+
+static bool link_ok(const char *from, const char *to)
+{
+    return link(from, to) == 0;
 }
 
 static char *write_bytes(const char *dir, const char *name, const char *data, size_t len)
@@ -105,6 +115,7 @@ static void test_env(void)
 static void test_file(void)
 {
     char *dir = h_tmpdir();
+    scope.dir = dir;
     char ref[1200];
     char *p;
 
@@ -205,6 +216,65 @@ static void test_file(void)
 
     h_rmrf(dir);
     free(dir);
+    scope.dir = "/";
+}
+
+/* issue 10, item 7: a ref may name any file or variable the daemon can read */
+static void test_scope(void)
+{
+    char *base = h_tmpdir();
+    char secrets[600], outside[700], ref[800], link[700];
+    snprintf(secrets, sizeof(secrets), "%s/secrets", base);
+    mkdir(secrets, 0700);
+    char *in = write_bytes(secrets, "trunk1", "inside\n", 7);
+    char *key = write_bytes(base, "jwt.key", "the-server-jwt-key-0123456789abcdef\n", 36);
+    char *cred = write_bytes(secrets, "fs.cred", "fsnode:secret\n", 14);
+    snprintf(outside, sizeof(outside), "%s/elsewhere", base);
+    char *out = write_bytes(base, "elsewhere", "outside\n", 8);
+    const char *forbidden[] = {key, cred, NULL};
+    scope = (secret_scope_t){.dir = secrets, .env_prefix = "W3_TRUNK_", .forbidden = forbidden};
+
+    snprintf(ref, sizeof(ref), "file:%s", in);
+    expect(ref, 0, "inside", "scope: a file inside the secrets directory");
+    snprintf(ref, sizeof(ref), "file:%s", out);
+    expect(ref, -EPERM, NULL, "scope: a file outside the secrets directory");
+    snprintf(ref, sizeof(ref), "file:%s", key);
+    expect(ref, -EPERM, NULL, "scope: the JWT key (outside) is refused");
+    snprintf(ref, sizeof(ref), "file:%s", cred);
+    expect(ref, -EPERM, NULL, "scope: the credentials file, even inside the secrets directory");
+    snprintf(link, sizeof(link), "%s/hardlink", secrets);
+    if (link_ok(key, link)) {
+        snprintf(ref, sizeof(ref), "file:%s", link);
+        expect(ref, -EPERM, NULL, "scope: a hard link to the JWT key inside the directory (same inode)");
+    }
+    snprintf(link, sizeof(link), "%s/symlink", secrets);
+    if (symlink(outside, link) == 0) {
+        snprintf(ref, sizeof(ref), "file:%s", link);
+        expect(ref, -EPERM, NULL, "scope: a symlink in the directory pointing outside it");
+    }
+    snprintf(ref, sizeof(ref), "file:%s/../elsewhere", secrets);
+    expect(ref, -EPERM, NULL, "scope: a '..' component");
+    snprintf(ref, sizeof(ref), "file:%s-evil/x", secrets);
+    expect_fail(ref, "scope: a sibling directory sharing the prefix");
+
+    setenv("W3_TRUNK_A", "from-env", 1);
+    setenv("W3_FS_CREDENTIALS", "fsnode:secret", 1);
+    expect("env:W3_TRUNK_A", 0, "from-env", "scope: env: with the prefix");
+    expect("env:W3_FS_CREDENTIALS", -EPERM, NULL, "scope: env:W3_FS_CREDENTIALS (no prefix) refused");
+    expect("env:HOME", -EPERM, NULL, "scope: env:HOME refused");
+    unsetenv("W3_TRUNK_A");
+    unsetenv("W3_FS_CREDENTIALS");
+
+    scope = (secret_scope_t){.dir = "/nonexistent/w3voipd-secrets", .env_prefix = "W3_TRUNK_"};
+    snprintf(ref, sizeof(ref), "file:%s", in);
+    expect(ref, -ENOENT, NULL, "scope: a secrets directory that does not exist resolves nothing");
+    scope = (secret_scope_t){.dir = "/", .env_prefix = ""};
+    free(in);
+    free(key);
+    free(cred);
+    free(out);
+    h_rmrf(base);
+    free(base);
 }
 
 static void test_schemes(void)
@@ -224,6 +294,7 @@ int main(void)
 {
     test_env();
     test_file();
+    test_scope();
     test_schemes();
     return tap_done();
 }
