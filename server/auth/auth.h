@@ -19,11 +19,13 @@ auth_t *auth_create(const srv_config_t *c, char **err);
 void auth_destroy(auth_t *a);
 
 /* Checks an Authorization header value (may be NULL) for /fs/.... Returns 0,
- * 401 or 403; *reason is a short code for metrics and logs ("missing",
+ * -EACCES (no or bad credentials: the HTTP layer answers 401) or -EPERM (valid
+ * tenant token, not allowed on /fs: 403); *reason is a short code for metrics and logs ("missing",
  * "scheme", "malformed", "bad_credentials", "tenant_token", or a JWT reason).
  * client receives the caller's id (Basic user name or the token's sub). */
 int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const char **reason);
-/* Bearer for /api/...: 0 or 401 with *reason; claims filled on success. */
+/* Bearer for /api/...: 0, or -EACCES with *reason (the HTTP layer answers
+ * 401); claims filled on success. */
 int auth_api(const auth_t *a, const char *header, auth_jwt_claims_t *claims, const char **reason);
 
 const auth_jwt_key_t *auth_key(const auth_t *a);
