@@ -1,7 +1,9 @@
 /* Who may call what. /fs/... (FreeSWITCH: Basic only, SPEC §9): the operator's
  * static credentials, or Basic whose password is a platform JWT (scope pbx);
- * a tenant token there is refused with 403 — it would read every tenant's
- * trunk secrets through purpose=gateways. /api/...: Bearer JWT.
+ * a tenant token there is refused (-EPERM, answered 403 by the HTTP layer) —
+ * it would read every tenant's trunk secrets through purpose=gateways.
+ * /api/...: Bearer JWT. These functions return 0 or a negative errno; only
+ * server/http turns them into HTTP statuses (req.c, route_api.c).
  *
  * Ownership: auth_create() copies what it needs from the config; the caller
  * frees with auth_destroy() (NULL is fine). Thread-safe after creation. */
