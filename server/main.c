@@ -9,8 +9,9 @@ int main(int argc, char **argv)
 {
     srv_config_t cfg;
     char *err = NULL;
-    int rc = srv_config_parse(&cfg, argc, argv, &err);
-    if (rc == 1) {
+    bool printed = false;
+    int rc = srv_config_parse(&cfg, argc, argv, &printed, &err);
+    if (rc == 0 && printed) {
         srv_config_free(&cfg);
         return 0;
     }

@@ -90,19 +90,19 @@ int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const
 {
     char *buf = NULL;
     const char *user, *pass;
-    int rc = 401;
+    int rc = -EACCES;
     client[0] = '\0';
     if (header == NULL) {
         *reason = "missing";
-        return 401;
+        return -EACCES;
     }
     if (strncasecmp(header, "Basic ", 6) != 0) {
         *reason = "scheme";
-        return 401;
+        return -EACCES;
     }
     if (parse_basic(header + 6, &buf, &user, &pass) != 0) {
         *reason = "malformed";
-        return 401;
+        return -EACCES;
     }
     if (a->fs_user != NULL) {
         /* evaluate both comparisons: no early exit on the user name */
@@ -120,7 +120,7 @@ int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const
             w3_strlcpy(client, claims.client_id, cap);
             if (!claims.platform) {
                 *reason = "tenant_token";
-                rc = 403;
+                rc = -EPERM;
             } else {
                 rc = 0;
             }
@@ -141,16 +141,16 @@ int auth_api(const auth_t *a, const char *header, auth_jwt_claims_t *claims, con
 {
     if (header == NULL) {
         *reason = "missing";
-        return 401;
+        return -EACCES;
     }
     if (strncasecmp(header, "Bearer ", 7) != 0) {
         *reason = "scheme";
-        return 401;
+        return -EACCES;
     }
     const char *tok = header + 7;
     while (*tok == ' ')
         tok++;
     if (auth_jwt_verify(&a->key, tok, time(NULL), a->leeway, claims, reason) != 0)
-        return 401;
+        return -EACCES;
     return 0;
 }

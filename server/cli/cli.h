@@ -23,15 +23,16 @@ int cli_export(int argc, char **argv);
 
 /* The server's settings (environment, as w3voipd reads them) and a
  * read-only connection, for the subcommands that run the server's lookup
- * code. 0, or the exit code to return (message printed). The caller frees
- * with cli_close(). */
-
-
+ * code. 0; -EINVAL when the settings are bad, -EIO when the database cannot
+ * be opened (message printed on stderr, nothing left to free). The caller
+ * maps these to its exit code (2 usage/settings, 1 cannot open) and frees
+ * with cli_close() on success. */
 int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db);
 void cli_close(srv_config_t *cfg, db_reader_t *db);
 
 /* Tiny option reader: --name VALUE or --name=VALUE; positional args are
- * collected in order. Returns -1 (message printed) on an unknown option. */
+ * collected in order. 0, or -EINVAL (message printed) on an unknown option,
+ * a missing value or one positional argument too many. */
 typedef struct cli_opt {
     const char *name;
     const char **value; /* NULL for a boolean flag */

@@ -34,7 +34,7 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, int nopts, const cha
                     o = &opts[k];
             if (o == NULL) {
                 fprintf(stderr, "%s: unknown option %s (see --help)\n", argv[0], a);
-                return -1;
+                return -EINVAL;
             }
             if (o->flag) {
                 *o->flag = true;
@@ -43,14 +43,14 @@ int cli_parse(int argc, char **argv, const cli_opt_t *opts, int nopts, const cha
             const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (v == NULL) {
                 fprintf(stderr, "%s: %s needs a value\n", argv[0], a);
-                return -1;
+                return -EINVAL;
             }
             *o->value = v;
             continue;
         }
         if (*npos >= maxpos) {
             fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", argv[0], a);
-            return -1;
+            return -EINVAL;
         }
         pos[(*npos)++] = a;
     }
@@ -105,12 +105,11 @@ int cli_a1(int argc, char **argv)
     if (cli_parse(argc, argv, NULL, 0, pos, 3, &npos, &help) != 0)
         return 2;
     if (help || npos < 2) {
-        fprintf(help ? stdout : stderr,
-                "Usage: w3voip a1 EXT DOMAIN [PASSWORD]\n\n"
-                "Prints md5(EXT:DOMAIN:PASSWORD), the value of voip_extensions.a1_hash.\n"
-                "Without PASSWORD the first line of standard input is read (keeps the\n"
-                "password out of the shell history and ps). The domain is used exactly\n"
-                "as written: the digest realm is case-sensitive, so write it as stored.\n");
+        fprintf(help ? stdout : stderr, "Usage: w3voip a1 EXT DOMAIN [PASSWORD]\n\n"
+                                        "Prints md5(EXT:DOMAIN:PASSWORD), the value of voip_extensions.a1_hash.\n"
+                                        "Without PASSWORD the first line of standard input is read (keeps the\n"
+                                        "password out of the shell history and ps). The domain is used exactly\n"
+                                        "as written: the digest realm is case-sensitive, so write it as stored.\n");
         return help ? 0 : 2;
     }
     char line[1024];
@@ -143,9 +142,9 @@ int cli_token(int argc, char **argv)
     const char *key_path = NULL, *tenant = NULL, *domain = NULL, *client = NULL, *scope = NULL, *ttl = "3600",
                *nbf = "0";
     bool platform = false;
-    const cli_opt_t opts[] = {{"key", &key_path, NULL},  {"tenant-id", &tenant, NULL}, {"sip-domain", &domain, NULL},
-                              {"client-id", &client, NULL}, {"scope", &scope, NULL},    {"ttl", &ttl, NULL},
-                              {"nbf", &nbf, NULL},       {"platform", NULL, &platform}};
+    const cli_opt_t opts[] = {{"key", &key_path, NULL},     {"tenant-id", &tenant, NULL}, {"sip-domain", &domain, NULL},
+                              {"client-id", &client, NULL}, {"scope", &scope, NULL},      {"ttl", &ttl, NULL},
+                              {"nbf", &nbf, NULL},          {"platform", NULL, &platform}};
     const char *pos[1];
     int npos;
     bool help;
@@ -192,7 +191,9 @@ int cli_token(int argc, char **argv)
     auth_jwt_mint_req_t req = {.tenant_id = tenant,
                                .sip_domain = domain,
                                .client_id = client,
-                               .scope = scope ? scope : platform ? "pbx" : NULL,
+                               .scope = scope      ? scope
+                                        : platform ? "pbx"
+                                                   : NULL,
                                .ttl_s = ttl_s,
                                .nbf_offset_s = nbf_s,
                                .now = time(NULL)};
@@ -214,18 +215,19 @@ int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_
      * (no key is loaded: nothing here verifies tokens) */
     char *argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
     *db = NULL;
-    if (srv_config_parse(cfg, 5, argv, &err) != 0) {
+    bool printed = false;
+    if (srv_config_parse(cfg, 5, argv, &printed, &err) != 0) {
         fprintf(stderr, "%s: %s\n", cmd, err);
         free(err);
         srv_config_free(cfg);
-        return 2;
+        return -EINVAL;
     }
     *db = db_reader_create(db_path, cfg->db_busy_timeout_ms, &err);
     if (*db == NULL) {
         fprintf(stderr, "%s: %s\n", cmd, err);
         free(err);
         srv_config_free(cfg);
-        return 1;
+        return -EIO;
     }
     return 0;
 }

@@ -6,6 +6,7 @@
  * are explained too. */
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,8 +158,11 @@ static void follow_ups(const lookup_ctx_t *ctx, const char *doc, const char *dom
 int cli_explain(int argc, char **argv)
 {
     const char *db_path = NULL, *did = NULL, *domain = NULL, *ext = NULL, *dial = NULL;
-    const cli_opt_t opts[] = {{"db", &db_path, NULL}, {"did", &did, NULL}, {"domain", &domain, NULL},
-                              {"ext", &ext, NULL},    {"dial", &dial, NULL}};
+    const cli_opt_t opts[] = {{"db", &db_path, NULL},
+                              {"did", &did, NULL},
+                              {"domain", &domain, NULL},
+                              {"ext", &ext, NULL},
+                              {"dial", &dial, NULL}};
     const char *pos[1];
     int npos;
     bool help;
@@ -181,7 +185,7 @@ int cli_explain(int argc, char **argv)
     db_reader_t *db;
     int open_rc = cli_open("explain", db_path, &cfg, &db);
     if (open_rc != 0)
-        return open_rc;
+        return open_rc == -EINVAL ? 2 : 1; /* bad settings: usage; cannot open: error */
     lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .trace = narrate};
     int rc = 0;
     char title[300];

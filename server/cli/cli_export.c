@@ -135,7 +135,7 @@ int cli_export(int argc, char **argv)
     db_reader_t *db;
     int rc = cli_open("export", db_path, &cfg, &db);
     if (rc != 0)
-        return rc;
+        return rc == -EINVAL ? 2 : 1; /* bad settings: usage; cannot open: error */
     rc = 1;
     xg_out_t dir = {0}, ctxdoc = {0}, pubdoc = {0}, rejdoc = {0}, gwdoc = {0};
     db_tenant_t t;

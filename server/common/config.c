@@ -21,8 +21,7 @@ struct opt {
 #define OFF(f) offsetof(srv_config_t, f)
 
 static const struct opt opts[] = {
-    {"db", "W3_DB", T_STR, OFF(db_path), "FILE",
-     "SQLite database (created and migrated on start). Required."},
+    {"db", "W3_DB", T_STR, OFF(db_path), "FILE", "SQLite database (created and migrated on start). Required."},
     {"listen", "W3_LISTEN", T_LISTEN, 0, "HOST:PORT",
      "Address to serve on (default 127.0.0.1:8080; port 0 = any free port)."},
     {"workers", "W3_WORKERS", T_INT, OFF(workers), "N",
@@ -67,8 +66,7 @@ static const struct opt opts[] = {
      "How long the writer waits to gather a batch (default 0.002)."},
     {"shutdown-grace", "W3_SHUTDOWN_GRACE", T_DOUBLE, OFF(shutdown_grace_s), "SECONDS",
      "On SIGTERM, time given to in-flight requests (default 5)."},
-    {"xml-body-max", "W3_XML_BODY_MAX", T_SIZE, OFF(xml_body_max), "BYTES",
-     "Largest /fs/xml body (default 262144)."},
+    {"xml-body-max", "W3_XML_BODY_MAX", T_SIZE, OFF(xml_body_max), "BYTES", "Largest /fs/xml body (default 262144)."},
     {"cdr-body-max", "W3_CDR_BODY_MAX", T_SIZE, OFF(cdr_body_max), "BYTES",
      "Largest /fs/cdr body (default 4194304). A refused CDR is lost for good:\n"
      "keep this above FreeSWITCH's largest CDR."},
@@ -253,17 +251,16 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
 
 void srv_config_usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: w3voipd --db FILE --jwt-key FILE [options]\n"
-            "\n"
-            "Answers FreeSWITCH mod_xml_curl directory and dialplan lookups for every\n"
-            "tenant from SQLite, stores the CDRs FreeSWITCH posts and serves the W3\n"
-            "JSON API.\n"
-            "\n"
-            "Routes: POST /fs/xml (mod_xml_curl), POST /fs/cdr (mod_json_cdr and\n"
-            "mod_xml_cdr), /api/voip/... (JWT), /healthz, /readyz, /metrics.\n"
-            "\n"
-            "Options (each also read from the environment variable shown):\n");
+    fprintf(f, "Usage: w3voipd --db FILE --jwt-key FILE [options]\n"
+               "\n"
+               "Answers FreeSWITCH mod_xml_curl directory and dialplan lookups for every\n"
+               "tenant from SQLite, stores the CDRs FreeSWITCH posts and serves the W3\n"
+               "JSON API.\n"
+               "\n"
+               "Routes: POST /fs/xml (mod_xml_curl), POST /fs/cdr (mod_json_cdr and\n"
+               "mod_xml_cdr), /api/voip/... (JWT), /healthz, /readyz, /metrics.\n"
+               "\n"
+               "Options (each also read from the environment variable shown):\n");
     for (size_t i = 0; i < W3_ARRAY_LEN(opts); i++) {
         const struct opt *o = &opts[i];
         if (o->flag)
@@ -278,21 +275,21 @@ void srv_config_usage(FILE *f)
             h += n + (nl ? 1 : 0);
         }
     }
-    fprintf(f,
-            "  --help, --version\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT finish in-flight requests and commit queued CDRs,\n"
-            "then exit; SIGHUP re-opens the log file.\n"
-            "\n"
-            "Example:\n"
-            "  w3voip init --db /var/lib/w3voipd/pbx.db\n"
-            "  w3voipd --db /var/lib/w3voipd/pbx.db --jwt-key /etc/w3voipd/jwt.pub \\\n"
-            "          --fs-credentials-file /etc/w3voipd/fs.cred --listen 127.0.0.1:8080\n");
+    fprintf(f, "  --help, --version\n"
+               "\n"
+               "Signals: SIGTERM/SIGINT finish in-flight requests and commit queued CDRs,\n"
+               "then exit; SIGHUP re-opens the log file.\n"
+               "\n"
+               "Example:\n"
+               "  w3voip init --db /var/lib/w3voipd/pbx.db\n"
+               "  w3voipd --db /var/lib/w3voipd/pbx.db --jwt-key /etc/w3voipd/jwt.pub \\\n"
+               "          --fs-credentials-file /etc/w3voipd/fs.cred --listen 127.0.0.1:8080\n");
 }
 
-int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err)
+int srv_config_parse(srv_config_t *c, int argc, char **argv, bool *printed, char **err)
 {
     *err = NULL;
+    *printed = false;
     srv_config_defaults(c);
     /* environment first, flags override */
     for (size_t i = 0; i < W3_ARRAY_LEN(opts); i++) {
@@ -304,11 +301,13 @@ int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err)
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             srv_config_usage(stdout);
-            return 1;
+            *printed = true;
+            return 0;
         }
         if (strcmp(a, "--version") == 0) {
             printf("w3voipd %s\n", W3_VERSION);
-            return 1;
+            *printed = true;
+            return 0;
         }
         if (strncmp(a, "--", 2) != 0) {
             *err = fmt_err("unexpected argument", "", a);

@@ -26,8 +26,8 @@ typedef struct srv_config {
     char *log_file;
     char *pidfile;
     char *port_file;
-    double idle_timeout_s;      /* evhttp read/write idle timeout */
-    double request_timeout_s;   /* absolute deadline for one connection */
+    double idle_timeout_s;    /* evhttp read/write idle timeout */
+    double request_timeout_s; /* absolute deadline for one connection */
     int db_busy_timeout_ms;
     int writer_batch_max;
     double writer_delay_s;
@@ -39,14 +39,15 @@ typedef struct srv_config {
     int cacheable_ms;
     long jwt_leeway_s;
     /* dialplan */
-    char *fork_command;   /* template, see --help */
+    char *fork_command; /* template, see --help */
     char *voice_gateway_url;
     char *announcement;
 } srv_config_t;
 
-/* 0 on success, 1 when --help/--version was printed (exit 0), -EINVAL with
- * *err (malloc'd) naming the bad flag or value. */
-int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err);
+/* 0 on success, with *printed true when --help/--version was printed (the
+ * caller exits 0 without starting); -EINVAL with *err (malloc'd) naming the
+ * bad flag or value. */
+int srv_config_parse(srv_config_t *c, int argc, char **argv, bool *printed, char **err);
 void srv_config_usage(FILE *f);
 void srv_config_free(srv_config_t *c);
 /* The scope of trunk secret_refs under these settings; forbidden is the

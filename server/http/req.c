@@ -15,42 +15,65 @@
 static const char *reason_phrase(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
     }
 }
 
 static const char *method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE: return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
     }
     return "OTHER";
 }
 
-bool req_init(req_t *r, struct evhttp_request *req, const route_ctx_t *w, metrics_route_t route,
-              const char *route_name)
+bool req_init(req_t *r, struct evhttp_request *req, const route_ctx_t *w, metrics_route_t route, const char *route_name)
 {
     memset(r, 0, sizeof(*r));
     r->req = req;
@@ -171,8 +194,8 @@ bool req_method_ok(req_t *r, int allowed, const char *allow_header)
         return true;
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow_header);
     char msg[128];
-    snprintf(msg, sizeof(msg), "method %s not allowed here; use %s",
-             method_name(evhttp_request_get_command(r->req)), allow_header);
+    snprintf(msg, sizeof(msg), "method %s not allowed here; use %s", method_name(evhttp_request_get_command(r->req)),
+             allow_header);
     req_reply_error(r, 405, "method_not_allowed", msg);
     return false;
 }
@@ -205,7 +228,7 @@ bool req_auth_fs(req_t *r)
         return true;
     metrics_auth_failure(reason);
     r->what = reason;
-    if (rc == 401) {
+    if (rc != -EPERM) { /* -EACCES: no or bad credentials */
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
                           "Basic realm=\"w3voipd\", charset=\"UTF-8\"");
         req_reply_error(r, 401, "unauthorized",

@@ -63,13 +63,15 @@ static char *errf(const char *fmt, const char *a, const char *b)
     return buf.data;
 }
 
-/* flock()ed lock file; the lock dies with the process, even on kill -9. */
+/* flock()ed lock file; the lock dies with the process, even on kill -9.
+ * The descriptor, or -errno (-EBUSY: another process holds it) with *err. */
 static int take_lock(const char *path, bool write_pid, char **err)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        *err = errf("cannot open lock file %s: %s", path, strerror(errno));
-        return -1;
+        int e = errno;
+        *err = errf("cannot open lock file %s: %s", path, strerror(e));
+        return -e;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         char pid[32] = "";
@@ -78,7 +80,7 @@ static int take_lock(const char *path, bool write_pid, char **err)
             pid[strcspn(pid, "\n")] = '\0';
         *err = errf("another w3voipd (pid %s) already holds %s", pid[0] ? pid : "?", path);
         close(fd);
-        return -1;
+        return -EBUSY;
     }
     if (write_pid) {
         char pid[32];
@@ -86,7 +88,7 @@ static int take_lock(const char *path, bool write_pid, char **err)
         if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
             *err = errf("cannot write pid to %s: %s", path, strerror(errno));
             close(fd);
-            return -1;
+            return -EIO;
         }
     }
     return fd;
@@ -98,9 +100,11 @@ static int port_lock(srv_t *s, int port, char **err)
     char path[512];
     snprintf(path, sizeof(path), "%s/w3voipd-%s-%d.lock", dir && *dir ? dir : "/tmp", s->cfg.listen_host, port);
     s->port_lock_fd = take_lock(path, true, err);
-    return s->port_lock_fd < 0 ? -1 : 0;
+    return s->port_lock_fd < 0 ? s->port_lock_fd : 0;
 }
 
+/* A bound, listening, non-blocking socket, or -1 with *err (a socket type:
+ * evutil_socket_t). */
 static evutil_socket_t listen_socket(const char *host, int port, char **err)
 {
     struct addrinfo hints = {
@@ -127,17 +131,19 @@ static evutil_socket_t listen_socket(const char *host, int port, char **err)
     return fd;
 }
 
+/* The port fd is bound to, or -errno. */
 static int bound_port(evutil_socket_t fd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -1;
+        return -errno;
     if (ss.ss_family == AF_INET6)
         return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* 0, or -errno with *err (fd is closed on failure). */
 static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
 {
     w->srv = s;
@@ -147,12 +153,12 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
     if (w->http == NULL) {
         *err = xstrdup("cannot create an event loop");
         close(fd);
-        return -1;
+        return -ENOMEM;
     }
     w->db = db_reader_create(s->cfg.db_path, s->cfg.db_busy_timeout_ms, err);
     if (w->db == NULL) {
         close(fd);
-        return -1;
+        return -EIO;
     }
     /* every method reaches the routes, which answer 405 themselves
      * (evhttp's own answer would be 501) */
@@ -175,8 +181,7 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
         .auth = s->auth,
         .writer = s->writer,
         .base = w->base,
-        .conns = conn_table_create(w->base, w->http, &s->connections, s->cfg.max_connections,
-                                   s->cfg.request_timeout_s),
+        .conns = conn_table_create(w->base, w->http, &s->connections, s->cfg.max_connections, s->cfg.request_timeout_s),
         .inflight = &s->inflight,
         .stopping = &s->stopping,
     };
@@ -192,7 +197,7 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
     if (w->bound == NULL) {
         *err = xstrdup("cannot accept on the listening socket");
         close(fd);
-        return -1;
+        return -EIO;
     }
     return 0;
 }

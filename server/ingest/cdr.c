@@ -15,14 +15,31 @@
 
 /* A parsed document seen through one interface, JSON or XML. */
 typedef struct view {
-    const char *text;  /* the JSON text that parsed (kept as meta_json) */
+    const char *text; /* the JSON text that parsed (kept as meta_json) */
     size_t text_len;
-    json_t *json;      /* JSON document */
-    json_t *vars;      /* its "variables" object */
-    xmlDocPtr xml;     /* XML document */
-    xmlNodePtr xvars;  /* its <variables> */
-    xmlNodePtr xprof;  /* first <callflow><caller_profile> */
+    json_t *json;     /* JSON document */
+    json_t *vars;     /* its "variables" object */
+    xmlDocPtr xml;    /* XML document */
+    xmlNodePtr xvars; /* its <variables> */
+    json_t *jprof;    /* the current callflow entry's caller_profile (JSON) */
+    xmlNodePtr xprof; /* the current <callflow>'s <caller_profile> (XML) */
 } view_t;
+
+/* Which callflow entry describes the call. FreeSWITCH (switch_ivr.c,
+ * switch_ivr_generate_xml_cdr and switch_ivr_generate_json_cdr) walks the
+ * channel's caller-profile list from its head, and switch_channel_set_caller_profile
+ * pushes every new profile (transfer, second dialplan pass) at the head with
+ * the next profile_index: both formats list the NEWEST profile first. Both
+ * parsers take the entry with the highest profile_index (the current one, with
+ * the final destination and context), the first entry when none has an index. */
+static long profile_index(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return 0;
+    char *end;
+    long n = strtol(s, &end, 10);
+    return *end == '\0' && n > 0 ? n : 0;
+}
 
 /* Decoded variable value (malloc'd) or NULL. */
 static char *var(const view_t *v, const char *name)
@@ -52,9 +69,7 @@ static char *var(const view_t *v, const char *name)
 static char *profile(const view_t *v, const char *name)
 {
     if (v->json) {
-        json_t *cf = json_object_get(v->json, "callflow");
-        json_t *last = json_is_array(cf) ? json_array_get(cf, json_array_size(cf) - 1) : NULL;
-        const char *s = json_string_value(json_object_get(json_object_get(last, "caller_profile"), name));
+        const char *s = json_string_value(json_object_get(v->jprof, name));
         return s && *s ? xstrdup(s) : NULL;
     }
     for (xmlNodePtr n = v->xprof ? v->xprof->children : NULL; n; n = n->next)
@@ -67,7 +82,7 @@ static char *profile(const view_t *v, const char *name)
     return NULL;
 }
 
-int cdr_iso_from_uepoch(const char *uepoch, char out[32])
+bool cdr_iso_from_uepoch(const char *uepoch, char out[32])
 {
     if (uepoch == NULL)
         return false;
@@ -181,6 +196,22 @@ static int parse_json(const char *text, size_t len, view_t *v, const char **why)
         return -EINVAL;
     }
     v->vars = json_object_get(v->json, "variables");
+    json_t *cf = json_object_get(v->json, "callflow");
+    if (json_is_object(cf)) { /* one entry, not in an array */
+        v->jprof = json_object_get(cf, "caller_profile");
+    } else if (json_is_array(cf)) {
+        long best = -1;
+        size_t i;
+        json_t *e;
+        json_array_foreach(cf, i, e)
+        {
+            long n = profile_index(json_string_value(json_object_get(e, "profile_index")));
+            if (n > best) {
+                best = n;
+                v->jprof = json_object_get(e, "caller_profile");
+            }
+        }
+    }
     if (!json_is_object(v->vars) || !json_is_string(json_object_get(v->json, "core-uuid"))) {
         *why = "JSON CDR without core-uuid or variables";
         return -EINVAL;
@@ -206,7 +237,18 @@ static int parse_xml(const char *text, size_t len, view_t *v, const char **why)
         return -EINVAL;
     }
     v->xvars = child(root, "variables");
-    v->xprof = child(child(root, "callflow"), "caller_profile");
+    long best = -1;
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "callflow") != 0)
+            continue;
+        xmlChar *idx = xmlGetProp(c, BAD_CAST "profile_index");
+        long n = profile_index((const char *)idx);
+        xmlFree(idx);
+        if (n > best) {
+            best = n;
+            v->xprof = child(c, "caller_profile");
+        }
+    }
     xmlChar *core = xmlGetProp(root, BAD_CAST "core-uuid");
     bool ok = core != NULL && v->xvars != NULL;
     xmlFree(core);
@@ -351,11 +393,11 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
 
 void cdr_rec_free(cdr_rec_t *r)
 {
-    char **f[] = {&r->fs_core_uuid, &r->fs_uuid,  &r->leg,           &r->call_id,        &r->sip_call_id,
-                  &r->direction,    &r->from_uri, &r->to_uri,        &r->did_e164,       &r->ext_number,
-                  &r->user_id,      &r->start_ts, &r->answer_ts,     &r->end_ts,         &r->disposition,
-                  &r->recording_url, &r->hangup_cause, &r->meta_json, &r->claim_tenant_id, &r->claim_store_id,
-                  &r->claim_sip_domain, &r->auth_domain, &r->gateway};
+    char **f[] = {&r->fs_core_uuid,     &r->fs_uuid,      &r->leg,       &r->call_id,         &r->sip_call_id,
+                  &r->direction,        &r->from_uri,     &r->to_uri,    &r->did_e164,        &r->ext_number,
+                  &r->user_id,          &r->start_ts,     &r->answer_ts, &r->end_ts,          &r->disposition,
+                  &r->recording_url,    &r->hangup_cause, &r->meta_json, &r->claim_tenant_id, &r->claim_store_id,
+                  &r->claim_sip_domain, &r->auth_domain,  &r->gateway};
     for (size_t i = 0; i < W3_ARRAY_LEN(f); i++) {
         free(*f[i]);
         *f[i] = NULL;

@@ -16,7 +16,9 @@
  *   disposition = ANSWERED when answered; else USER_BUSY → BUSY;
  *     NO_ANSWER, NO_USER_RESPONSE, ORIGINATOR_CANCEL, ALLOTTED_TIMEOUT,
  *     NORMAL_CLEARING → NO ANSWER; any other cause → FAILED
- *   direction = w3_direction, else public context → inbound, else internal
+ *   direction = w3_direction, else public context → inbound, else internal;
+ *     the context is that of the callflow entry with the highest profile_index
+ *     (the newest: FreeSWITCH writes it first, in JSON and in XML)
  *   did_e164 = w3_did, ext_number = w3_ext, recording_url = w3_recording_url
  *   meta_json = the whole original document (JSON; XML as a JSON string)
  *
@@ -24,6 +26,7 @@
 #ifndef W3_CDR_H
 #define W3_CDR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "db.h"
@@ -35,6 +38,6 @@ typedef db_cdr_t cdr_rec_t;
 int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *rec, const char **why);
 void cdr_rec_free(cdr_rec_t *rec);
 /* µs since the epoch → "YYYY-MM-DDTHH:MM:SS.mmmZ" in out[32]; false when 0/bad. */
-int cdr_iso_from_uepoch(const char *uepoch, char out[32]);
+bool cdr_iso_from_uepoch(const char *uepoch, char out[32]);
 
 #endif

@@ -50,8 +50,9 @@ int main(void)
      * table is filled from the tenants already there */
     w3_buf_t v1 = {0}, mk = {0};
     w3_buf_printf(&v1, "%s/v1.db", dir);
-    w3_buf_printf(&mk, "sqlite3 %s < %s/schema/migrations/001_v1.sql && sqlite3 %s 'PRAGMA user_version=1' && "
-                       "sqlite3 %s < %s/demo.sql",
+    w3_buf_printf(&mk,
+                  "sqlite3 %s < %s/schema/migrations/001_v1.sql && sqlite3 %s 'PRAGMA user_version=1' && "
+                  "sqlite3 %s < %s/demo.sql",
                   v1.data, h_env("W3_SOURCE_ROOT"), v1.data, v1.data, h_env("W3_FIXTURES"));
     is_int(h_run(mk.data, NULL), 0, "a v1 database with the demo data");
     out = run(&rc, "%s init --db %s 2>&1", v1.data, NULL);
@@ -102,8 +103,9 @@ int main(void)
     is_str(claims.client_id, "ops", "sub is the client id");
     ok(claims.exp >= time(NULL) + 100 && claims.exp <= time(NULL) + 121, "exp = now + ttl");
     free(out);
-    out = run(&rc, "%s token --key %s --tenant-id a0000000-0000-4000-8000-00000000000a --sip-domain tenantA.edvoip.it "
-                   "--client-id w3",
+    out = run(&rc,
+              "%s token --key %s --tenant-id a0000000-0000-4000-8000-00000000000a --sip-domain tenantA.edvoip.it "
+              "--client-id w3",
               secret, NULL);
     out[strcspn(out, "\n")] = '\0';
     is_int(auth_jwt_verify(&key, out, time(NULL), 0, &claims, &why), 0, "tenant token verifies");
@@ -114,8 +116,10 @@ int main(void)
     free(secret);
 
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s/ec.pem && "
-                               "openssl pkey -in %s/ec.pem -pubout -out %s/ec.pub", dir, dir, dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s/ec.pem && "
+             "openssl pkey -in %s/ec.pem -pubout -out %s/ec.pub",
+             dir, dir, dir);
     ok(h_run(cmd, NULL) == 0, "generate an EC P-256 key pair");
     w3_buf_t ec = {0}, ecpub = {0};
     w3_buf_printf(&ec, "%s/ec.pem", dir);
@@ -157,6 +161,42 @@ int main(void)
         w3_buf_free(&req);
         h_server_stop(&srv);
     }
+
+    /* the commands that open the server's settings and database (cli_open):
+     * bad settings exit 2, a database that cannot be opened exits 1, each
+     * with the command's name on the message */
+    static const struct {
+        const char *name, *args;
+    } open_cmds[] = {
+        {"render", "x.form"},
+        {"explain", "--did +39061234568"},
+        {"export", "--domain tenantA.edvoip.it --out /nonexistent/out"},
+    };
+    w3_buf_t missing = {0};
+    w3_buf_printf(&missing, "%s/missing/none.db", dir);
+    free(h_write_file(dir, "x.form", "hostname=x"));
+    for (size_t i = 0; i < W3_ARRAY_LEN(open_cmds); i++) {
+        char fmt[512], want_msg[128];
+        snprintf(fmt, sizeof(fmt), "cd %%s && %%s%%s %s --db %%s %s 2>&1", open_cmds[i].name, open_cmds[i].args);
+        char line[2048];
+        snprintf(line, sizeof(line), fmt, dir, "", h_env("W3VOIP"), missing.data);
+        out = NULL;
+        rc = h_run(line, &out);
+        out[strcspn(out, "\n")] = '\0';
+        snprintf(want_msg, sizeof(want_msg), "%s: cannot open %s", open_cmds[i].name, missing.data);
+        ok(rc == 1 && strstr(out, want_msg) != NULL, "%s with a database that cannot be opened exits 1 (%d): %s",
+           open_cmds[i].name, rc, out);
+        free(out);
+        snprintf(line, sizeof(line), fmt, dir, "W3_WORKERS=0 ", h_env("W3VOIP"), db.data);
+        out = NULL;
+        rc = h_run(line, &out);
+        out[strcspn(out, "\n")] = '\0';
+        snprintf(want_msg, sizeof(want_msg), "%s: --workers must be between 1 and 256", open_cmds[i].name);
+        ok(rc == 2 && strstr(out, want_msg) != NULL, "%s with a bad setting in the environment exits 2 (%d): %s",
+           open_cmds[i].name, rc, out);
+        free(out);
+    }
+    w3_buf_free(&missing);
 
     out = run(&rc, "%s frobnicate 2>&1", NULL, NULL);
     is_int(rc, 2, "unknown command exits 2");

@@ -91,7 +91,6 @@ static void check_syntax(const dp_result_t *r)
 
 /* ---- requests ------------------------------------------------------------ */
 
-
 /* Posts body, evaluates the answer; status in *status. */
 static dp_result_t run(const char *body, int *status, char **xml)
 {
@@ -157,7 +156,8 @@ static int pos(const dp_result_t *r, const char *app, const char *prefix)
 static char *did_request(const char *did)
 {
     return h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", did, "Caller-Destination-Number", did,
-                   "variable_sip_to_user", did, "variable_sip_req_user", did, "variable_destination_number", did, NULL);
+                     "variable_sip_to_user", did, "variable_sip_req_user", did, "variable_destination_number", did,
+                     NULL);
 }
 
 /* ---- public -------------------------------------------------------------- */
@@ -267,7 +267,8 @@ static void public_ring_ai(void)
 {
     char *body = did_request("+39021234567");
     dp_result_t r = call(body);
-    EXPECT(r, has(&r, "bridge", "[leg_timeout=20]user/100@tenantA.edvoip.it,[leg_timeout=20]user/101@tenantA.edvoip.it"),
+    EXPECT(r,
+           has(&r, "bridge", "[leg_timeout=20]user/100@tenantA.edvoip.it,[leg_timeout=20]user/101@tenantA.edvoip.it"),
            "ring group simultaneous: ',' between members, leg_timeout per leg");
     EXPECT(r, has(&r, "export", "w3_target_type=ring") && has(&r, "export", "w3_target_ref=ring_store01"),
            "ring target exported");
@@ -275,7 +276,8 @@ static void public_ring_ai(void)
     dp_result_free(&r);
     h_sql(srv.db, "UPDATE voip_ring_groups SET strategy = 'sequential' WHERE ref = 'ring_store01'");
     r = call(body);
-    EXPECT(r, has(&r, "bridge", "[leg_timeout=20]user/100@tenantA.edvoip.it|[leg_timeout=20]user/101@tenantA.edvoip.it"),
+    EXPECT(r,
+           has(&r, "bridge", "[leg_timeout=20]user/100@tenantA.edvoip.it|[leg_timeout=20]user/101@tenantA.edvoip.it"),
            "ring group sequential: '|' between members");
     dp_result_free(&r);
     h_sql(srv.db, "UPDATE voip_ring_groups SET strategy = 'simultaneous' WHERE ref = 'ring_store01'");
@@ -295,7 +297,7 @@ static void public_ring_ai(void)
     free(body);
 
     body = h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result", "Caller-Destination-Number",
-                   "w3_ai_result", "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL);
+                     "w3_ai_result", "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL);
     r = call(body);
     EXPECT(r, r.n == 1 && has(&r, "park", ""), "fork result +OK → park");
     dp_result_free(&r);
@@ -318,7 +320,7 @@ static void public_ring_ai(void)
 static char *as_caller(const char *capture, const char *user, const char *domain, const char *dest)
 {
     return h_rewrite(capture, "variable_user_name", user, "variable_domain_name", domain, "Hunt-Destination-Number",
-                   dest, "Caller-Destination-Number", dest, "variable_tenant_id", NULL, NULL);
+                     dest, "Caller-Destination-Number", dest, "variable_tenant_id", NULL, NULL);
 }
 
 static void internal(void)
@@ -326,7 +328,9 @@ static void internal(void)
     char *body = h_capture("dialplan-internal-ext.form", NULL);
     dp_result_t r = call(body);
     EXPECT(r, has(&r, "bridge", "user/101@tenantA.edvoip.it"), "internal 100 → 101: bridge user/101@tenantA");
-    EXPECT(r, has(&r, "export", "w3_direction=internal") && has(&r, "export", "user_id=a1000000-0000-4000-8000-000000000100"),
+    EXPECT(r,
+           has(&r, "export", "w3_direction=internal") &&
+               has(&r, "export", "user_id=a1000000-0000-4000-8000-000000000100"),
            "internal call exports the caller's user_id and direction");
     EXPECT(r, has(&r, "voicemail", "default tenantA.edvoip.it 101"), "voicemail fallback of 101");
     dp_result_free(&r);
@@ -355,18 +359,50 @@ static void internal(void)
     free(body);
 
     body = h_capture("dialplan-internal-user_context-from-directory.form", NULL);
-    r = call(body);
-    EXPECT(r, r.found_context && r.n > 0, "context name echoes Hunt-Context (ctx_from_directory)");
+    int ctx_status = 0;
+    char *ctx_xml = NULL;
+    r = run(body, &ctx_status, &ctx_xml);
+    char *ctx_name =
+        ctx_xml ? h_xpath(ctx_xml, strlen(ctx_xml), "/document/section[@name='dialplan']/context/@name") : NULL;
+    is_str(ctx_name, "ctx_from_directory", "context name echoes Hunt-Context (ctx_from_directory)");
+    is_int(ctx_xml ? h_xpath_count(ctx_xml, strlen(ctx_xml), "/document/section/context") : -1, 1,
+           "exactly one context, no fallback to another");
+    {
+        /* the whole internal call 100@A → 101, as in context internal */
+        static const char *const want[][2] = {
+            {"export", "tenant_id=" TA},
+            {"export", "store_id=a5000000-0000-4000-8000-000000000001"},
+            {"export", "sip_domain=tenantA.edvoip.it"},
+            {"export", "user_id=a1000000-0000-4000-8000-000000000100"},
+            {"export", "w3_direction=internal"},
+            {"export", "w3_ext=101"},
+            {"set", "hangup_after_bridge=true"},
+            {"set", "continue_on_fail=NO_ANSWER,USER_BUSY,NO_USER_RESPONSE,USER_NOT_REGISTERED,SUBSCRIBER_ABSENT,"
+                    "ALLOTTED_TIMEOUT"},
+            {"set", "call_timeout=30"},
+            {"bridge", "user/101@tenantA.edvoip.it"},
+            {"answer", ""},
+            {"voicemail", "default tenantA.edvoip.it 101"},
+        };
+        bool same = ctx_status == 200 && r.found_context && r.n == W3_ARRAY_LEN(want);
+        for (size_t i = 0; same && i < r.n; i++)
+            same = strcmp(r.actions[i].app, want[i][0]) == 0 && strcmp(r.actions[i].data, want[i][1]) == 0;
+        EXPECT(r, same, "ctx_from_directory runs exactly the 12 actions of 100 → 101 (exports, bridge, voicemail)");
+    }
+    free(ctx_name);
+    free(ctx_xml);
     dp_result_free(&r);
     free(body);
 
     /* spoofed caller id: From/caller-id say 101, the authenticated user is 100 */
     body = h_rewrite("dialplan-internal-outbound.form", "Caller-Caller-ID-Number", "101", "Hunt-Caller-ID-Number",
-                   "101", "variable_sip_from_user", "101", "Caller-Username", "101", NULL);
+                     "101", "variable_sip_from_user", "101", "Caller-Username", "101", NULL);
     r = call(body);
-    EXPECT(r, has(&r, "export", "user_id=a1000000-0000-4000-8000-000000000100") &&
-                  has(&r, "bridge", "[origination_caller_id_number=+390612345600]sofia/gateway/tenantA_store01/0612345678"),
-           "spoofed caller-id 101: identity (and cos national) are still the authenticated 100's");
+    EXPECT(
+        r,
+        has(&r, "export", "user_id=a1000000-0000-4000-8000-000000000100") &&
+            has(&r, "bridge", "[origination_caller_id_number=+390612345600]sofia/gateway/tenantA_store01/0612345678"),
+        "spoofed caller-id 101: identity (and cos national) are still the authenticated 100's");
     dp_result_free(&r);
     free(body);
 
@@ -429,8 +465,10 @@ static void routes_and_cos(void)
                   "'a5000000-0000-4000-8000-000000000001', 'tenantA_store01_backup', '127.0.0.1', 5, '+390612345699')");
     body = h_capture("dialplan-internal-outbound.form", NULL);
     r = call(body);
-    EXPECT(r, has(&r, "bridge", "[origination_caller_id_number=+390612345699]sofia/gateway/tenantA_store01_backup/0612345678|"
-                                "[origination_caller_id_number=+390612345600]sofia/gateway/tenantA_store01/0612345678"),
+    EXPECT(r,
+           has(&r, "bridge",
+               "[origination_caller_id_number=+390612345699]sofia/gateway/tenantA_store01_backup/0612345678|"
+               "[origination_caller_id_number=+390612345600]sofia/gateway/tenantA_store01/0612345678"),
            "two trunks → failover '|' in priority order, each with its caller id");
     dp_result_free(&r);
     h_sql(srv.db, "UPDATE voip_trunks SET enabled = 0 WHERE store_id = 'a5000000-0000-4000-8000-000000000001'");
@@ -452,8 +490,8 @@ static void forwarding(void)
            "then comes back to decide busy/no-answer forwarding");
     dp_result_free(&r);
     char *b2 = h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number", "w3_after_bridge",
-                       "Caller-Destination-Number", "w3_after_bridge", "variable_w3_fwd_from", "200",
-                       "variable_originate_disposition", "NO_ANSWER", NULL);
+                         "Caller-Destination-Number", "w3_after_bridge", "variable_w3_fwd_from", "200",
+                         "variable_originate_disposition", "NO_ANSWER", NULL);
     r = call(b2);
     EXPECT(r, has(&r, "bridge", "user/101@tenantA.edvoip.it"), "no answer → forwarded to 101");
     EXPECT(r, !has(&r, "voicemail", "default tenantA.edvoip.it 200") && pos(&r, "hangup", "") >= 0,
@@ -465,11 +503,36 @@ static void forwarding(void)
            "busy → no busy forwarding configured → fallback, not the no-answer target");
     dp_result_free(&r);
     free(b3);
+    /* a tenant B caller (100@B, its own tenant variables) coming back from a
+     * bridge with w3_fwd_from=200: tenant B has no 200, tenant A's 200 (which
+     * forwards to 101) must not be used */
+    b3 = h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number", "w3_after_bridge",
+                   "Caller-Destination-Number", "w3_after_bridge", "variable_w3_fwd_from", "200",
+                   "variable_originate_disposition", "NO_ANSWER", "variable_domain_name", "tenantB.edvoip.it",
+                   "variable_tenant_id", TB, "variable_store_id", "b5000000-0000-4000-8000-000000000001",
+                   "variable_user_id", "b1000000-0000-4000-8000-000000000100", "variable_sip_domain",
+                   "tenantB.edvoip.it", NULL);
+    r = call(b3);
+    EXPECT(
+        r, has(&r, "respond", "404 Not Found") && has(&r, "set", "w3_reject_reason=forwarding extension not found"),
+        "the forwarding step of a tenant B caller for 200 (only in A) → respond 404, forwarding extension not found");
+    EXPECT(r,
+           has(&r, "export", "sip_domain=tenantB.edvoip.it") && !any_mentions(&r, "tenantA") &&
+               !any_mentions(&r, "user/") && pos(&r, "bridge", "") < 0,
+           "and it never reaches tenant A's 200 nor its forward target");
+    dp_result_free(&r);
+    free(b3);
+    /* the same step with tenant A's variables on a tenant B domain: refused
+     * before any lookup */
     b3 = h_form_set(b2, "variable_w3_fwd_from", "100");
     char *b4 = h_form_set(b3, "variable_domain_name", "tenantB.edvoip.it");
     char *b5 = h_form_set(b4, "variable_w3_fwd_from", "200");
     r = call(b5);
-    EXPECT(r, !any_mentions(&r, "tenantA"), "the forwarding step of a tenant B caller never reaches tenant A's 200");
+    EXPECT(r,
+           has(&r, "respond", "403 Forbidden") &&
+               has(&r, "set", "w3_reject_reason=caller's tenant variable disagrees with its domain") &&
+               !any_mentions(&r, "tenantA"),
+           "a caller whose tenant variable (A) disagrees with its domain (B) → respond 403, nothing of tenant A");
     dp_result_free(&r);
     free(b3);
     free(b4);
@@ -482,16 +545,18 @@ static void forwarding(void)
                   "'tenantA.edvoip.it' AND ext_number = '101'");
     body = h_capture("dialplan-internal-ext.form", NULL);
     r = call(body);
-    EXPECT(r, !any_mentions(&r, "sofia/gateway") && has(&r, "set", "w3_fwd_refused=cos") &&
-                  has(&r, "bridge", "user/101@tenantA.edvoip.it"),
+    EXPECT(r,
+           !any_mentions(&r, "sofia/gateway") && has(&r, "set", "w3_fwd_refused=cos") &&
+               has(&r, "bridge", "user/101@tenantA.edvoip.it"),
            "forward-always to an international number refused by 101's cos: 101 rings instead");
     dp_result_free(&r);
     /* within its cos it goes through the forwarding extension's store trunk */
     h_sql(srv.db, "UPDATE voip_extensions SET forwarding = '{\"always\":\"90612345678\"}', cos = 'national' WHERE "
                   "sip_domain = 'tenantA.edvoip.it' AND ext_number = '101'");
     r = call(body);
-    EXPECT(r, has(&r, "bridge", "[origination_caller_id_number=+390612345600]sofia/gateway/tenantA_store01/0612345678") &&
-                  !has(&r, "bridge", "user/101@tenantA.edvoip.it"),
+    EXPECT(r,
+           has(&r, "bridge", "[origination_caller_id_number=+390612345600]sofia/gateway/tenantA_store01/0612345678") &&
+               !has(&r, "bridge", "user/101@tenantA.edvoip.it"),
            "forward-always within cos: through 101's store trunk, 101 not rung");
     dp_result_free(&r);
     h_sql(srv.db, "UPDATE voip_extensions SET forwarding = '{}', cos = 'internal' WHERE sip_domain = "

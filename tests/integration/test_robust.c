@@ -195,6 +195,38 @@ static void overload(void)
     is_int(h_server_stop(&s), 0, "exits cleanly");
 }
 
+/* The marker file an outside sqlite3 writes once it holds its lock (up to
+ * 1 s for it to start), or NULL. */
+static char *wait_marker(const char *path)
+{
+    char *held = NULL;
+    for (int i = 0; i < 50 && held == NULL; i++) {
+        sleep_ms(20);
+        size_t n = 0;
+        if (w3_read_file(path, 64, &held, &n) != 0) {
+            held = NULL;
+        } else if (n == 0) { /* created, not written yet */
+            free(held);
+            held = NULL;
+        }
+    }
+    return held;
+}
+
+/* w3voipd_db_errors_total from /metrics, -1 when absent. */
+static long long db_errors(const h_server_t *s)
+{
+    h_resp_t r;
+    long long v = -1;
+    if (h_request(s->port, "GET", "/metrics", NULL, NULL, 0, &r) == 0 && r.body) {
+        const char *p = strstr(r.body, "\nw3voipd_db_errors_total ");
+        if (p)
+            v = strtoll(p + strlen("\nw3voipd_db_errors_total "), NULL, 10);
+    }
+    h_resp_free(&r);
+    return v;
+}
+
 static void contention(void)
 {
     const char *extra[] = {"--db-busy-timeout", "200", NULL};
@@ -202,13 +234,23 @@ static void contention(void)
     if (!ok(h_server_start(&s, NULL, extra) == 0, "server with a 200 ms busy timeout"))
         return;
     char cmd[1024], *pid = NULL;
-    /* an outside connection in exclusive locking mode holding a write */
+    /* An outside connection holding an exclusive write transaction. In WAL
+     * mode that is the strongest lock another process can take while
+     * w3voipd is connected (PRAGMA locking_mode=EXCLUSIVE is refused with
+     * "database is locked": w3voipd's readers hold their shared lock), and
+     * readers are not blocked by it. The outside sqlite3 runs with -bail and
+     * only writes its marker file once BEGIN EXCLUSIVE and the UPDATE
+     * succeeded, so the test knows the lock is really held. */
+    char marker[600];
+    snprintf(marker, sizeof(marker), "%s/outside-lock", s.dir);
     snprintf(cmd, sizeof(cmd),
-             "(printf 'PRAGMA locking_mode=EXCLUSIVE;\\nBEGIN EXCLUSIVE;\\nUPDATE tenants SET name = name;\\n'; sleep 3) "
-             "| sqlite3 '%s' >/dev/null 2>&1 & echo $!",
-             s.db);
+             "(printf 'BEGIN EXCLUSIVE;\\nUPDATE tenants SET name = name;\\n.system echo held > %s\\n'; sleep 3) "
+             "| sqlite3 -bail '%s' >/dev/null 2>&1 & echo $!",
+             marker, s.db);
     h_run(cmd, &pid);
-    sleep_ms(300);
+    char *held = wait_marker(marker);
+    is_str(held, "held\n", "an outside sqlite3 holds BEGIN EXCLUSIVE with a write (marker written after it)");
+    free(held);
     int users = 0, unavailable = 0, wrong = 0;
     for (int i = 0; i < 10; i++) {
         bool user = false;
@@ -222,26 +264,50 @@ static void contention(void)
     }
     ok(wrong == 0, "exclusive outside lock: lookups answer the user (%d) or 503 (%d), never not-found (%d)", users,
        unavailable, wrong);
+    is_int(users, 10, "WAL: all 10 lookups during the outside write transaction answer the user");
+    /* the lock was still held after the lookups: a writer with a 50 ms
+     * timeout is refused */
+    char *probe = NULL;
+    snprintf(cmd, sizeof(cmd), "sqlite3 -cmd '.timeout 50' '%s' 'BEGIN IMMEDIATE;' 2>&1", s.db);
+    h_run(cmd, &probe);
+    if (probe)
+        probe[strcspn(probe, "\r\n")] = '\0';
+    ok(probe && strstr(probe, "database is locked"), "the outside lock spanned the lookups (a probe writer: %s)",
+       probe ? probe : "(no output)");
+    free(probe);
     snprintf(cmd, sizeof(cmd), "kill %d 2>/dev/null; sleep 0.3", atoi(pid ? pid : "0"));
     h_run(cmd, NULL);
     free(pid);
 
-    /* a sqlite3 writer holding BEGIN IMMEDIATE past the busy timeout */
+    /* a sqlite3 writer holding BEGIN IMMEDIATE past the busy timeout (its
+     * marker written once the lock is held) */
+    long long errors_before = db_errors(&s);
+    snprintf(marker, sizeof(marker), "%s/outside-write", s.dir);
     snprintf(cmd, sizeof(cmd),
-             "(printf 'BEGIN IMMEDIATE;\\nUPDATE tenants SET name = name;\\n'; sleep 3) | sqlite3 '%s' >/dev/null "
-             "2>&1 & echo $!",
-             s.db);
+             "(printf 'BEGIN IMMEDIATE;\\nUPDATE tenants SET name = name;\\n.system echo held > %s\\n'; sleep 3) "
+             "| sqlite3 -bail '%s' >/dev/null 2>&1 & echo $!",
+             marker, s.db);
     pid = NULL;
     h_run(cmd, &pid);
-    sleep_ms(300);
+    held = wait_marker(marker);
+    is_str(held, "held\n", "an outside sqlite3 holds BEGIN IMMEDIATE with a write");
+    free(held);
     size_t len;
     char *cdr = h_capture("cdr-json-a-leg.json", &len);
     const char *hdrs[] = {"Authorization: Basic ZnNub2RlOnNlY3JldA==", "Content-Type: application/json", NULL};
     h_resp_t r;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     h_request(s.port, "POST", "/fs/cdr", hdrs, cdr, len, &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long waited_ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
     int during = r.status;
     h_resp_free(&r);
     ok(during == 503, "CDR while a sqlite3 writer holds the lock: not acknowledged (%d)", during);
+    /* the writer really met the lock: it waited out the 200 ms busy timeout
+     * and counted a database failure */
+    ok(waited_ms >= 200, "the writer waited for the lock at least the busy timeout (%ld ms)", waited_ms);
+    is_int(db_errors(&s) - errors_before, 1, "w3voipd_db_errors_total counts the locked write");
     snprintf(cmd, sizeof(cmd), "kill %d 2>/dev/null; sleep 0.3", atoi(pid ? pid : "0"));
     h_run(cmd, NULL);
     free(pid);
