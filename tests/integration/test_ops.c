@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,44 @@ static char *w3voip(int *rc, const char *args)
     *rc = h_run(cmd.data, &out);
     w3_buf_free(&cmd);
     return out;
+}
+
+/* README's sample of `check` on the demo is what check prints, byte for byte. */
+static void check_readme_sample(void)
+{
+    w3_buf_t path = {0}, cmd = {0};
+    w3_buf_printf(&path, "%s/README.md", h_env("W3_SOURCE_ROOT"));
+    char *readme = NULL;
+    size_t len = 0;
+    if (!ok(w3_read_file(path.data, 1 << 20, &readme, &len) == 0, "README.md readable")) {
+        w3_buf_free(&path);
+        return;
+    }
+    const char *start = "$ w3voip check --db var/demo.db\n";
+    char *sample = strstr(readme, start);
+    char *end = sample ? strstr(sample, "exit=1\n") : NULL;
+    if (ok(sample && end, "README has a check sample on var/demo.db ending in exit=1")) {
+        sample += strlen(start);
+        end[strlen("exit=1\n")] = '\0';
+        char *dir = h_tmpdir();
+        w3_buf_t var = {0};
+        w3_buf_printf(&var, "%s/var", dir);
+        mkdir(var.data, 0700);
+        char *db = h_demo_db(var.data, "demo.db");
+        unsetenv("W3_TRUNK_TENANTA_STORE02");
+        w3_buf_printf(&cmd, "cd %s && %s check --db var/demo.db; echo exit=$?", dir, h_env("W3VOIP"));
+        char *out = NULL;
+        h_run(cmd.data, &out);
+        is_str(out, sample, "README's check sample is what check prints on the demo");
+        free(out);
+        free(db);
+        w3_buf_free(&var);
+        h_rmrf(dir);
+        free(dir);
+    }
+    free(readme);
+    w3_buf_free(&cmd);
+    w3_buf_free(&path);
 }
 
 static void check(void)
@@ -314,6 +353,7 @@ static void graceful(void)
 int main(void)
 {
     check();
+    check_readme_sample();
     explain();
     json_logs_and_reopen();
     graceful();
