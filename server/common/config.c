@@ -21,8 +21,7 @@ struct opt {
 #define OFF(f) offsetof(srv_config_t, f)
 
 static const struct opt opts[] = {
-    {"db", "W3_DB", T_STR, OFF(db_path), "FILE",
-     "SQLite database (created and migrated on start). Required."},
+    {"db", "W3_DB", T_STR, OFF(db_path), "FILE", "SQLite database (created and migrated on start). Required."},
     {"listen", "W3_LISTEN", T_LISTEN, 0, "HOST:PORT",
      "Address to serve on (default 127.0.0.1:8080; port 0 = any free port)."},
     {"workers", "W3_WORKERS", T_INT, OFF(workers), "N",
@@ -49,7 +48,11 @@ static const struct opt opts[] = {
     {"idle-timeout", "W3_IDLE_TIMEOUT", T_DOUBLE, OFF(idle_timeout_s), "SECONDS",
      "Close a connection idle for this long (default 5)."},
     {"request-timeout", "W3_REQUEST_TIMEOUT", T_DOUBLE, OFF(request_timeout_s), "SECONDS",
-     "Absolute limit for one connection, however slowly it trickles (default 10)."},
+     "Time a client has to send each request, counted from when the connection\n"
+     "was accepted or last answered, however slowly it trickles: past it the\n"
+     "connection is closed. Answering does not count, and each answer restarts\n"
+     "it, so a keep-alive connection lives as long as requests keep coming\n"
+     "(default 10)."},
     {"max-connections", "W3_MAX_CONNECTIONS", T_INT, OFF(max_connections), "N",
      "Open connections accepted at once, all workers together (default 4096)."},
     {"db-busy-timeout", "W3_DB_BUSY_TIMEOUT", T_INT, OFF(db_busy_timeout_ms), "MS",
@@ -61,13 +64,11 @@ static const struct opt opts[] = {
      "How long the writer waits to gather a batch (default 0.002)."},
     {"shutdown-grace", "W3_SHUTDOWN_GRACE", T_DOUBLE, OFF(shutdown_grace_s), "SECONDS",
      "On SIGTERM, time given to in-flight requests (default 5)."},
-    {"xml-body-max", "W3_XML_BODY_MAX", T_SIZE, OFF(xml_body_max), "BYTES",
-     "Largest /fs/xml body (default 262144)."},
+    {"xml-body-max", "W3_XML_BODY_MAX", T_SIZE, OFF(xml_body_max), "BYTES", "Largest /fs/xml body (default 262144)."},
     {"cdr-body-max", "W3_CDR_BODY_MAX", T_SIZE, OFF(cdr_body_max), "BYTES",
      "Largest /fs/cdr body (default 4194304). A refused CDR is lost for good:\n"
      "keep this above FreeSWITCH's largest CDR."},
-    {"api-body-max", "W3_API_BODY_MAX", T_SIZE, OFF(api_body_max), "BYTES",
-     "Largest /api body (default 1048576)."},
+    {"api-body-max", "W3_API_BODY_MAX", T_SIZE, OFF(api_body_max), "BYTES", "Largest /api body (default 1048576)."},
     {"cacheable", "W3_CACHEABLE_MS", T_INT, OFF(cacheable_ms), "MS",
      "Let FreeSWITCH cache directory users this long (default 0 = off). When on,\n"
      "a changed password or disabled user takes up to this long to apply\n"
@@ -109,8 +110,8 @@ void srv_config_defaults(srv_config_t *c)
 
 void srv_config_free(srv_config_t *c)
 {
-    char **strs[] = {&c->db_path,   &c->listen_host,  &c->fs_user,      &c->fs_pass,
-                     &c->jwt_key_path, &c->log_file,  &c->pidfile,      &c->port_file,
+    char **strs[] = {&c->db_path,      &c->listen_host,       &c->fs_user,     &c->fs_pass,
+                     &c->jwt_key_path, &c->log_file,          &c->pidfile,     &c->port_file,
                      &c->fork_command, &c->voice_gateway_url, &c->announcement};
     for (size_t i = 0; i < W3_ARRAY_LEN(strs); i++) {
         free(*strs[i]);
@@ -240,17 +241,16 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
 
 void srv_config_usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: w3voipd --db FILE --jwt-key FILE [options]\n"
-            "\n"
-            "Answers FreeSWITCH mod_xml_curl directory and dialplan lookups for every\n"
-            "tenant from SQLite, stores the CDRs FreeSWITCH posts and serves the W3\n"
-            "JSON API.\n"
-            "\n"
-            "Routes: POST /fs/xml (mod_xml_curl), POST /fs/cdr (mod_json_cdr and\n"
-            "mod_xml_cdr), /api/voip/... (JWT), /healthz, /readyz, /metrics.\n"
-            "\n"
-            "Options (each also read from the environment variable shown):\n");
+    fprintf(f, "Usage: w3voipd --db FILE --jwt-key FILE [options]\n"
+               "\n"
+               "Answers FreeSWITCH mod_xml_curl directory and dialplan lookups for every\n"
+               "tenant from SQLite, stores the CDRs FreeSWITCH posts and serves the W3\n"
+               "JSON API.\n"
+               "\n"
+               "Routes: POST /fs/xml (mod_xml_curl), POST /fs/cdr (mod_json_cdr and\n"
+               "mod_xml_cdr), /api/voip/... (JWT), /healthz, /readyz, /metrics.\n"
+               "\n"
+               "Options (each also read from the environment variable shown):\n");
     for (size_t i = 0; i < W3_ARRAY_LEN(opts); i++) {
         const struct opt *o = &opts[i];
         if (o->flag)
@@ -265,16 +265,15 @@ void srv_config_usage(FILE *f)
             h += n + (nl ? 1 : 0);
         }
     }
-    fprintf(f,
-            "  --help, --version\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT finish in-flight requests and commit queued CDRs,\n"
-            "then exit; SIGHUP re-opens the log file.\n"
-            "\n"
-            "Example:\n"
-            "  w3voip init --db /var/lib/w3voipd/pbx.db\n"
-            "  w3voipd --db /var/lib/w3voipd/pbx.db --jwt-key /etc/w3voipd/jwt.pub \\\n"
-            "          --fs-credentials-file /etc/w3voipd/fs.cred --listen 127.0.0.1:8080\n");
+    fprintf(f, "  --help, --version\n"
+               "\n"
+               "Signals: SIGTERM/SIGINT finish in-flight requests and commit queued CDRs,\n"
+               "then exit; SIGHUP re-opens the log file.\n"
+               "\n"
+               "Example:\n"
+               "  w3voip init --db /var/lib/w3voipd/pbx.db\n"
+               "  w3voipd --db /var/lib/w3voipd/pbx.db --jwt-key /etc/w3voipd/jwt.pub \\\n"
+               "          --fs-credentials-file /etc/w3voipd/fs.cred --listen 127.0.0.1:8080\n");
 }
 
 int srv_config_parse(srv_config_t *c, int argc, char **argv, char **err)

@@ -22,8 +22,8 @@ typedef struct srv_config {
     char *log_file;
     char *pidfile;
     char *port_file;
-    double idle_timeout_s;      /* evhttp read/write idle timeout */
-    double request_timeout_s;   /* absolute deadline for one connection */
+    double idle_timeout_s;    /* evhttp read/write idle timeout */
+    double request_timeout_s; /* per request: since accepted or last answered */
     int db_busy_timeout_ms;
     int writer_batch_max;
     double writer_delay_s;
@@ -35,7 +35,7 @@ typedef struct srv_config {
     int cacheable_ms;
     long jwt_leeway_s;
     /* dialplan */
-    char *fork_command;   /* template, see --help */
+    char *fork_command; /* template, see --help */
     char *voice_gateway_url;
     char *announcement;
 } srv_config_t;
