@@ -19,14 +19,14 @@ int cli_render(int argc, char **argv)
     if (cli_parse(argc, argv, opts, 1, pos, 1, &npos, &help) != 0)
         return 2;
     if (help || db_path == NULL || npos != 1) {
-        fprintf(help ? stdout : stderr,
-                "Usage: w3voip render --db FILE REQUEST\n\n"
-                "Prints the document w3voipd would answer to the mod_xml_curl request body\n"
-                "in file REQUEST ('-' = standard input), e.g. one saved with\n"
-                "fs_cli -x 'xml_curl debug_on' or from fixtures/requests/. The HTTP status\n"
-                "goes to standard error when it is not 200. Exit 0 when the status is 200.\n"
-                "Settings such as W3_CACHEABLE_MS or W3_FORK_COMMAND are read from the\n"
-                "environment, as w3voipd reads them.\n");
+        fprintf(help ? stdout : stderr, "Usage: w3voip render --db FILE REQUEST\n\n"
+                                        "Prints the document w3voipd would answer to the mod_xml_curl request body\n"
+                                        "in file REQUEST ('-' = standard input), e.g. one saved with\n"
+                                        "fs_cli -x 'xml_curl debug_on' or a capture of the source tree such as\n"
+                                        "fixtures/captures/directory-sip_auth-register.form. The HTTP status\n"
+                                        "goes to standard error when it is not 200. Exit 0 when the status is 200.\n"
+                                        "Settings such as W3_CACHEABLE_MS or W3_FORK_COMMAND are read from the\n"
+                                        "environment, as w3voipd reads them.\n");
         return help ? 0 : 2;
     }
     char *body = NULL;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth_jwt.h"
 #include "db.h"
@@ -296,6 +297,20 @@ int main(void)
         w3_buf_free(&req);
         h_server_stop(&srv);
     }
+
+    /* the capture render --help names is in the source tree */
+    out = run(&rc, "%s render --help", NULL, NULL);
+    const char *cap = out ? strstr(out, "fixtures/captures/") : NULL;
+    if (ok(rc == 0 && cap, "render --help names a capture")) {
+        int n = (int)strcspn(cap, " \n");
+        if (n > 0 && cap[n - 1] == '.') /* the end of the sentence */
+            n--;
+        w3_buf_t p = {0};
+        w3_buf_printf(&p, "%s/%.*s", h_env("W3_SOURCE_ROOT"), n, cap);
+        ok(access(p.data, R_OK) == 0, "  ...that exists: %s", p.data);
+        w3_buf_free(&p);
+    }
+    free(out);
 
     out = run(&rc, "%s frobnicate 2>&1", NULL, NULL);
     is_int(rc, 2, "unknown command exits 2");
