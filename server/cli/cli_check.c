@@ -90,7 +90,8 @@ int cli_check(int argc, char **argv)
                 "and stores past the limits the schema enforces on new writes (%d members per\n"
                 "ring group, %d routes per tenant, %d trunks per store), by ref, domain or\n"
                 "store name and id, with the count and the limit.\n"
-                "Exit status: 0 nothing wrong, 1 problems found, 2 usage error.\n",
+                "Exit status: 0 nothing wrong, 1 problems found, 2 usage error, or the\n"
+                "database cannot be read or has another schema version (run w3voip init).\n",
                 DB_MAX_RING_GROUP_MEMBERS, DB_MAX_TENANT_ROUTES, DB_MAX_STORE_TRUNKS);
         return help ? 0 : 2;
     }

@@ -127,9 +127,11 @@ int cli_export(int argc, char **argv)
                 "                                           from this shell's environment)\n"
                 "Copy DIR over FreeSWITCH's conf/ and run: fs_cli -x reloadxml; fs_cli -x\n"
                 "'sofia profile external rescan'. Several domains can be exported into the\n"
-                "same DIR. Exit status: 0 complete, 1 something was left out (a user or a\n"
-                "gateway with a value not safe to render, a gateway whose secret does not\n"
-                "resolve; each named on stderr, the rest is written), 2 usage error.\n");
+                "same DIR.\n"
+                "Exit status: 0 complete, 1 something was left out (a user or a gateway\n"
+                "with a value not safe to render, a gateway whose secret does not resolve;\n"
+                "each named on stderr, the rest is written) or the database cannot be read\n"
+                "or rendered, 2 usage error or no enabled tenant with that domain.\n");
         return help ? 0 : 2;
     }
     srv_config_t cfg;

@@ -317,7 +317,16 @@ int main(void)
     free(out);
     out = run(&rc, "%s --help", NULL, NULL);
     ok(rc == 0 && strstr(out, "init") && strstr(out, "token"), "w3voip --help lists the commands");
+    ok(strstr(out, "\nExit status") && strstr(out, "\n  0  done") && strstr(out, "\n  1  ") &&
+           strstr(out, "\n  2  usage") && strstr(out, "\n  3  explain"),
+       "w3voip --help lists the exit codes");
     free(out);
+    static const char *const subcommands[] = {"init", "a1", "token", "render", "explain", "check", "export"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(subcommands); i++) {
+        out = run(&rc, "%s %s --help", subcommands[i], NULL);
+        ok(rc == 0 && out && strstr(out, "\nExit status: 0 "), "w3voip %s --help gives its exit codes", subcommands[i]);
+        free(out);
+    }
 
     w3_buf_free(&db);
     h_rmrf(dir);

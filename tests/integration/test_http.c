@@ -194,7 +194,7 @@ static void single_instance(void)
                              srv.jwt_key,      "--listen", "127.0.0.1:0", NULL};
     char *err = NULL;
     int rc = h_server_expect_fail(argv_db, &err);
-    ok(rc != 0, "second w3voipd on the same database refused (exit %d)", rc);
+    is_int(rc, 1, "second w3voipd on the same database refused: exit 1 (cannot start)");
     ok(err && strstr(err, "another w3voipd") != NULL, "and says why: %s", err ? err : "");
     free(err);
 
@@ -205,7 +205,7 @@ static void single_instance(void)
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", srv.port);
     const char *argv_port[] = {h_env("W3VOIPD"), "--db", db2, "--jwt-key", srv.jwt_key, "--listen", listen, NULL};
     rc = h_server_expect_fail(argv_port, &err);
-    ok(rc != 0, "second w3voipd on the same port refused (exit %d)", rc);
+    is_int(rc, 1, "second w3voipd on the same port refused: exit 1 (cannot start)");
     ok(err && strstr(err, "another w3voipd") != NULL, "and says why: %s", err ? err : "");
     free(err);
     free(db2);
@@ -223,6 +223,9 @@ static void single_instance(void)
     is_int(rc, 0, "--help exits 0");
     ok(err && strstr(err, "--db FILE") && strstr(err, "W3_LISTEN") && strstr(err, "--fs-credentials-file"),
        "--help documents flags and environment variables");
+    ok(err && strstr(err, "\nExit status:\n") && strstr(err, "\n  0  stopped cleanly") &&
+           strstr(err, "\n  1  cannot start") && strstr(err, "\n  2  usage"),
+       "--help lists the exit codes 0, 1 and 2");
     free(err);
 
     const char *argv_bad[] = {h_env("W3VOIPD"), "--db", srv.db, "--jwt-key", srv.jwt_key, "--workers", "lots", NULL};
