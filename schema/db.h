@@ -33,6 +33,11 @@ extern const int db_migrations_count;
 #define DB_MAX_TENANT_ROUTES 256
 #define DB_MAX_STORE_TRUNKS 16
 
+/* How long an extension rings before its no-answer forwarding when the row
+ * gives no forwarding.no_answer_timeout: what calls have always used (the
+ * dialplan's ring time), and what the directory tells FreeSWITCH. */
+#define DB_DEFAULT_NO_ANSWER_S 30
+
 /* A read-write connection (the writer's, `w3voip init`'s). */
 typedef struct db_conn db_conn_t;
 
