@@ -64,6 +64,43 @@ static void check_readme_sample(void)
     w3_buf_free(&path);
 }
 
+/* Every README example that seeds through the sqlite3 CLI turns foreign keys
+ * on (the CLI leaves them off), and fixtures/demo.sql does so before its
+ * first row. */
+static void readme_seeds_with_foreign_keys(void)
+{
+    w3_buf_t path = {0};
+    w3_buf_printf(&path, "%s/README.md", h_env("W3_SOURCE_ROOT"));
+    char *readme = NULL;
+    size_t len = 0;
+    w3_read_file(path.data, 1 << 20, &readme, &len);
+    int seeds = 0, without = 0;
+    for (char *line = readme; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char *sq = strstr(line, "sqlite3 ");
+        /* SQL fed to sqlite3: "... | sqlite3 DB" or "sqlite3 DB < FILE" */
+        if (sq && (strstr(line, "| sqlite3 ") || strchr(sq, '<'))) {
+            seeds++;
+            if (!strstr(line, "foreign_keys=ON") && !strstr(line, "< fixtures/demo.sql")) {
+                without++;
+                printf("#   without foreign keys: %s\n", line);
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    ok(seeds >= 2 && without == 0, "README's %d sqlite3 seed examples turn foreign keys on (%d do not)", seeds,
+       without);
+    free(readme);
+    char *demo = h_fixture("demo.sql", NULL);
+    const char *fk = strstr(demo, "\nPRAGMA foreign_keys = ON;");
+    const char *first = strstr(demo, "\nINSERT ");
+    ok(fk && first && fk < first, "fixtures/demo.sql turns foreign keys on before its first row");
+    free(demo);
+    w3_buf_free(&path);
+}
+
 static void check(void)
 {
     char *dir = h_tmpdir();
@@ -354,6 +391,7 @@ int main(void)
 {
     check();
     check_readme_sample();
+    readme_seeds_with_foreign_keys();
     explain();
     json_logs_and_reopen();
     graceful();
