@@ -24,6 +24,20 @@ typedef struct db_migration {
 extern const db_migration_t db_migrations[];
 extern const int db_migrations_count;
 
+/* The explicit limits (schema v3, migrations/003_limits.sql): the triggers
+ * there refuse a write past them with a message holding the number, and
+ * `w3voip check` reports rows that got past them anyway. The SQL spells the
+ * numbers out, so change both together (tests/unit/test_schema.c checks the
+ * triggers against these). */
+#define DB_MAX_RING_GROUP_MEMBERS 64
+#define DB_MAX_TENANT_ROUTES 256
+#define DB_MAX_STORE_TRUNKS 16
+
+/* How long an extension rings before its no-answer forwarding when the row
+ * gives no forwarding.no_answer_timeout: what calls have always used (the
+ * dialplan's ring time), and what the directory tells FreeSWITCH. */
+#define DB_DEFAULT_NO_ANSWER_S 30
+
 /* A read-write connection (the writer's, `w3voip init`'s). */
 typedef struct db_conn db_conn_t;
 
@@ -249,8 +263,8 @@ int db_api_extension(db_reader_t *r, const char *domain, const char *ext, char *
 #define DB_PAGE_BYTES ((size_t)2 << 20)
 /* Pages in id order after after_id; *json = {"items":[…],"next_cursor":…}.
  * from/to (ISO-8601, may be NULL) bound start_ts as [from, to). */
-int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id,
-                    int limit, bool with_meta, char **json);
+int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id, int limit,
+                    bool with_meta, char **json);
 int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int limit, char **json);
 
 /* An API-posted CDR (POST /api/voip/cdr), idempotent on (sip_domain,
@@ -274,8 +288,8 @@ int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api
  * returns 0 or -EIO. */
 typedef void (*db_problem_cb)(const char *kind, const char *message, void *arg);
 int db_check_problems(db_reader_t *r, db_problem_cb cb, void *arg);
-typedef void (*db_check_trunk_cb)(const char *gateway_name, const char *sip_domain, const char *secret_ref,
-                                  bool reg, void *arg);
+typedef void (*db_check_trunk_cb)(const char *gateway_name, const char *sip_domain, const char *secret_ref, bool reg,
+                                  void *arg);
 int db_check_trunks(db_reader_t *r, db_check_trunk_cb cb, void *arg);
 typedef void (*db_check_route_cb)(const char *name, const char *sip_domain, const char *pattern, void *arg);
 int db_check_routes(db_reader_t *r, db_check_route_cb cb, void *arg);

@@ -10,7 +10,8 @@
 static const char *const checks[] = {
     /* DID targets */
     "SELECT 'did-target', 'DID ' || d.e164 || ' (' || d.sip_domain || ') points to extension ' || "
-    "d.route_target_ref || ', which ' || CASE WHEN e.ext_number IS NULL THEN 'does not exist' ELSE 'is disabled' END "
+    "d.route_target_ref || ', which ' || CASE WHEN e.ext_number IS NULL THEN 'does not exist' ELSE 'is disabled' "
+    "END "
     "FROM voip_dids d LEFT JOIN voip_extensions e ON e.sip_domain = d.sip_domain AND e.ext_number = "
     "d.route_target_ref WHERE d.enabled = 1 AND d.route_target_type = 'ext' AND (e.ext_number IS NULL OR "
     "e.enabled = 0) ORDER BY d.e164",
@@ -44,26 +45,60 @@ static const char *const checks[] = {
     "voip_extensions WHERE a1_hash IS NULL OR length(a1_hash) != 32 OR a1_hash GLOB '*[^0-9a-f]*'",
     "SELECT 'extension-forwarding', 'extension ' || e.ext_number || '@' || e.sip_domain || ' forwards to itself' "
     "FROM voip_extensions e WHERE json_extract(e.forwarding, '$.always') = e.ext_number OR "
-    "json_extract(e.forwarding, '$.busy') = e.ext_number OR json_extract(e.forwarding, '$.no_answer') = e.ext_number",
+    "json_extract(e.forwarding, '$.busy') = e.ext_number OR json_extract(e.forwarding, '$.no_answer') = "
+    "e.ext_number",
     /* what foreign keys would have refused (sqlite3 sessions leave them off) */
     "SELECT 'foreign-key', 'row ' || rowid || ' of ' || \"table\" || ' references a missing row of ' || parent "
     "FROM pragma_foreign_key_check",
 };
 
+/* Sets past the limits of schema v3: rows written before the upgrade, or
+ * with the limit triggers dropped. ?1 is the limit. */
+static const struct limit_check {
+    const char *sql;
+    int limit;
+} limit_checks[] = {
+    {"SELECT 'ring-group-size', 'ring group ' || ifnull(g.ref, m.ring_group_id) || ' (' || "
+     "ifnull(g.sip_domain, m.sip_domain) || ') has ' || count(*) || ' members, more than the limit of ' || ?1 "
+     "FROM voip_ring_group_members m LEFT JOIN voip_ring_groups g ON g.ring_group_id = m.ring_group_id "
+     "GROUP BY m.ring_group_id HAVING count(*) > ?1 ORDER BY 2",
+     DB_MAX_RING_GROUP_MEMBERS},
+    {"SELECT 'tenant-routes', 'tenant ' || sip_domain || ' has ' || count(*) || ' routes, more than the limit of ' "
+     "|| ?1 FROM voip_routes GROUP BY sip_domain HAVING count(*) > ?1 ORDER BY sip_domain",
+     DB_MAX_TENANT_ROUTES},
+    {"SELECT 'store-trunks', 'store ' || ifnull(s.name, '?') || ' (' || tr.store_id || ', ' || "
+     "ifnull(t.sip_domain, min(tr.sip_domain)) || ') has ' || count(*) || ' trunks, more than the limit of ' || ?1 "
+     "FROM voip_trunks tr LEFT JOIN stores s ON s.store_id = tr.store_id "
+     "LEFT JOIN tenants t ON t.tenant_id = s.tenant_id GROUP BY tr.store_id HAVING count(*) > ?1 ORDER BY 2",
+     DB_MAX_STORE_TRUNKS},
+};
+
+/* Runs one check query (limit bound to ?1 when > 0): cb per row. */
+static int run_check(sqlite3 *db, const char *sql, int limit, db_problem_cb cb, void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    if (limit > 0 && sqlite3_bind_int(st, 1, limit) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return -EIO;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cb((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), arg);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int db_check_problems(db_reader_t *r, db_problem_cb cb, void *arg)
 {
     sqlite3 *db = db_reader_sqlite(r);
-    for (size_t i = 0; i < W3_ARRAY_LEN(checks); i++) {
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, checks[i], -1, &st, NULL) != SQLITE_OK)
+    for (size_t i = 0; i < W3_ARRAY_LEN(checks); i++)
+        if (run_check(db, checks[i], 0, cb, arg) != 0)
             return -EIO;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-            cb((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), arg);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
+    for (size_t i = 0; i < W3_ARRAY_LEN(limit_checks); i++)
+        if (run_check(db, limit_checks[i].sql, limit_checks[i].limit, cb, arg) != 0)
             return -EIO;
-    }
     return 0;
 }
 
@@ -87,8 +122,8 @@ int db_check_routes(db_reader_t *r, db_check_route_cb cb, void *arg)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db_reader_sqlite(r),
-                           "SELECT name, sip_domain, pattern FROM voip_routes ORDER BY sip_domain, priority", -1,
-                           &st, NULL) != SQLITE_OK)
+                           "SELECT name, sip_domain, pattern FROM voip_routes ORDER BY sip_domain, priority", -1, &st,
+                           NULL) != SQLITE_OK)
         return -EIO;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)

@@ -99,7 +99,8 @@ static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_
     if (xg_value_allowed(e->fwd_no_answer, DIALABLE)) {
         char secs[16];
         xg_variable(vars, "w3_fwd_no_answer", e->fwd_no_answer, NULL);
-        snprintf(secs, sizeof(secs), "%d", e->fwd_no_answer_timeout > 0 ? e->fwd_no_answer_timeout : 20);
+        snprintf(secs, sizeof(secs), "%d",
+                 e->fwd_no_answer_timeout > 0 ? e->fwd_no_answer_timeout : DB_DEFAULT_NO_ANSWER_S);
         xg_variable(vars, "w3_fwd_no_answer_timeout", secs, NULL);
     }
 }
@@ -109,11 +110,11 @@ static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_
  * tree, serialised by libxml2, appended, and freed — so memory holds the
  * text and one domain, never the whole tree. */
 struct xg_gw {
-    xmlDocPtr doc;        /* scratch document owning the current domain */
+    xmlDocPtr doc; /* scratch document owning the current domain */
     xmlNodePtr section;
-    xmlNodePtr domain;    /* the domain being built, or NULL */
-    xmlNodePtr users;     /* <users> of the current domain's trunk group */
-    xmlNodePtr gateways;  /* <gateways> of the current store's container user */
+    xmlNodePtr domain;   /* the domain being built, or NULL */
+    xmlNodePtr users;    /* <users> of the current domain's trunk group */
+    xmlNodePtr gateways; /* <gateways> of the current store's container user */
     char store_id[65];
     const xg_dir_opts_t *o;
     w3_buf_t out;
@@ -211,8 +212,8 @@ static bool secret_renderable(const char *secret)
 
 static bool trunk_safe(const db_trunk_t *tr)
 {
-    const char *v[] = {tr->tenant_id, tr->sip_domain, tr->store_id, tr->gateway_name, tr->proxy, tr->transport,
-                       tr->username,  tr->realm,      tr->from_user, tr->from_domain};
+    const char *v[] = {tr->tenant_id, tr->sip_domain, tr->store_id, tr->gateway_name, tr->proxy,
+                       tr->transport, tr->username,   tr->realm,    tr->from_user,    tr->from_domain};
     for (size_t i = 0; i < W3_ARRAY_LEN(v); i++)
         if (!xg_value_safe(v[i]))
             return false;

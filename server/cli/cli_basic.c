@@ -71,7 +71,10 @@ int cli_init(int argc, char **argv)
                "Creates the database if it does not exist and applies every schema\n"
                "migration it lacks (forward only; running it again changes nothing).\n"
                "Refuses a database whose schema is newer than this w3voip.\n"
-               "Seed it afterwards, e.g.: sqlite3 FILE < fixtures/demo.sql\n");
+               "Seed it afterwards with foreign keys on, e.g.: sqlite3 FILE < fixtures/demo.sql\n"
+               "(its first line is PRAGMA foreign_keys = ON).\n"
+               "Exit status: 0 created, migrated or up to date, 1 cannot open or migrate it\n"
+               "(or its schema is newer), 2 usage error.\n");
         return 0;
     }
     if (db_path == NULL) {
@@ -109,7 +112,8 @@ int cli_a1(int argc, char **argv)
                                         "Prints md5(EXT:DOMAIN:PASSWORD), the value of voip_extensions.a1_hash.\n"
                                         "Without PASSWORD the first line of standard input is read (keeps the\n"
                                         "password out of the shell history and ps). The domain is used exactly\n"
-                                        "as written: the digest realm is case-sensitive, so write it as stored.\n");
+                                        "as written: the digest realm is case-sensitive, so write it as stored.\n"
+                                        "Exit status: 0 printed, 2 usage error (also: no or empty password).\n");
         return help ? 0 : 2;
     }
     char line[1024];
@@ -160,7 +164,8 @@ int cli_token(int argc, char **argv)
                "  --platform                 a platform token (scope \"pbx\"): PBX nodes, W3 itself\n"
                "  --scope S                  scope claim (default \"pbx\" with --platform)\n"
                "  --ttl SECONDS              lifetime (default 3600); exp is always set\n"
-               "  --nbf SECONDS              not valid before now+SECONDS (default: no nbf)\n");
+               "  --nbf SECONDS              not valid before now+SECONDS (default: no nbf)\n"
+               "Exit status: 0 printed, 1 the key cannot be loaded or used, 2 usage error.\n");
         return 0;
     }
     if (key_path == NULL || client == NULL) {

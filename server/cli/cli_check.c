@@ -2,7 +2,8 @@
  * The schema refuses most bad rows; these are the problems it cannot see
  * (a DID names its target by ref, a store may have no trunk, a secret may
  * not resolve here, a pattern may not compile) or that a sqlite3 session
- * with foreign keys off let through. Exit 0 clean, 1 problems, 2 usage. */
+ * with foreign keys off let through, and sets past the explicit limits
+ * (written before schema v3, or with its triggers dropped). Exit 0 clean, 1 problems, 2 usage. */
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,6 @@ static void on_problem(const char *kind, const char *message, void *arg)
 {
     problem(arg, kind, "%s", message);
 }
-
 
 static void check_secret(const char *gw, const char *dom, const char *ref, bool reg, void *arg)
 {
@@ -87,8 +87,13 @@ int cli_check(int argc, char **argv)
                 "extensions, stores without an enabled trunk, extensions without a valid\n"
                 "a1-hash, trunk secret_refs that do not resolve (in this shell's environment:\n"
                 "run it with w3voipd's), gateway names that clash, route patterns that do not\n"
-                "compile, and rows that foreign keys would have refused.\n"
-                "Exit status: 0 nothing wrong, 1 problems found, 2 usage error.\n");
+                "compile, rows that foreign keys would have refused, and ring groups, tenants\n"
+                "and stores past the limits the schema enforces on new writes (%d members per\n"
+                "ring group, %d routes per tenant, %d trunks per store), by ref, domain or\n"
+                "store name and id, with the count and the limit.\n"
+                "Exit status: 0 nothing wrong, 1 problems found, 2 usage error, or the\n"
+                "database cannot be read or has another schema version (run w3voip init).\n",
+                DB_MAX_RING_GROUP_MEMBERS, DB_MAX_TENANT_ROUTES, DB_MAX_STORE_TRUNKS);
         return help ? 0 : 2;
     }
     char *err = NULL;
@@ -129,8 +134,8 @@ int cli_check(int argc, char **argv)
         fprintf(stderr, "check: cannot read %s\n", db_path);
         goto out;
     }
-    printf("checked %s: %d tenants, %d extensions, %d DIDs, %d trunks, %d routes: %d problem%s\n", db_path,
-           n.tenants, n.extensions, n.dids, n.trunks, n.routes, r.problems, r.problems == 1 ? "" : "s");
+    printf("checked %s: %d tenants, %d extensions, %d DIDs, %d trunks, %d routes: %d problem%s\n", db_path, n.tenants,
+           n.extensions, n.dids, n.trunks, n.routes, r.problems, r.problems == 1 ? "" : "s");
     rc = r.problems ? 1 : 0;
 out:
     free(err);

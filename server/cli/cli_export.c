@@ -58,6 +58,7 @@ struct users {
     const db_tenant_t *t;
     xg_static_t *x;
     int n;
+    int skipped;
 };
 
 static int add_user(const char *num, void *arg)
@@ -69,7 +70,8 @@ static int add_user(const char *num, void *arg)
     if (!e.enabled)
         return 0;
     if (xg_static_user(u->x, &e) != 0) {
-        fprintf(stderr, "export: extension %s left out: a value is not safe to render\n", num);
+        fprintf(stderr, "export: extension %s@%s left out: a value is not safe to render\n", num, u->t->sip_domain);
+        u->skipped++;
         return 0;
     }
     u->n++;
@@ -127,8 +129,11 @@ int cli_export(int argc, char **argv)
                 "                                           from this shell's environment)\n"
                 "Copy DIR over FreeSWITCH's conf/ and run: fs_cli -x reloadxml; fs_cli -x\n"
                 "'sofia profile external rescan'. Several domains can be exported into the\n"
-                "same DIR. Exit status: 0 complete, 1 something was left out (said on\n"
-                "stderr; the files are written), 2 usage error.\n");
+                "same DIR.\n"
+                "Exit status: 0 complete, 1 something was left out (a user or a gateway\n"
+                "with a value not safe to render, a gateway whose secret does not resolve;\n"
+                "each named on stderr, the rest is written) or the database cannot be read\n"
+                "or rendered, 2 usage error or no enabled tenant with that domain.\n");
         return help ? 0 : 2;
     }
     srv_config_t cfg;
@@ -169,8 +174,13 @@ int cli_export(int argc, char **argv)
         write_out(out, "dialplan/public", "zz-w3voipd-reject.xml", &rejdoc) ||
         write_out(out, "sip_profiles/external", file, &gwdoc))
         goto out;
-    printf("%s: %d users, %d gateways%s\n", t.sip_domain, u.n, g.n, g.skipped ? " (some left out, see above)" : "");
-    rc = g.skipped ? 1 : 0;
+    /* a user left out is as incomplete an export as a gateway left out: a
+     * phone that can no longer register */
+    printf("%s: %d users, %d gateways", t.sip_domain, u.n, g.n);
+    if (u.skipped || g.skipped)
+        printf(" (left out: %d users, %d gateways, see above)", u.skipped, g.skipped);
+    printf("\n");
+    rc = u.skipped || g.skipped ? 1 : 0;
 out:
     xg_out_free(&dir);
     xg_out_free(&ctxdoc);

@@ -54,7 +54,11 @@ static const struct opt opts[] = {
     {"idle-timeout", "W3_IDLE_TIMEOUT", T_DOUBLE, OFF(idle_timeout_s), "SECONDS",
      "Close a connection idle for this long (default 5)."},
     {"request-timeout", "W3_REQUEST_TIMEOUT", T_DOUBLE, OFF(request_timeout_s), "SECONDS",
-     "Absolute limit for one connection, however slowly it trickles (default 10)."},
+     "Time a client has to send each request, counted from when the connection\n"
+     "was accepted or last answered, however slowly it trickles: past it the\n"
+     "connection is closed. Answering does not count, and each answer restarts\n"
+     "it, so a keep-alive connection lives as long as requests keep coming\n"
+     "(default 10)."},
     {"max-connections", "W3_MAX_CONNECTIONS", T_INT, OFF(max_connections), "N",
      "Open connections accepted at once, all workers together (default 4096)."},
     {"db-busy-timeout", "W3_DB_BUSY_TIMEOUT", T_INT, OFF(db_busy_timeout_ms), "MS",
@@ -279,6 +283,15 @@ void srv_config_usage(FILE *f)
                "\n"
                "Signals: SIGTERM/SIGINT finish in-flight requests and commit queued CDRs,\n"
                "then exit; SIGHUP re-opens the log file.\n"
+               "\n"
+               "Exit status:\n"
+               "  0  stopped cleanly (SIGTERM/SIGINT), or --help/--version\n"
+               "  1  cannot start: the database cannot be opened, created or migrated (or\n"
+               "     is newer than this binary), the JWT key or FreeSWITCH credentials are\n"
+               "     unusable, the pid/lock file is held by another w3voipd, the address\n"
+               "     cannot be listened on, the --port-file cannot be written\n"
+               "  2  usage: unknown flag, bad or missing value (--db, --jwt-key), log file\n"
+               "     that cannot be opened\n"
                "\n"
                "Example:\n"
                "  w3voip init --db /var/lib/w3voipd/pbx.db\n"

@@ -27,7 +27,7 @@ typedef struct srv_config {
     char *pidfile;
     char *port_file;
     double idle_timeout_s;    /* evhttp read/write idle timeout */
-    double request_timeout_s; /* absolute deadline for one connection */
+    double request_timeout_s; /* per request: since accepted or last answered */
     int db_busy_timeout_ms;
     int writer_batch_max;
     double writer_delay_s;

@@ -1,5 +1,5 @@
 /* Connection tracking of one worker. libevent 2.1.12 has neither a
- * connection limit nor an absolute deadline (a client trickling a byte every
+ * connection limit nor a request deadline (a client trickling a byte every
  * 0.5 s outlives any idle timeout). Every connection's bufferevent is created
  * here (evhttp_set_bevcb) and tracked with an extra reference; a periodic
  * sweep then

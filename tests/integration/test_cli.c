@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth_jwt.h"
+#include "db.h"
 #include "harness.h"
 #include "tap.h"
 #include "util.h"
@@ -17,6 +19,135 @@ static char *run(int *rc, const char *fmt, const char *a, const char *b)
     return out;
 }
 
+/* Prints a command's output as TAP comments (after a failed check). */
+static void diag_lines(const char *out)
+{
+    for (const char *p = out ? out : ""; *p;) {
+        int n = (int)strcspn(p, "\n");
+        printf("#   %.*s\n", n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+#define TA "a0000000-0000-4000-8000-00000000000a"
+#define DA "tenantA.edvoip.it"
+#define SA1 "a5000000-0000-4000-8000-000000000001"
+
+/* n more trunks for tenant A's store01 and routes for tenant A, numbered
+ * from first (ids, gateway names and patterns stay unique). */
+static char *more_trunks_and_routes(int first, int trunks, int routes)
+{
+    w3_buf_t s = {0};
+    w3_buf_printf(&s,
+                  "WITH RECURSIVE n(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+                  "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy) "
+                  "SELECT 'lim-t' || i, '" TA "', '" DA "', '" SA1 "', 'lim_gw' || i, '127.0.0.1' FROM n;",
+                  first, first + trunks - 1);
+    w3_buf_printf(&s,
+                  "WITH RECURSIVE n(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+                  "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) "
+                  "SELECT 'lim-r' || i, '" TA "', '" DA "', 'r' || i, '^8' || i || '$', 'local' FROM n;",
+                  first, first + routes - 1);
+    return s.data;
+}
+
+/* The limits of schema v3 (64 members per ring group, 256 routes per
+ * tenant, 16 trunks per store): a populated v2 database already past two of
+ * them migrates forward with its rows kept, `check` names what is over
+ * (also rows written with a limit trigger dropped), and new writes past
+ * them are refused. */
+static void limits(const char *dir)
+{
+    int rc;
+    char *out;
+    w3_buf_t v2 = {0}, mk = {0}, args = {0};
+    w3_buf_printf(&v2, "%s/v2.db", dir);
+    w3_buf_printf(&mk,
+                  "sqlite3 %s < %s/schema/migrations/001_v1.sql && sqlite3 %s < "
+                  "%s/schema/migrations/002_country_codes.sql && sqlite3 %s 'PRAGMA user_version=2' && "
+                  "sqlite3 %s < %s/demo.sql",
+                  v2.data, h_env("W3_SOURCE_ROOT"), v2.data, h_env("W3_SOURCE_ROOT"), v2.data, v2.data,
+                  h_env("W3_FIXTURES"));
+    is_int(h_run(mk.data, NULL), 0, "a v2 database with the demo data");
+    /* the demo has 1 trunk in store01 and 7 routes for tenant A */
+    char *over = more_trunks_and_routes(1, 16, 250);
+    is_int(h_sql(v2.data, over), 0, "v2 (no limits yet): 17 trunks in store01, 257 routes for tenant A");
+    free(over);
+    out = run(&rc, "%s init --db %s 2>&1", v2.data, NULL);
+    char want[64];
+    snprintf(want, sizeof(want), "migrated from version 2 to %d", db_migrations_count);
+    if (!ok(rc == 0 && strstr(out, want), "init migrates the populated v2 forward"))
+        diag_lines(out);
+    free(out);
+    w3_buf_free(&mk);
+    w3_buf_printf(&mk, "sqlite3 %s 'SELECT count(*) FROM voip_trunks; SELECT count(*) FROM voip_routes'", v2.data);
+    h_run(mk.data, &out);
+    is_str(out, "19\n257\n", "  ...keeping every row it had (19 trunks, 257 routes)");
+    free(out);
+
+    /* the trunk secret of the demo resolves, so every problem is a limit */
+    setenv("W3_TRUNK_TENANTA_STORE02", "s3cret", 1);
+    w3_buf_printf(&args, "%%s check --db %s 2>&1", v2.data);
+    out = run(&rc, args.data, NULL, NULL);
+    is_int(rc, 1, "check past the limits: exit 1");
+    ok(strstr(out, "PROBLEM store-trunks") &&
+           strstr(out, "store store01 (" SA1 ", " DA ") has 17 trunks, more than the limit of 16"),
+       "check names the store, with the count and the limit");
+    ok(strstr(out, "PROBLEM tenant-routes") && strstr(out, "tenant " DA " has 257 routes, more than the limit of 256"),
+       "check names the tenant's domain, with the count and the limit");
+    if (!ok(strstr(out, "2 problems\n") != NULL, "  ...and nothing else"))
+        diag_lines(out);
+    free(out);
+
+    /* a ring group filled with its trigger dropped, as a sqlite3 session can */
+    w3_buf_t rg = {0};
+    w3_buf_adds(&rg, "DROP TRIGGER limit_ring_group_members_insert;"
+                     "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 64) "
+                     "INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, "
+                     "ext_number, a1_hash) SELECT 'lim-' || i, '" TA "', '" DA "', '" SA1 "', 'u-lim-' || i, "
+                     "3000 + i, '0123456789abcdef0123456789abcdef' FROM n;"
+                     "INSERT INTO voip_ring_groups (ring_group_id, tenant_id, sip_domain, store_id, ref) VALUES "
+                     "('rg-big', '" TA "', '" DA "', '" SA1 "', 'ring_big');"
+                     "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 64) "
+                     "INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, position) "
+                     "SELECT 'rg-big', '" DA "', 3000 + i, i FROM n;");
+    is_int(h_sql(v2.data, rg.data), 0, "trigger dropped: a ring group of 65 members");
+    w3_buf_free(&rg);
+    out = run(&rc, args.data, NULL, NULL);
+    is_int(rc, 1, "check: exit 1");
+    ok(strstr(out, "PROBLEM ring-group-size") &&
+           strstr(out, "ring group ring_big (" DA ") has 65 members, more than the limit of 64"),
+       "check names the ring group by its ref, with the count and the limit");
+    if (!ok(strstr(out, "3 problems\n") != NULL, "  ...three problems in all"))
+        diag_lines(out);
+    free(out);
+
+    /* the migrated database refuses new rows past the limits that stayed */
+    over = more_trunks_and_routes(100, 1, 1);
+    w3_buf_free(&mk);
+    w3_buf_printf(&mk, "sqlite3 %s \"%s\" 2>&1", v2.data, over);
+    free(over);
+    rc = h_run(mk.data, &out);
+    if (!ok(rc != 0 && strstr(out, "a store has at most 16 trunks"), "after the upgrade, an 18th trunk is refused"))
+        diag_lines(out);
+    free(out);
+
+    /* back within the limits: clean */
+    is_int(h_sql(v2.data, "DELETE FROM voip_trunks WHERE trunk_id GLOB 'lim-t*' AND trunk_id != 'lim-t1';"
+                          "DELETE FROM voip_routes WHERE route_id GLOB 'lim-r*' AND CAST(substr(route_id, 6) AS "
+                          "INTEGER) > 249;"
+                          "DELETE FROM voip_ring_group_members WHERE ring_group_id = 'rg-big' AND position > 1;"),
+           0, "remove what is past the limits");
+    out = run(&rc, args.data, NULL, NULL);
+    if (!ok(rc == 0 && strstr(out, "0 problems\n"), "then check exits 0"))
+        diag_lines(out);
+    free(out);
+    unsetenv("W3_TRUNK_TENANTA_STORE02");
+    w3_buf_free(&args);
+    w3_buf_free(&mk);
+    w3_buf_free(&v2);
+}
+
 int main(void)
 {
     int rc;
@@ -26,7 +157,9 @@ int main(void)
 
     char *out = run(&rc, "%s init --db %s 2>&1", db.data, NULL);
     is_int(rc, 0, "init creates a database");
-    ok(strstr(out, "migrated from version 0 to 2") != NULL, "init says what it did: %s", out);
+    char want_init[64];
+    snprintf(want_init, sizeof(want_init), "migrated from version 0 to %d", db_migrations_count);
+    ok(strstr(out, want_init) != NULL, "init says what it did: %s", out);
     free(out);
     out = run(&rc, "%s init --db %s 2>&1", db.data, NULL);
     is_int(rc, 0, "init again");
@@ -56,7 +189,8 @@ int main(void)
                   v1.data, h_env("W3_SOURCE_ROOT"), v1.data, v1.data, h_env("W3_FIXTURES"));
     is_int(h_run(mk.data, NULL), 0, "a v1 database with the demo data");
     out = run(&rc, "%s init --db %s 2>&1", v1.data, NULL);
-    ok(rc == 0 && strstr(out, "migrated from version 1 to 2"), "init migrates v1 forward (%s)", out);
+    snprintf(want_init, sizeof(want_init), "migrated from version 1 to %d", db_migrations_count);
+    ok(rc == 0 && strstr(out, want_init), "init migrates v1 forward (%s)", out);
     free(out);
     w3_buf_free(&mk);
     w3_buf_printf(&mk, "sqlite3 %s 'SELECT group_concat(country_code) FROM voip_country_codes'", v1.data);
@@ -65,6 +199,8 @@ int main(void)
     free(out);
     w3_buf_free(&mk);
     w3_buf_free(&v1);
+
+    limits(dir);
 
     out = run(&rc, "%s init 2>&1", NULL, NULL);
     is_int(rc, 2, "init without --db is a usage error (exit 2)");
@@ -197,13 +333,35 @@ int main(void)
         free(out);
     }
     w3_buf_free(&missing);
+    /* the capture render --help names is in the source tree */
+    out = run(&rc, "%s render --help", NULL, NULL);
+    const char *cap = out ? strstr(out, "fixtures/captures/") : NULL;
+    if (ok(rc == 0 && cap, "render --help names a capture")) {
+        int n = (int)strcspn(cap, " \n");
+        if (n > 0 && cap[n - 1] == '.') /* the end of the sentence */
+            n--;
+        w3_buf_t p = {0};
+        w3_buf_printf(&p, "%s/%.*s", h_env("W3_SOURCE_ROOT"), n, cap);
+        ok(access(p.data, R_OK) == 0, "  ...that exists: %s", p.data);
+        w3_buf_free(&p);
+    }
+    free(out);
 
     out = run(&rc, "%s frobnicate 2>&1", NULL, NULL);
     is_int(rc, 2, "unknown command exits 2");
     free(out);
     out = run(&rc, "%s --help", NULL, NULL);
     ok(rc == 0 && strstr(out, "init") && strstr(out, "token"), "w3voip --help lists the commands");
+    ok(strstr(out, "\nExit status") && strstr(out, "\n  0  done") && strstr(out, "\n  1  ") &&
+           strstr(out, "\n  2  usage") && strstr(out, "\n  3  explain"),
+       "w3voip --help lists the exit codes");
     free(out);
+    static const char *const subcommands[] = {"init", "a1", "token", "render", "explain", "check", "export"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(subcommands); i++) {
+        out = run(&rc, "%s %s --help", subcommands[i], NULL);
+        ok(rc == 0 && out && strstr(out, "\nExit status: 0 "), "w3voip %s --help gives its exit codes", subcommands[i]);
+        free(out);
+    }
 
     w3_buf_free(&db);
     h_rmrf(dir);

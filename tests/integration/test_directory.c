@@ -124,8 +124,8 @@ static void captured_lookups(void)
     h_resp_free(&r);
 
     r = post_capture("directory-sip_auth-invite-tenantB-to-tenantA-ruri.form");
-    check_user(&r, "INVITE from 100@B to 101@A authenticates against tenant B", "100", "tenantB.edvoip.it",
-               "pass100B", TB, SB1, "b1000000-0000-4000-8000-000000000100");
+    check_user(&r, "INVITE from 100@B to 101@A authenticates against tenant B", "100", "tenantB.edvoip.it", "pass100B",
+               TB, SB1, "b1000000-0000-4000-8000-000000000100");
     is_int(xc(&r, "//variable[@value='" TA "']"), 0, "no tenant A id in tenant B's answer");
     h_resp_free(&r);
 
@@ -141,6 +141,19 @@ static void captured_lookups(void)
     is_xp(&r, USER_PATH "/variables/variable[@name='w3_fwd_no_answer']/@value", "101", "200 forwards to 101");
     is_xp(&r, USER_PATH "/variables/variable[@name='w3_fwd_no_answer_timeout']/@value", "20", "after 20 s");
     h_resp_free(&r);
+    /* without a timeout of its own: the directory says what the dialplan
+     * does, one default of 30 s */
+    h_sql(srv.db, "UPDATE voip_extensions SET forwarding = '{\"no_answer\":\"101\"}' WHERE "
+                  "sip_domain = 'tenantA.edvoip.it' AND ext_number = '200'");
+    r = post_capture("directory-voicemail.form");
+    is_xp(&r, USER_PATH "/variables/variable[@name='w3_fwd_no_answer_timeout']/@value", "30",
+          "no timeout in the row: the directory says 30 s");
+    h_resp_free(&r);
+    r = post_capture("dialplan-internal-ext-voicemail-fallback.form");
+    ok(r.body && strstr(r.body, "data=\"call_timeout=30\""), "  ...and the dialplan rings 200 for 30 s");
+    h_resp_free(&r);
+    h_sql(srv.db, "UPDATE voip_extensions SET forwarding = '{\"no_answer\":\"101\",\"no_answer_timeout\":20}' "
+                  "WHERE sip_domain = 'tenantA.edvoip.it' AND ext_number = '200'");
 
     r = post_capture("directory-voicemail-message-count-on-register.form");
     check_user(&r, "message-count 101@A (after REGISTER)", "101", "tenantA.edvoip.it", "pass101A", TA, SA1,
@@ -163,7 +176,8 @@ static void captured_lookups(void)
     h_resp_free(&r);
 }
 
-#define GW(name) "/document/section[@name='directory']/domain/groups/group/users/user/gateways/gateway[@name='" name "']"
+#define GW(name)                                                                                                       \
+    "/document/section[@name='directory']/domain/groups/group/users/user/gateways/gateway[@name='" name "']"
 
 static void gateways(void)
 {

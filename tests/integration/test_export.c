@@ -83,7 +83,6 @@ static char *decisive(const dp_result_t *r)
     return b.data ? b.data : xstrdup("");
 }
 
-
 /* The static request: context = the caller's user_context, directory
  * variables from the exported directory. */
 static char *static_request(const char *live)
@@ -139,14 +138,14 @@ static void same(const char *name, char *live_body)
 static char *did(const char *n)
 {
     return h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", n, "Caller-Destination-Number", n,
-                   "variable_sip_to_user", n, NULL);
+                     "variable_sip_to_user", n, NULL);
 }
 
 static char *dial(const char *user, const char *domain, const char *dest)
 {
     return h_rewrite("dialplan-internal-outbound.form", "variable_user_name", user, "variable_domain_name", domain,
-                   "Hunt-Destination-Number", dest, "Caller-Destination-Number", dest, "variable_tenant_id", NULL,
-                   NULL);
+                     "Hunt-Destination-Number", dest, "Caller-Destination-Number", dest, "variable_tenant_id", NULL,
+                     NULL);
 }
 
 int main(void)
@@ -172,6 +171,25 @@ int main(void)
     rc = h_run(cmd, &out);
     ok(rc == 1 && strstr(out, "tenantA_store02 left out"), "an unresolvable secret: exit 1, said on stderr");
     free(out);
+
+    /* a user left out makes the export incomplete too (a copy of the demo
+     * where 101's a1_hash got past the CHECK) */
+    setenv("W3_TRUNK_TENANTA_STORE02", "s3cret", 1);
+    char *unsafe = h_demo_db(outdir, "unsafe.db");
+    is_int(h_sql(unsafe, "PRAGMA ignore_check_constraints=ON; UPDATE voip_extensions SET a1_hash='not-a-hash' "
+                         "WHERE sip_domain='tenantA.edvoip.it' AND ext_number='101'"),
+           0, "an extension whose a1_hash is not safe to render");
+    snprintf(cmd, sizeof(cmd), "%s export --db %s --domain tenantA.edvoip.it --out %s/unsafe 2>&1", h_env("W3VOIP"),
+             unsafe, outdir);
+    rc = h_run(cmd, &out);
+    is_int(rc, 1, "a user left out: exit 1");
+    ok(strstr(out, "extension 101@tenantA.edvoip.it left out") != NULL, "  ...naming the extension on stderr");
+    const char *summary = strstr(out, "tenantA.edvoip.it: ");
+    ok(summary && strncmp(summary + 19, "2 users, 2 gateways (left out: 1 users, 0 gateways", 50) == 0,
+       "  ...and counting it (%.*s)", summary ? (int)strcspn(summary, "\n") : 0, summary ? summary : "");
+    free(out);
+    free(unsafe);
+    unsetenv("W3_TRUNK_TENANTA_STORE02");
 
     dir_a = read_out("directory/tenantA.edvoip.it.xml");
     dir_b = read_out("directory/tenantB.edvoip.it.xml");
@@ -204,9 +222,9 @@ int main(void)
     same("tenant B's DID", did("+39067654321"));
     same("unknown DID", did("+39069999999"));
     same("AI stream started", h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result",
-                                      "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL));
+                                        "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL));
     same("AI stream failed", h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result",
-                                     "variable_w3_did", "+39061234567", "variable_w3_fork", "-ERR no", NULL));
+                                       "variable_w3_did", "+39061234567", "variable_w3_fork", "-ERR no", NULL));
     same("captured internal 100 → 101", h_capture("dialplan-internal-ext.form", NULL));
     same("captured internal R-URI host IP", h_capture("dialplan-internal-ruri-host-ip.form", NULL));
     same("captured 100 → 200 (no-answer forwarding)", h_capture("dialplan-internal-ext-voicemail-fallback.form", NULL));
@@ -218,12 +236,12 @@ int main(void)
     same("200 → premium (refused)", dial("200", "tenantA.edvoip.it", "98991234"));
     same("200 → international via store02", dial("200", "tenantA.edvoip.it", "900442071234567"));
     same("100 → nothing (404)", dial("100", "tenantA.edvoip.it", "8888"));
-    same("after bridge to 200: no answer", h_rewrite("dialplan-internal-ext-voicemail-fallback.form",
-                                                   "Hunt-Destination-Number", "w3_after_bridge", "variable_w3_fwd_from",
-                                                   "200", "variable_originate_disposition", "NO_ANSWER", NULL));
-    same("after bridge to 200: busy", h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number",
-                                              "w3_after_bridge", "variable_w3_fwd_from", "200",
-                                              "variable_originate_disposition", "USER_BUSY", NULL));
+    same("after bridge to 200: no answer",
+         h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number", "w3_after_bridge",
+                   "variable_w3_fwd_from", "200", "variable_originate_disposition", "NO_ANSWER", NULL));
+    same("after bridge to 200: busy",
+         h_rewrite("dialplan-internal-ext-voicemail-fallback.form", "Hunt-Destination-Number", "w3_after_bridge",
+                   "variable_w3_fwd_from", "200", "variable_originate_disposition", "USER_BUSY", NULL));
     free(static_doc);
     free(dir_a);
     free(dir_b);

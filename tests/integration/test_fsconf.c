@@ -46,6 +46,20 @@ int main(void)
     ok(bindings && strstr(bindings, "directory") && strstr(bindings, "dialplan"), "binds directory and dialplan");
     char *timeout = xml ? h_xpath(xml, len, "(//binding/param[@name='timeout'])[1]/@value") : NULL;
     ok(timeout && atoi(timeout) > 0, "binding has a timeout (%s s)", timeout ? timeout : "none");
+    /* the README states the response limit the file sets */
+    char *max = xml ? h_xpath(xml, len, "(//binding/param[@name='response-max-bytes'])[1]/@value") : NULL;
+    char *readme_path = conf("README.md");
+    char *readme = NULL;
+    size_t readme_len = 0;
+    w3_read_file(readme_path, 1 << 20, &readme, &readme_len);
+    char want[64] = "";
+    if (max && atol(max) % (1024 * 1024) == 0)
+        snprintf(want, sizeof(want), "%ld MiB response limit", atol(max) / (1024 * 1024));
+    ok(want[0] && readme && strstr(readme, want), "freeswitch-conf/README.md says '%s' (response-max-bytes %s)", want,
+       max ? max : "none");
+    free(readme);
+    free(readme_path);
+    free(max);
     free(url);
     free(bindings);
     free(timeout);
@@ -62,8 +76,9 @@ int main(void)
 
     path = conf("sip_profiles/internal.xml");
     w3_read_file(path, 1 << 20, &xml, &len);
-    ok(xml && h_xpath_count(xml, len, "//param[@name='force-register-domain' or @name='force-register-db-domain' "
-                                      "or @name='force-subscription-domain']") == 0,
+    ok(xml && h_xpath_count(xml, len,
+                            "//param[@name='force-register-domain' or @name='force-register-db-domain' "
+                            "or @name='force-subscription-domain']") == 0,
        "internal profile forces no register/subscription domain (multi-tenant realms)");
     free(xml);
     free(path);
@@ -85,8 +100,8 @@ int main(void)
     w3_buf_t sub = {0};
     w3_buf_printf(&sub, "%s/directory/default", dir);
     free(h_write_file(sub.data, "1000.xml",
-                 "<include>\n  <user id=\"1000\">\n    <params>\n      <param name=\"password\" "
-                 "value=\"$${default_password}\"/>\n    </params>\n  </user>\n</include>\n"));
+                      "<include>\n  <user id=\"1000\">\n    <params>\n      <param name=\"password\" "
+                      "value=\"$${default_password}\"/>\n    </params>\n  </user>\n</include>\n"));
     w3_buf_free(&sub);
     free(h_write_file(dir, "vars.xml",
                       "<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"default_password=1234\"/>\n</include>\n"));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "auth_jwt.h"
+#include "db.h"
 #include "harness.h"
 #include "tap.h"
 #include "util.h"
@@ -71,8 +72,8 @@ static void auth(void)
     /* a token signed by another algorithm/key than the one pinned */
     char *dir = h_tmpdir();
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s/rsa.pem 2>/dev/null",
-             dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out %s/rsa.pem 2>/dev/null", dir);
     ok(h_run(cmd, NULL) == 0, "generate an RSA key");
     w3_buf_t rsa = {0};
     w3_buf_printf(&rsa, "%s/rsa.pem", dir);
@@ -170,7 +171,9 @@ static void limits_and_errors(void)
 
     h_request(srv.port, "GET", "/readyz", NULL, NULL, 0, &r);
     is_int(r.status, 200, "/readyz → 200");
-    ok(r.body && strstr(r.body, "schema=2") != NULL, "/readyz reports the schema version");
+    char schema[32];
+    snprintf(schema, sizeof(schema), "schema=%d", db_migrations_count);
+    ok(r.body && strstr(r.body, schema) != NULL, "/readyz reports the schema version (%s)", schema);
     h_resp_free(&r);
 
     h_request(srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
@@ -187,11 +190,11 @@ static void limits_and_errors(void)
 static void single_instance(void)
 {
     /* same database, another port */
-    const char *argv_db[] = {h_env("W3VOIPD"), "--db", srv.db, "--jwt-key", srv.jwt_key, "--listen", "127.0.0.1:0",
-                             NULL};
+    const char *argv_db[] = {h_env("W3VOIPD"), "--db",     srv.db,        "--jwt-key",
+                             srv.jwt_key,      "--listen", "127.0.0.1:0", NULL};
     char *err = NULL;
     int rc = h_server_expect_fail(argv_db, &err);
-    ok(rc != 0, "second w3voipd on the same database refused (exit %d)", rc);
+    is_int(rc, 1, "second w3voipd on the same database refused: exit 1 (cannot start)");
     ok(err && strstr(err, "another w3voipd") != NULL, "and says why: %s", err ? err : "");
     free(err);
 
@@ -202,7 +205,7 @@ static void single_instance(void)
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", srv.port);
     const char *argv_port[] = {h_env("W3VOIPD"), "--db", db2, "--jwt-key", srv.jwt_key, "--listen", listen, NULL};
     rc = h_server_expect_fail(argv_port, &err);
-    ok(rc != 0, "second w3voipd on the same port refused (exit %d)", rc);
+    is_int(rc, 1, "second w3voipd on the same port refused: exit 1 (cannot start)");
     ok(err && strstr(err, "another w3voipd") != NULL, "and says why: %s", err ? err : "");
     free(err);
     free(db2);
@@ -220,10 +223,12 @@ static void single_instance(void)
     is_int(rc, 0, "--help exits 0");
     ok(err && strstr(err, "--db FILE") && strstr(err, "W3_LISTEN") && strstr(err, "--fs-credentials-file"),
        "--help documents flags and environment variables");
+    ok(err && strstr(err, "\nExit status:\n") && strstr(err, "\n  0  stopped cleanly") &&
+           strstr(err, "\n  1  cannot start") && strstr(err, "\n  2  usage"),
+       "--help lists the exit codes 0, 1 and 2");
     free(err);
 
-    const char *argv_bad[] = {h_env("W3VOIPD"), "--db", srv.db, "--jwt-key", srv.jwt_key, "--workers", "lots",
-                              NULL};
+    const char *argv_bad[] = {h_env("W3VOIPD"), "--db", srv.db, "--jwt-key", srv.jwt_key, "--workers", "lots", NULL};
     rc = h_server_expect_fail(argv_bad, &err);
     is_int(rc, 2, "bad flag value → exit 2");
     ok(err && strstr(err, "--workers") != NULL, "names the flag: %s", err ? err : "");

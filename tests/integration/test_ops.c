@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "harness.h"
 #include "tap.h"
 #include "util.h"
@@ -22,6 +24,81 @@ static char *w3voip(int *rc, const char *args)
     *rc = h_run(cmd.data, &out);
     w3_buf_free(&cmd);
     return out;
+}
+
+/* README's sample of `check` on the demo is what check prints, byte for byte. */
+static void check_readme_sample(void)
+{
+    w3_buf_t path = {0}, cmd = {0};
+    w3_buf_printf(&path, "%s/README.md", h_env("W3_SOURCE_ROOT"));
+    char *readme = NULL;
+    size_t len = 0;
+    if (!ok(w3_read_file(path.data, 1 << 20, &readme, &len) == 0, "README.md readable")) {
+        w3_buf_free(&path);
+        return;
+    }
+    const char *start = "$ w3voip check --db var/demo.db\n";
+    char *sample = strstr(readme, start);
+    char *end = sample ? strstr(sample, "exit=1\n") : NULL;
+    if (ok(sample && end, "README has a check sample on var/demo.db ending in exit=1")) {
+        sample += strlen(start);
+        end[strlen("exit=1\n")] = '\0';
+        char *dir = h_tmpdir();
+        w3_buf_t var = {0};
+        w3_buf_printf(&var, "%s/var", dir);
+        mkdir(var.data, 0700);
+        char *db = h_demo_db(var.data, "demo.db");
+        unsetenv("W3_TRUNK_TENANTA_STORE02");
+        w3_buf_printf(&cmd, "cd %s && %s check --db var/demo.db; echo exit=$?", dir, h_env("W3VOIP"));
+        char *out = NULL;
+        h_run(cmd.data, &out);
+        is_str(out, sample, "README's check sample is what check prints on the demo");
+        free(out);
+        free(db);
+        w3_buf_free(&var);
+        h_rmrf(dir);
+        free(dir);
+    }
+    free(readme);
+    w3_buf_free(&cmd);
+    w3_buf_free(&path);
+}
+
+/* Every README example that seeds through the sqlite3 CLI turns foreign keys
+ * on (the CLI leaves them off), and fixtures/demo.sql does so before its
+ * first row. */
+static void readme_seeds_with_foreign_keys(void)
+{
+    w3_buf_t path = {0};
+    w3_buf_printf(&path, "%s/README.md", h_env("W3_SOURCE_ROOT"));
+    char *readme = NULL;
+    size_t len = 0;
+    w3_read_file(path.data, 1 << 20, &readme, &len);
+    int seeds = 0, without = 0;
+    for (char *line = readme; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char *sq = strstr(line, "sqlite3 ");
+        /* SQL fed to sqlite3: "... | sqlite3 DB" or "sqlite3 DB < FILE" */
+        if (sq && (strstr(line, "| sqlite3 ") || strchr(sq, '<'))) {
+            seeds++;
+            if (!strstr(line, "foreign_keys=ON") && !strstr(line, "< fixtures/demo.sql")) {
+                without++;
+                printf("#   without foreign keys: %s\n", line);
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    ok(seeds >= 2 && without == 0, "README's %d sqlite3 seed examples turn foreign keys on (%d do not)", seeds,
+       without);
+    free(readme);
+    char *demo = h_fixture("demo.sql", NULL);
+    const char *fk = strstr(demo, "\nPRAGMA foreign_keys = ON;");
+    const char *first = strstr(demo, "\nINSERT ");
+    ok(fk && first && fk < first, "fixtures/demo.sql turns foreign keys on before its first row");
+    free(demo);
+    w3_buf_free(&path);
 }
 
 static void check(void)
@@ -88,8 +165,8 @@ static void explain(void)
     w3_buf_printf(&a, "explain --db %s --did 39061234568", db);
     char *out = w3voip(&rc, a.data);
     is_int(rc, 0, "explain a DID: exit 0");
-    ok(strstr(out, "→ +39061234568 of tenantA.edvoip.it (ext 100") && strstr(out, "bridge user/100@tenantA.edvoip.it") &&
-           strstr(out, "voicemail default tenantA.edvoip.it 100"),
+    ok(strstr(out, "→ +39061234568 of tenantA.edvoip.it (ext 100") &&
+           strstr(out, "bridge user/100@tenantA.edvoip.it") && strstr(out, "voicemail default tenantA.edvoip.it 100"),
        "DID explained: owner, target, bridge and voicemail fallback");
     free(out);
     w3_buf_free(&a);
@@ -183,9 +260,11 @@ static void metrics_and_health(h_server_t *s)
     h_sql(s->db, "PRAGMA user_version = 0");
     h_request(s->port, "GET", "/readyz", NULL, NULL, 0, &r);
     ok(r.status == 503 && r.body && strstr(r.body, "schema version 0"), "/readyz 503 when the schema is not the "
-                                                                         "expected one");
+                                                                        "expected one");
     h_resp_free(&r);
-    h_sql(s->db, "PRAGMA user_version = 2");
+    char restore[64];
+    snprintf(restore, sizeof(restore), "PRAGMA user_version = %d", db_migrations_count);
+    h_sql(s->db, restore);
     h_request(s->port, "GET", "/healthz", NULL, NULL, 0, &r);
     is_int(r.status, 200, "/healthz 200");
     h_resp_free(&r);
@@ -297,8 +376,9 @@ static void graceful(void)
     waitpid(s.pid, &st, 0);
     ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "and the server then exits 0");
     char cmd[512], *out = NULL;
-    snprintf(cmd, sizeof(cmd), "sqlite3 %s \"SELECT count(*) FROM voip_cdr WHERE fs_uuid = "
-                               "'df2ca423-c52d-4e77-9e81-2211975e94c9'\"",
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 %s \"SELECT count(*) FROM voip_cdr WHERE fs_uuid = "
+             "'df2ca423-c52d-4e77-9e81-2211975e94c9'\"",
              s.db);
     h_run(cmd, &out);
     is_str(out, "1\n", "the row is in the database");
@@ -310,6 +390,8 @@ static void graceful(void)
 int main(void)
 {
     check();
+    check_readme_sample();
+    readme_seeds_with_foreign_keys();
     explain();
     json_logs_and_reopen();
     graceful();

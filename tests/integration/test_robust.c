@@ -1,4 +1,5 @@
-/* Hard to break: slow-loris connections are cut at --request-timeout and do
+/* Hard to break: slow-loris connections are cut at --request-timeout (per
+ * request: a keep-alive connection that keeps asking lives on) and do
  * not starve others; connections past --max-connections are refused with
  * 503 while the server stays up; a 10x overload burst leaves it healthy;
  * SQLite contention never turns into a false not-found or a lost CDR. */
@@ -46,6 +47,30 @@ static bool closed_by_peer(int fd)
     char buf[256];
     ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN);
+}
+
+/* One GET /healthz on an open keep-alive connection: true when "ok" came back. */
+static bool get_healthz(int fd)
+{
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (fd < 0 || send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+        return false;
+    char buf[1024];
+    size_t len = 0;
+    while (len < sizeof(buf) - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 2000) <= 0)
+            return false;
+        ssize_t n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
+        if (n <= 0)
+            return false;
+        len += (size_t)n;
+        buf[len] = '\0';
+        const char *body = strstr(buf, "\r\n\r\n");
+        if (body && strcmp(body + 4, "ok\n") == 0)
+            return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+    }
+    return false;
 }
 
 static int lookup_status(const h_server_t *s, const char *capture, bool *is_user)
@@ -115,6 +140,26 @@ static void slow_loris(void)
     for (int i = 0; i < N; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+
+    /* the deadline is per request, not per connection: it restarts after
+     * every answer, so a keep-alive connection sending a request every
+     * 600 ms is served for well past the 1 s */
+    int ka = open_conn(s.port);
+    int answered = 0;
+    t0 = w3_now_us();
+    for (int i = 0; i < 5; i++) {
+        if (i > 0)
+            sleep_ms(600);
+        if (get_healthz(ka))
+            answered++;
+    }
+    secs = (double)(w3_now_us() - t0) / 1e6;
+    ok(answered == 5 && secs > 2.0, "one keep-alive connection answered %d of 5 requests over %.1f s (deadline 1 s)",
+       answered, secs);
+    /* ...and idle past it after an answer, it is cut */
+    sleep_ms(1600);
+    ok(closed_by_peer(ka), "the same connection idle 1.6 s after its last answer is cut");
+    close(ka);
     is_int(h_server_stop(&s), 0, "server exits cleanly");
 }
 

@@ -340,7 +340,7 @@ static void test_user(void)
     f.caller_id_number[0] = '\0';
     is_int(xg_directory_user(&t, &f, &o, &out), 0, "user with forwarding renders");
     is_xpath(&out, UVAR("w3_fwd_no_answer"), "101", "w3_fwd_no_answer");
-    is_xpath(&out, UVAR("w3_fwd_no_answer_timeout"), "20", "no_answer timeout defaults to 20");
+    is_xpath(&out, UVAR("w3_fwd_no_answer_timeout"), "30", "no_answer timeout defaults to 30 (as the dialplan rings)");
     is_xpath(&out, UVAR("w3_fwd_always"), "+390612345678", "w3_fwd_always");
     is_int(xpc(&out, "//variable[@name='w3_fwd_busy']"), 0, "non-dialable forwarding target left out");
     is_xpath(&out, UVAR("w3_voicemail"), "false", "voicemail off");
