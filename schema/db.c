@@ -151,7 +151,8 @@ int db_schema_version(db_conn_t *c, int *version)
 
 /* Configuration tables whose every change lands in voip_activity_log. The
  * triggers are generated from the live column list so they never drift from
- * the tables; a1_hash is left out of the diff (it is as good as a password). */
+ * the tables; a1_hash is left out of the diff (it is as good as a password)
+ * and secret_ref is redacted. */
 static const struct audited {
     const char *table;
     const char *pk;     /* expression over X. */
@@ -198,7 +199,11 @@ static int add_json_row(sqlite3 *db, w3_buf_t *b, const char *table, const char 
         const char *col = (const char *)sqlite3_column_text(st, 1);
         if (strcmp(col, "a1_hash") == 0)
             continue;
-        w3_buf_printf(b, "%s'%s', %s%s", first ? "" : ", ", col, prefix, col);
+        if (strcmp(col, "secret_ref") == 0) /* where the secret lives is a secret too */
+            w3_buf_printf(b, "%s'%s', CASE WHEN %s%s IS NULL THEN NULL ELSE '[redacted]' END", first ? "" : ", ", col,
+                          prefix, col);
+        else
+            w3_buf_printf(b, "%s'%s', %s%s", first ? "" : ", ", col, prefix, col);
         first = false;
     }
     w3_buf_adds(b, ")");

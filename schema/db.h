@@ -218,6 +218,8 @@ typedef struct db_cdr {
     char *recording_url;
     char *hangup_cause;
     char *meta_json;
+    char *raw_body; /* the body as received when its text had to be repaired, else NULL */
+    size_t raw_body_len;
     char *claim_tenant_id;
     char *claim_store_id;
     char *claim_sip_domain;

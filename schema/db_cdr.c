@@ -21,9 +21,9 @@ static const char *const sql[Q_COUNT] = {
     [Q_USER] = "SELECT 1 FROM voip_extensions WHERE user_id = ?1 AND tenant_id = ?2",
     [Q_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, to_uri, "
                  "did_e164, ext_number, user_id, start_ts, answer_ts, end_ts, billsec, disposition, recording_url, "
-                 "hangup_cause, sip_call_id, fs_core_uuid, fs_uuid, source, attributed, attribution_note, meta_json) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-                 "?21, 'fs', ?22, ?23, ?24) "
+                 "hangup_cause, sip_call_id, fs_core_uuid, fs_uuid, source, attributed, attribution_note, meta_json, "
+                 "raw_body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+                 "?19, ?20, ?21, 'fs', ?22, ?23, ?24, ?25) "
                  "ON CONFLICT (fs_core_uuid, fs_uuid) WHERE fs_uuid IS NOT NULL DO NOTHING",
     [Q_REJECT] = "INSERT INTO voip_cdr_rejects (reason, content_type, query, body) VALUES (?1, ?2, ?3, ?4)",
     [Q_API_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, "
@@ -177,6 +177,10 @@ int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
     sqlite3_bind_int(st, 22, res->attributed);
     bind(st, 23, res->note[0] ? res->note : NULL);
     bind(st, 24, c->meta_json);
+    if (c->raw_body)
+        sqlite3_bind_blob(st, 25, c->raw_body, (int)c->raw_body_len, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 25);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

@@ -41,6 +41,40 @@ static long profile_index(const char *s)
     return *end == '\0' && n > 0 ? n : 0;
 }
 
+/* s[0..n) with every byte that is not part of valid UTF-8 read as Latin-1
+ * (0xE9 → U+00E9): FreeSWITCH passes a caller's display name through as the
+ * phone sent it, and a CDR must never be lost for one byte. NULL when s is
+ * valid already (nothing to repair); else a malloc'd copy, its length in
+ * *outn. */
+static char *latin1_repair(const char *s, size_t n, size_t *outn)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = w3_utf8_seq(p + i, n - i);
+        if (k == 0)
+            break;
+        i += k;
+    }
+    if (i == n)
+        return NULL;
+    w3_buf_t b = {0};
+    w3_buf_add(&b, s, i);
+    while (i < n) {
+        size_t k = w3_utf8_seq(p + i, n - i);
+        if (k) {
+            w3_buf_add(&b, s + i, k);
+            i += k;
+            continue;
+        }
+        char two[2] = {(char)(0xc0 | (p[i] >> 6)), (char)(0x80 | (p[i] & 0x3f))};
+        w3_buf_add(&b, two, 2);
+        i++;
+    }
+    *outn = b.len;
+    return b.data;
+}
+
 /* Decoded variable value (malloc'd) or NULL. */
 static char *var(const view_t *v, const char *name)
 {
@@ -62,7 +96,12 @@ static char *var(const view_t *v, const char *name)
     }
     char *s = xstrdup(raw);
     xmlFree(xraw);
-    form_pct_decode(s, strlen(s));
+    size_t n = form_pct_decode(s, strlen(s)), fixed_len;
+    char *fixed = latin1_repair(s, n, &fixed_len); /* a %-encoded Latin-1 byte */
+    if (fixed) {
+        free(s);
+        s = fixed;
+    }
     return s;
 }
 
@@ -298,10 +337,28 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* Parses the text of a document (JSON or XML) after repairing its bytes;
+ * *fixed keeps the repaired copy alive as long as the view needs it. */
+static int parse_doc(bool json, const char *text, size_t len, view_t *v, char **fixed, bool *repaired,
+                     const char **why)
+{
+    size_t n = 0;
+    char *copy = latin1_repair(text, len, &n);
+    if (copy) {
+        free(*fixed);
+        *fixed = copy;
+        *repaired = true;
+        text = copy;
+        len = n;
+    }
+    return json ? parse_json(text, len, v, why) : parse_xml(text, len, v, why);
+}
+
 int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, const char **why)
 {
     view_t v = {0};
-    char *decoded = NULL;
+    char *decoded = NULL, *fixed = NULL;
+    bool repaired = false;
     size_t dlen = 0;
     int rc = -EINVAL;
     const char *end = body + len;
@@ -311,10 +368,10 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
 
     if (p < end && *p == '{') {
         r->format = "json";
-        rc = parse_json(p, (size_t)(end - p), &v, why);
+        rc = parse_doc(true, p, (size_t)(end - p), &v, &fixed, &repaired, why);
     } else if (p < end && *p == '<') {
         r->format = "xml";
-        rc = parse_xml(p, (size_t)(end - p), &v, why);
+        rc = parse_doc(false, p, (size_t)(end - p), &v, &fixed, &repaired, why);
     } else if ((size_t)(end - p) > 4 && strncmp(p, "cdr=", 4) == 0) {
         const char *val = p + 4;
         size_t vlen = (size_t)(end - val);
@@ -322,7 +379,7 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
         if (vlen >= 1 && *val == '<') {
             /* encode=false: raw XML, not form-safe: everything after cdr= */
             r->format = "xml-form-raw";
-            rc = parse_xml(val, vlen, &v, why);
+            rc = parse_doc(false, val, vlen, &v, &fixed, &repaired, why);
         } else if (vlen >= 3 && (strncasecmp(val, "%7B", 3) == 0 || strncasecmp(val, "%3C", 3) == 0)) {
             if (amp)
                 vlen = (size_t)(amp - val);
@@ -331,13 +388,13 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
             const char *d = skip_ws(decoded, decoded + dlen);
             if (*d == '{') {
                 r->format = "json-form";
-                rc = parse_json(d, dlen - (size_t)(d - decoded), &v, why);
+                rc = parse_doc(true, d, dlen - (size_t)(d - decoded), &v, &fixed, &repaired, why);
                 if (rc)
                     *why = "cdr= form does not decode to JSON (json_cdr encode=true with encode-values=true "
                            "produces such bodies: use the raw default)";
             } else {
                 r->format = "xml-form";
-                rc = parse_xml(d, dlen - (size_t)(d - decoded), &v, why);
+                rc = parse_doc(false, d, dlen - (size_t)(d - decoded), &v, &fixed, &repaired, why);
             }
         } else {
             if (amp)
@@ -346,10 +403,10 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
             const char *d = decoded ? skip_ws(decoded, decoded + dlen) : NULL;
             if (d && *d == '{') {
                 r->format = "json-base64";
-                rc = parse_json(d, dlen - (size_t)(d - decoded), &v, why);
+                rc = parse_doc(true, d, dlen - (size_t)(d - decoded), &v, &fixed, &repaired, why);
             } else if (d && *d == '<') {
                 r->format = "xml-base64";
-                rc = parse_xml(d, dlen - (size_t)(d - decoded), &v, why);
+                rc = parse_doc(false, d, dlen - (size_t)(d - decoded), &v, &fixed, &repaired, why);
             } else {
                 *why = "cdr= value is neither %-encoded nor base64 JSON/XML";
             }
@@ -383,9 +440,15 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
             xmlFree(dump);
         }
         W3_CHECK_ALLOC(r->meta_json);
+        if (repaired) { /* the bytes as received, beside the repaired text */
+            r->raw_body = xmalloc(len ? len : 1);
+            memcpy(r->raw_body, body, len);
+            r->raw_body_len = len;
+        }
     } else {
         cdr_rec_free(r);
     }
+    free(fixed);
     free(decoded);
     view_free(&v);
     return rc;
@@ -402,4 +465,7 @@ void cdr_rec_free(cdr_rec_t *r)
         free(*f[i]);
         *f[i] = NULL;
     }
+    free(r->raw_body);
+    r->raw_body = NULL;
+    r->raw_body_len = 0;
 }

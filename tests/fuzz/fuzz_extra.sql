@@ -6,6 +6,9 @@
 -- answer exactly as in the integration tests.
 PRAGMA foreign_keys = ON;
 BEGIN;
+-- routes that do not compile or leave the safe subset got in past the
+-- schema, as a sqlite3 session can: the server must cope with them
+DROP TRIGGER check_route_pattern_insert;
 
 INSERT INTO tenants (tenant_id, sip_domain, name, country_code, enabled) VALUES
   ('c0000000-0000-4000-8000-00000000000c', 'tenantC.fuzz.test', 'Tenant C', '1', 1),
@@ -73,7 +76,7 @@ INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, posi
 
 INSERT INTO ai_agents (agent_id, tenant_id, sip_domain, ref, name, ws_url, enabled) VALUES
   ('c8000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-00000000000c', 'tenantC.fuzz.test',
-   'agent_ws', 'Agent with its own URL', 'wss://agent.example/a?x=1&y=(2)', 1),
+   'agent_ws', 'Agent with its own URL', 'wss://agent.example/a?x=1&y=2', 1),
   ('c8000000-0000-4000-8000-000000000002', 'c0000000-0000-4000-8000-00000000000c', 'tenantC.fuzz.test',
    'agent_off', 'Disabled agent', NULL, 0);
 
