@@ -26,8 +26,8 @@
 /* bridge failures that mean "nobody answered" and lead to the fallback */
 #define NOBODY_ANSWERED "NO_ANSWER,USER_BUSY,NO_USER_RESPONSE,USER_NOT_REGISTERED,SUBSCRIBER_ABSENT,ALLOTTED_TIMEOUT"
 #define DEFAULT_RING_S 30
-#define MAX_ROUTES 64
-#define MAX_TRUNKS 8
+#define MAX_ROUTES DB_ROUTES_MAX
+#define MAX_TRUNKS DB_STORE_TRUNKS_MAX
 
 typedef struct dp {
     const lookup_ctx_t *ctx;
