@@ -147,25 +147,29 @@ void w3_sbuf_adds(w3_sbuf_t *s, const char *str)
     w3_sbuf_add(s, str, strlen(str));
 }
 
-void w3_sbuf_printf(w3_sbuf_t *s, const char *fmt, ...)
+void w3_sbuf_vprintf(w3_sbuf_t *s, const char *fmt, va_list ap)
 {
     if (s->failed)
         return;
-    va_list ap;
-    va_start(ap, fmt);
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
     if (n < 0 || (size_t)n > s->max || s->b.len > s->max - (size_t)n) {
         s->failed = true;
-        va_end(ap2);
         return;
     }
     buf_reserve(&s->b, (size_t)n);
-    vsnprintf(s->b.data + s->b.len, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
+    vsnprintf(s->b.data + s->b.len, (size_t)n + 1, fmt, ap);
     s->b.len += (size_t)n;
+}
+
+void w3_sbuf_printf(w3_sbuf_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    w3_sbuf_vprintf(s, fmt, ap);
+    va_end(ap);
 }
 
 int w3_sbuf_done(const w3_sbuf_t *s)

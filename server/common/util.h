@@ -5,6 +5,7 @@
 #ifndef W3_UTIL_H
 #define W3_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,6 +60,7 @@ void w3_sbuf_init(w3_sbuf_t *s, size_t max);
 void w3_sbuf_add(w3_sbuf_t *s, const void *p, size_t n);
 void w3_sbuf_adds(w3_sbuf_t *s, const char *str);
 void w3_sbuf_printf(w3_sbuf_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void w3_sbuf_vprintf(w3_sbuf_t *s, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* 0 when everything appended fits, -E2BIG once anything did not. */
 int w3_sbuf_done(const w3_sbuf_t *s);
 /* The text so far, "" when empty (valid until the next append or free). */
