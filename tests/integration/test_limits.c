@@ -287,6 +287,43 @@ static void unsafe_pattern(void)
     free(body);
 }
 
+/* The export writes safe patterns as they are and leaves the others out,
+ * naming them, with exit 1. */
+static void export_left_out(void)
+{
+    sql("DELETE FROM voip_ring_group_members WHERE ring_group_id = 'l6-64' AND ext_number = '3000000064'");
+    char *dir = h_tmpdir();
+    w3_buf_t cmd = {0};
+    w3_buf_printf(&cmd, "%s export --db %s --domain " DOM " --out %s 2>&1", h_env("W3VOIP"), srv.db, dir);
+    char *out = NULL;
+    int rc = h_run(cmd.data, &out);
+    ok(rc == 1 && out && strstr(out, "route 'stall' (l9-bad) left out") && strstr(out, "outside the safe subset"),
+       "export: the unsafe route is left out, named, exit 1 (%d: %s)", rc, out ? out : "");
+    free(out);
+    w3_buf_free(&cmd);
+    w3_buf_printf(&cmd, "%s/dialplan/" DOM ".xml", dir);
+    char *xml = NULL;
+    size_t len = 0;
+    w3_read_file(cmd.data, 64 * 1024 * 1024, &xml, &len);
+    ok(xml && h_xpath_count(xml, len, "//condition[@field='destination_number' and @expression='^7([0-9]{6})$']") >= 1,
+       "the 70th route's pattern is written as it is");
+    ok(xml && !strstr(xml, "\\2"), "the unsafe pattern is not written");
+    ok(xml && h_xpath_count(xml, len,
+                            "//action[@application='bridge' and starts-with(@data, 'sofia/gateway/lim_gw01/$1|') "
+                            "and contains(@data, '|sofia/gateway/lim_gw16/$1')]") >= 1,
+       "all 16 trunks in the exported failover");
+
+    free(xml);
+    w3_buf_free(&cmd);
+    w3_buf_printf(&cmd, "%s/dialplan/public/" DOM ".xml", dir);
+    w3_read_file(cmd.data, 64 * 1024 * 1024, &xml, &len);
+    ok(xml && strstr(xml, "user/3000000063@" DOM), "the exported 64-member ring group has its last leg whole");
+    free(xml);
+    w3_buf_free(&cmd);
+    h_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (h_server_start(&srv, NULL, NULL) != 0)
@@ -295,6 +332,7 @@ int main(void)
     ring_groups();
     trunks_and_routes();
     unsafe_pattern();
+    export_left_out();
     is_int(h_server_stop(&srv), 0, "w3voipd exits 0");
     return tap_done();
 }
