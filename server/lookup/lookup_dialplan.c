@@ -38,7 +38,8 @@ static void answer(dp_t *d, int rc)
     if (rc == 0) {
         if (finish(d))
             return;
-        rc = -EINVAL; /* a condition or value the renderer refused */
+        METRICS_INC(unsafe_values); /* a condition or name the renderer refused */
+        rc = -EINVAL;
     }
     const char *status = "503 Service Unavailable", *why = d->why;
     const char *tenant = d->tenant_id[0] ? d->tenant_id : NULL;
