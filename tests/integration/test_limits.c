@@ -16,6 +16,9 @@
 #define SID "l5000000-0000-4000-8000-000000000001"
 /* 55 characters */
 #define DOM "limits-tenant-with-a-rather-long-sip-domain.example.com"
+/* 59-character gateway names with caller ids: 16 legs need ~2.2 KB, past
+ * the 1,024 bytes that used to read as "no trunk for the caller's store" */
+#define GW "_a-rather-long-gateway-name-past-the-old-1024-cap"
 
 static h_server_t srv;
 
@@ -212,8 +215,10 @@ static void trunks_and_routes(void)
         "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, strip_digits, cos_class, priority) "
         "VALUES ('l9-70', '" TID "', '" DOM "', 'the 70th', '^7([0-9]{6})$', 1, 'national', 70);"
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 16) "
-        "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy, priority) "
-        "SELECT printf('l7-%d', i), '" TID "', '" DOM "', '" SID "', printf('lim_gw%02d', i), '127.0.0.1', i FROM n;");
+        "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy, priority, "
+        "caller_id_number) SELECT printf('l7-%d', i), '" TID "', '" DOM "', '" SID "', printf('lim_gw%02d" GW
+        "', i), '127.0.0.1', i, "
+        "printf('+3906123456%02d', i) FROM n;");
     char *body = outbound_request("7123456");
     dp_result_t r = call(body);
     const char *bridge = dp_find(&r, "bridge", 0);
@@ -224,8 +229,9 @@ static void trunks_and_routes(void)
     is_int(n, 16, "16 trunks in the store: 16 failover legs");
     int in_order = 0;
     for (int i = 0; i < n; i++) {
-        char want[64];
-        snprintf(want, sizeof(want), "sofia/gateway/lim_gw%02d/123456", i + 1);
+        char want[160];
+        snprintf(want, sizeof(want),
+                 "[origination_caller_id_number=+3906123456%02d]sofia/gateway/lim_gw%02d" GW "/123456", i + 1, i + 1);
         in_order += strcmp(v[i], want) == 0;
     }
     is_int(in_order, 16, "every trunk by priority, each to the stripped number");
@@ -235,7 +241,7 @@ static void trunks_and_routes(void)
     /* the 17th trunk */
     drop_triggers("voip_trunks");
     sql("INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy, priority) "
-        "VALUES ('l7-17', '" TID "', '" DOM "', '" SID "', 'lim_gw17', '127.0.0.1', 17)");
+        "VALUES ('l7-17', '" TID "', '" DOM "', '" SID "', 'lim_gw17" GW "', '127.0.0.1', 17)");
     unsigned long long before = metric(M_TRUNKS);
     r = call(body);
     const char *resp = respond_of(&r);
@@ -309,8 +315,9 @@ static void export_left_out(void)
        "the 70th route's pattern is written as it is");
     ok(xml && !strstr(xml, "\\2"), "the unsafe pattern is not written");
     ok(xml && h_xpath_count(xml, len,
-                            "//action[@application='bridge' and starts-with(@data, 'sofia/gateway/lim_gw01/$1|') "
-                            "and contains(@data, '|sofia/gateway/lim_gw16/$1')]") >= 1,
+                            "//action[@application='bridge' and starts-with(@data, "
+                            "'[origination_caller_id_number=+390612345601]sofia/gateway/lim_gw01" GW "/$1|') "
+                            "and contains(@data, 'sofia/gateway/lim_gw16" GW "/$1')]") >= 1,
        "all 16 trunks in the exported failover");
 
     free(xml);
