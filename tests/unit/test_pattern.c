@@ -129,6 +129,49 @@ static void fixture_patterns(void)
     regfree(&lit);
 }
 
+/* Property: whatever the checker accepts, POSIX ERE compiles, and it
+ * matches a long digit string quickly (no catastrophic backtracking). A
+ * fixed-seed generator over the grammar's alphabet, so a failure repeats. */
+static void property(void)
+{
+    static const char alphabet[] = "0123456789+*#\\[]-^(){},?|$.a";
+    unsigned long long x = 0x9e3779b97f4a7c15ull;
+    int accepted = 0, compiled = 0, slow = 0;
+    char subject[65];
+    memset(subject, '0', 64);
+    subject[64] = '\0';
+    for (int i = 0; i < 200000; i++) {
+        char p[24];
+        size_t len = 2 + (size_t)(i % 14);
+        p[0] = '^';
+        for (size_t k = 1; k + 1 < len; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            p[k] = alphabet[x % (sizeof(alphabet) - 1)];
+        }
+        p[len - 1] = '$';
+        p[len] = '\0';
+        if (lookup_pattern_safe(p, NULL, 0) != 0)
+            continue;
+        accepted++;
+        regex_t re;
+        if (regcomp(&re, p, REG_EXTENDED | REG_NOSUB) != 0) {
+            printf("#   accepted but does not compile: %s\n", p);
+            continue;
+        }
+        compiled++;
+        uint64_t t0 = w3_now_us();
+        regexec(&re, subject, 0, NULL, 0);
+        if (w3_now_us() - t0 > 100000) {
+            printf("#   slow: %s\n", p);
+            slow++;
+        }
+        regfree(&re);
+    }
+    ok(accepted > 100, "random patterns: %d accepted", accepted);
+    is_int(compiled, accepted, "every accepted pattern compiles");
+    is_int(slow, 0, "none takes 100 ms on 64 digits");
+}
+
 static void cache(void)
 {
     lookup_cache_t *c = lookup_cache_create(3);
@@ -176,6 +219,7 @@ int main(void)
 {
     subset();
     fixture_patterns();
+    property();
     cache();
     return tap_done();
 }
