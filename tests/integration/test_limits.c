@@ -291,6 +291,14 @@ static void unsafe_pattern(void)
     ok(metric("w3voipd_route_patterns_skipped_total ") - before >= 1, "the skip is counted");
     dp_result_free(&r);
     free(body);
+    w3_buf_t cmd = {0};
+    w3_buf_printf(&cmd, "%s check --db %s 2>&1", h_env("W3VOIP"), srv.db);
+    char *out = NULL;
+    int rc = h_run(cmd.data, &out);
+    ok(rc == 1 && out && strstr(out, "route 'stall'") && strstr(out, "outside the safe subset"),
+       "w3voip check reports it (%d)", rc);
+    free(out);
+    w3_buf_free(&cmd);
 }
 
 /* The export writes safe patterns as they are and leaves the others out,
