@@ -20,7 +20,7 @@
  *            (db.h DB_*_MAX) or an answer does not fit its bounded builder
  * A decision to refuse a call (unknown DID, class of service, …) is not an
  * error: it is rendered by dp_reject() and the handler returns 0. Errors are
- * turned into a refusal in one place, dp_answer() in lookup_dialplan.c:
+ * turned into a refusal in one place, answer() in lookup_dialplan.c:
  *   -EIO → respond 503 Service Unavailable ("database unavailable")
  *   -EINVAL → respond 503 Service Unavailable ("value not safe to render")
  *   -E2BIG → respond 500 Server Internal Error ("… exceeds a limit"): the
@@ -40,6 +40,8 @@
 /* bridge failures that mean "nobody answered" and lead to the fallback */
 #define DP_NOBODY_ANSWERED "NO_ANSWER,USER_BUSY,NO_USER_RESPONSE,USER_NOT_REGISTERED,SUBSCRIBER_ABSENT,ALLOTTED_TIMEOUT"
 #define DP_DEFAULT_RING_S 30
+#define DP_STR_(x) #x
+#define DP_STR(x) DP_STR_(x) /* a limit's number inside its message */
 /* The largest action data we render: 64 ring-group legs of a 253-character
  * domain need about 18 KiB. Past it the answer is refused (-E2BIG). */
 #define DP_VALUE_MAX (32 * 1024)

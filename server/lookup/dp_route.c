@@ -95,7 +95,7 @@ int dp_build_dial(dp_t *d, const char *store_id, const char *who, const char *nu
     int nt = 0;
     int rc = db_store_trunks(d->ctx->db, store_id, trunks, DB_STORE_TRUNKS_MAX, &nt);
     if (rc == -E2BIG) {
-        rc = dp_limit(d, ML_STORE_TRUNKS, "a store has more than 16 trunks", store_id);
+        rc = dp_limit(d, ML_STORE_TRUNKS, "a store has more than " DP_STR(DB_STORE_TRUNKS_MAX) " trunks", store_id);
         goto out;
     }
     if (rc != 0) {
@@ -138,7 +138,7 @@ int dp_route_resolve(dp_t *d, const db_extension_t *who, const char *number, rou
     *v = ROUTE_NONE;
     int rc = db_routes_list(d->ctx->db, who->sip_domain, routes, DB_ROUTES_MAX, &n);
     if (rc == -E2BIG) {
-        rc = dp_limit(d, ML_ROUTES, "a tenant has more than 256 routes", who->sip_domain);
+        rc = dp_limit(d, ML_ROUTES, "a tenant has more than " DP_STR(DB_ROUTES_MAX) " routes", who->sip_domain);
         goto out;
     }
     if (rc != 0) {
