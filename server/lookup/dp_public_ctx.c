@@ -146,7 +146,7 @@ static int ring_group_actions(dp_t *d, const db_did_t *did, const db_ring_group_
     if (legs == 0)
         goto out;
     *rang = true;
-    lookup_trace(d->ctx, "ring group %s, %s, %d s per leg, %d legs: %s", g->ref, g->strategy, g->ring_timeout, legs,
+    lookup_trace(d->ctx, "ring group %s, %s, %d s per leg: %s", g->ref, g->strategy, g->ring_timeout,
                  w3_sbuf_str(&dial));
     if ((rc = dp_action(d, "set", "hangup_after_bridge=true")) != 0 ||
         (rc = dp_action(d, "set", "continue_on_fail=" DP_NOBODY_ANSWERED)) != 0 ||
