@@ -164,6 +164,13 @@ typedef struct db_agent {
 } db_agent_t;
 int db_agent_get(db_reader_t *r, const char *domain, const char *ref, db_agent_t *out);
 
+/* Read-side limits (issue 9): the lookups read one row past each, so data
+ * beyond a limit (a write trigger bypassed) is reported as -E2BIG and never
+ * used as a silent prefix. */
+#define DB_RING_MEMBERS_MAX 64
+#define DB_ROUTES_MAX 256
+#define DB_STORE_TRUNKS_MAX 16
+
 typedef struct db_ring_member {
     char ext_number[11];
     bool enabled;
@@ -175,8 +182,10 @@ typedef struct db_ring_group {
     int ring_timeout;
     bool enabled;
     int nmembers;
-    db_ring_member_t members[32]; /* in position order; the rest is ignored */
+    db_ring_member_t members[DB_RING_MEMBERS_MAX]; /* in position order */
 } db_ring_group_t;
+/* 0, -ENOENT, -EIO, or -E2BIG when the group has more than
+ * DB_RING_MEMBERS_MAX members (out is then not to be used). */
 int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ring_group_t *out);
 
 typedef struct db_route {
@@ -188,10 +197,12 @@ typedef struct db_route {
     char cos_class[16];
     int priority;
 } db_route_t;
-/* Enabled routes of a domain in priority order; *n (<= max) filled. */
+/* Enabled routes of a domain in priority order; *n (<= max) filled.
+ * -E2BIG when the domain has more than max. */
 int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max, int *n);
 
-/* Enabled trunks of an enabled store, in priority order. */
+/* Enabled trunks of an enabled store, in priority order; -E2BIG when the
+ * store has more than max. */
 int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n);
 
 /* One CDR leg to store (SPEC §7). Strings are owned by whoever filled the

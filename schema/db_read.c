@@ -81,13 +81,13 @@ static const char *const sql[ST_COUNT] = {
     [ST_RING_MEMBERS] = "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
                         "FROM voip_ring_group_members m LEFT JOIN voip_extensions e "
                         "ON e.sip_domain = m.sip_domain AND e.ext_number = m.ext_number "
-                        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 32",
+                        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 65", /* DB_RING_MEMBERS_MAX + 1 */
     [ST_ROUTES] = "SELECT route_id, name, pattern, strip_digits, prepend, cos_class, priority FROM voip_routes "
-                  "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id",
+                  "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id LIMIT ?2",
     [ST_STORE_TRUNKS] = "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
                         "tr.caller_id_number, tr.priority FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
                         "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
-                        "ORDER BY tr.priority, tr.gateway_name",
+                        "ORDER BY tr.priority, tr.gateway_name LIMIT ?2",
 #define JBOOL(c) "json(CASE WHEN " c " THEN 'true' ELSE 'false' END)"
     [ST_API_TRUNKS] = "SELECT json_group_array(json_object('trunk_id', trunk_id, 'tenant_id', tenant_id, 'sip_domain', "
                       "sip_domain, 'store_id', store_id, 'name', name, 'gateway_name', gateway_name, 'proxy', proxy, "
@@ -420,23 +420,28 @@ int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ri
     st = r->st[ST_RING_MEMBERS];
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     out->nmembers = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->nmembers < (int)W3_ARRAY_LEN(out->members)) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->nmembers == (int)W3_ARRAY_LEN(out->members))
+            return finish(st, -E2BIG); /* the row past the limit */
         db_ring_member_t *m = &out->members[out->nmembers++];
         if (!col(st, 0, m->ext_number, sizeof(m->ext_number)))
             return finish(st, -EIO);
         m->enabled = sqlite3_column_int(st, 1) != 0;
         m->voicemail_enabled = sqlite3_column_int(st, 2) != 0;
     }
-    return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
+    return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
 }
 
 int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max, int *n)
 {
     sqlite3_stmt *st = r->st[ST_ROUTES];
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, max + 1); /* one past the limit, to see it */
     int rc;
     *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == max)
+            return finish(st, -E2BIG);
         db_route_t *x = &rows[(*n)++];
         bool ok = col(st, 0, x->route_id, sizeof(x->route_id)) && col(st, 1, x->name, sizeof(x->name)) &&
                   col(st, 2, x->pattern, sizeof(x->pattern)) && col(st, 4, x->prepend, sizeof(x->prepend)) &&
@@ -446,16 +451,19 @@ int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max
         x->strip_digits = sqlite3_column_int(st, 3);
         x->priority = sqlite3_column_int(st, 6);
     }
-    return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
+    return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
 }
 
 int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n)
 {
     sqlite3_stmt *st = r->st[ST_STORE_TRUNKS];
     sqlite3_bind_text(st, 1, store_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, max + 1); /* one past the limit, to see it */
     int rc;
     *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == max)
+            return finish(st, -E2BIG);
         db_trunk_t *t = &rows[(*n)++];
         memset(t, 0, sizeof(*t));
         bool ok = col(st, 0, t->tenant_id, sizeof(t->tenant_id)) && col(st, 1, t->sip_domain, sizeof(t->sip_domain)) &&
@@ -466,7 +474,7 @@ int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int 
             return finish(st, -EIO);
         t->priority = sqlite3_column_int(st, 7);
     }
-    return finish(st, rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -EIO);
+    return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
 }
 
 /* One JSON text column of a one-row statement. */

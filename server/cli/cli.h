@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "lookup.h"
 
 struct cli_command {
     const char *name;
@@ -21,14 +22,14 @@ int cli_check(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_export(int argc, char **argv);
 
-/* The server's settings (environment, as w3voipd reads them) and a
- * read-only connection, for the subcommands that run the server's lookup
- * code. 0; -EINVAL when the settings are bad, -EIO when the database cannot
- * be opened (message printed on stderr, nothing left to free). The caller
- * maps these to its exit code (2 usage/settings, 1 cannot open) and frees
- * with cli_close() on success. */
-int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db);
-void cli_close(srv_config_t *cfg, db_reader_t *db);
+/* The server's settings (environment, as w3voipd reads them), a read-only
+ * connection and a route-pattern cache, for the subcommands that run the
+ * server's lookup code. 0; -EINVAL when the settings are bad, -EIO when the
+ * database cannot be opened (message printed on stderr, nothing left to
+ * free). The caller maps these to its exit code (2 usage/settings, 1 cannot
+ * open) and frees with cli_close() on success. */
+int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db, lookup_cache_t **cache);
+void cli_close(srv_config_t *cfg, db_reader_t *db, lookup_cache_t *cache);
 
 /* Tiny option reader: --name VALUE or --name=VALUE; positional args are
  * collected in order. 0, or -EINVAL (message printed) on an unknown option,

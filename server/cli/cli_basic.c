@@ -213,7 +213,7 @@ int cli_token(int argc, char **argv)
     return 0;
 }
 
-int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db)
+int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db, lookup_cache_t **cache)
 {
     char *err = NULL;
     /* same settings as the server: the environment, then the database path
@@ -221,6 +221,7 @@ int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_
     char *argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
     *db = NULL;
     bool printed = false;
+    *cache = NULL;
     if (srv_config_parse(cfg, 5, argv, &printed, &err) != 0) {
         fprintf(stderr, "%s: %s\n", cmd, err);
         free(err);
@@ -234,12 +235,13 @@ int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_
         srv_config_free(cfg);
         return -EIO;
     }
+    *cache = lookup_cache_create(LOOKUP_CACHE_SIZE);
     return 0;
 }
 
-void cli_close(srv_config_t *cfg, db_reader_t *db)
+void cli_close(srv_config_t *cfg, db_reader_t *db, lookup_cache_t *cache)
 {
-    lookup_cache_clear();
+    lookup_cache_destroy(cache);
     db_reader_destroy(db);
     srv_config_free(cfg);
 }

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "lookup.h"
 #include "secret.h"
 #include "util.h"
 
@@ -65,9 +66,13 @@ static void check_pattern(const char *name, const char *dom, const char *pattern
         char msg[128];
         regerror(rc, &re, msg, sizeof(msg));
         problem(arg, "route-pattern", "route '%s' (%s): pattern %s does not compile: %s", name, dom, pattern, msg);
-    } else {
-        regfree(&re);
+        return;
     }
+    regfree(&re);
+    char why[128];
+    if (lookup_pattern_safe(pattern, why, sizeof(why)) != 0)
+        problem(arg, "route-pattern", "route '%s' (%s): pattern %s is outside the safe subset, w3voipd skips it: %s",
+                name, dom, pattern, why);
 }
 
 int cli_check(int argc, char **argv)

@@ -183,10 +183,11 @@ int cli_explain(int argc, char **argv)
     }
     srv_config_t cfg;
     db_reader_t *db;
-    int open_rc = cli_open("explain", db_path, &cfg, &db);
+    lookup_cache_t *cache;
+    int open_rc = cli_open("explain", db_path, &cfg, &db, &cache);
     if (open_rc != 0)
         return open_rc == -EINVAL ? 2 : 1; /* bad settings: usage; cannot open: error */
-    lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .trace = narrate};
+    lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .cache = cache, .trace = narrate};
     int rc = 0;
     char title[300];
     char *form = inbound ? public_form(did, NULL, NULL, NULL, NULL) : internal_form(domain, ext, dial, NULL, NULL);
@@ -198,6 +199,6 @@ int cli_explain(int argc, char **argv)
     follow_ups(&ctx, doc, domain, ext, &rc);
     free(doc);
     free(form);
-    cli_close(&cfg, db);
+    cli_close(&cfg, db, cache);
     return rc;
 }

@@ -107,6 +107,13 @@ static int gw_trunk(const db_trunk_t *tr, void *arg)
     return 0;
 }
 
+/* A route the export cannot write as it is (lookup_export_dialplan). */
+static void say_left_out(void *arg, const char *message)
+{
+    (void)arg;
+    fprintf(stderr, "export: %s\n", message);
+}
+
 int cli_export(int argc, char **argv)
 {
     const char *db_path = NULL, *domain = NULL, *out = NULL;
@@ -138,7 +145,9 @@ int cli_export(int argc, char **argv)
     }
     srv_config_t cfg;
     db_reader_t *db;
-    int rc = cli_open("export", db_path, &cfg, &db);
+    lookup_cache_t *cache;
+    int left_out = 0;
+    int rc = cli_open("export", db_path, &cfg, &db, &cache);
     if (rc != 0)
         return rc == -EINVAL ? 2 : 1; /* bad settings: usage; cannot open: error */
     rc = 1;
@@ -155,8 +164,8 @@ int cli_export(int argc, char **argv)
         fprintf(stderr, "export: cannot render the directory\n");
         goto out;
     }
-    lookup_ctx_t ctx = {.db = db, .cfg = &cfg};
-    if (lookup_export_dialplan(&ctx, &t, &ctxdoc, &pubdoc, &rejdoc) != 0) {
+    lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .cache = cache};
+    if (lookup_export_dialplan(&ctx, &t, &ctxdoc, &pubdoc, &rejdoc, say_left_out, NULL, &left_out) != 0) {
         fprintf(stderr, "export: cannot render the dialplan\n");
         goto out;
     }
@@ -175,18 +184,20 @@ int cli_export(int argc, char **argv)
         write_out(out, "sip_profiles/external", file, &gwdoc))
         goto out;
     /* a user left out is as incomplete an export as a gateway left out: a
-     * phone that can no longer register */
+     * phone that can no longer register; a route left out, a call that
+     * goes nowhere */
     printf("%s: %d users, %d gateways", t.sip_domain, u.n, g.n);
-    if (u.skipped || g.skipped)
-        printf(" (left out: %d users, %d gateways, see above)", u.skipped, g.skipped);
+    if (u.skipped || g.skipped || left_out)
+        printf(" (left out: %d users, %d gateways%s, see above)", u.skipped, g.skipped,
+               left_out ? ", dialplan routes" : "");
     printf("\n");
-    rc = u.skipped || g.skipped ? 1 : 0;
+    rc = u.skipped || g.skipped || left_out ? 1 : 0;
 out:
     xg_out_free(&dir);
     xg_out_free(&ctxdoc);
     xg_out_free(&pubdoc);
     xg_out_free(&rejdoc);
     xg_out_free(&gwdoc);
-    cli_close(&cfg, db);
+    cli_close(&cfg, db, cache);
     return rc;
 }

@@ -57,12 +57,13 @@ int cli_render(int argc, char **argv)
 
     srv_config_t cfg;
     db_reader_t *db;
-    rc = cli_open("render", db_path, &cfg, &db);
+    lookup_cache_t *cache;
+    rc = cli_open("render", db_path, &cfg, &db, &cache);
     if (rc != 0) {
         free(body);
         return rc == -EINVAL ? 2 : 1; /* bad settings: usage; cannot open: error */
     }
-    lookup_ctx_t ctx = {.db = db, .cfg = &cfg};
+    lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .cache = cache};
     lookup_result_t res;
     lookup_answer(&ctx, body, len, &res);
     if (res.status == 200)
@@ -71,7 +72,7 @@ int cli_render(int argc, char **argv)
         fprintf(stderr, "render: HTTP %d: %s\n", res.status, res.error ? res.error : "");
     rc = res.status == 200 ? 0 : 1;
     lookup_result_free(&res);
-    cli_close(&cfg, db);
+    cli_close(&cfg, db, cache);
     free(body);
     return rc;
 }

@@ -10,8 +10,10 @@ const double metrics_bucket_le[METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.00
 static const char *const route_names[MR__N] = {"fs_xml", "fs_cdr", "api", "health", "metrics", "other"};
 static const char *const section_names[MS__N] = {"none", "directory", "dialplan", "other"};
 static const char *const result_names[MX__N] = {"ok", "not_found", "reject", "client_error", "server_error"};
-static const char *const auth_names[MA__N] = {"missing", "scheme",  "malformed",     "bad_credentials", "tenant_token", "tenant_scope",
-                                              "alg",     "signature", "expired",    "not_yet_valid",   "other"};
+static const char *const auth_names[MA__N] = {"missing",      "scheme",        "malformed", "bad_credentials",
+                                              "tenant_token", "tenant_scope",  "alg",       "signature",
+                                              "expired",      "not_yet_valid", "other"};
+static const char *const limit_names[ML__N] = {"ring_group_members", "routes", "store_trunks", "answer_size"};
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 #define ADD(x, n) atomic_fetch_add_explicit(&(x), (n), memory_order_relaxed)
@@ -39,6 +41,11 @@ void metrics_auth_failure(const char *reason)
     ADD(metrics.auth_failures[MA_OTHER], 1);
 }
 
+void metrics_limit_refusal(metrics_limit_t l)
+{
+    ADD(metrics.limit_refusals[l < ML__N ? l : ML_ANSWER_SIZE], 1);
+}
+
 static void counter(w3_buf_t *o, const char *name, const char *help, uint64_t v)
 {
     w3_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
@@ -46,8 +53,9 @@ static void counter(w3_buf_t *o, const char *name, const char *help, uint64_t v)
 
 void metrics_render(w3_buf_t *o)
 {
-    w3_buf_printf(o, "# HELP w3voipd_build_info Build information.\n# TYPE w3voipd_build_info gauge\n"
-                     "w3voipd_build_info{version=\"%s\"} 1\n",
+    w3_buf_printf(o,
+                  "# HELP w3voipd_build_info Build information.\n# TYPE w3voipd_build_info gauge\n"
+                  "w3voipd_build_info{version=\"%s\"} 1\n",
                   W3_VERSION);
     w3_buf_adds(o, "# HELP w3voipd_requests_total HTTP requests by route, lookup section and result.\n"
                    "# TYPE w3voipd_requests_total counter\n");
@@ -67,8 +75,8 @@ void metrics_render(w3_buf_t *o)
             w3_buf_printf(o, "w3voipd_request_duration_seconds_bucket{section=\"%s\",le=\"%g\"} %llu\n",
                           section_names[s], metrics_bucket_le[i],
                           (unsigned long long)LOAD(metrics.latency_bucket[s][i]));
-        w3_buf_printf(o, "w3voipd_request_duration_seconds_bucket{section=\"%s\",le=\"+Inf\"} %llu\n",
-                      section_names[s], (unsigned long long)count);
+        w3_buf_printf(o, "w3voipd_request_duration_seconds_bucket{section=\"%s\",le=\"+Inf\"} %llu\n", section_names[s],
+                      (unsigned long long)count);
         w3_buf_printf(o, "w3voipd_request_duration_seconds_sum{section=\"%s\"} %.6f\n", section_names[s],
                       (double)LOAD(metrics.latency_sum_us[s]) / 1e6);
         w3_buf_printf(o, "w3voipd_request_duration_seconds_count{section=\"%s\"} %llu\n", section_names[s],
@@ -79,6 +87,14 @@ void metrics_render(w3_buf_t *o)
     for (int i = 0; i < MA__N; i++)
         w3_buf_printf(o, "w3voipd_auth_failures_total{reason=\"%s\"} %llu\n", auth_names[i],
                       (unsigned long long)LOAD(metrics.auth_failures[i]));
+    w3_buf_adds(o, "# HELP w3voipd_limit_refusals_total Calls refused because data exceeded a read-side limit.\n"
+                   "# TYPE w3voipd_limit_refusals_total counter\n");
+    for (int i = 0; i < ML__N; i++)
+        w3_buf_printf(o, "w3voipd_limit_refusals_total{limit=\"%s\"} %llu\n", limit_names[i],
+                      (unsigned long long)LOAD(metrics.limit_refusals[i]));
+    counter(o, "w3voipd_route_patterns_skipped_total",
+            "Route patterns skipped at lookup: outside the safe subset or not compiling.",
+            LOAD(metrics.route_patterns_skipped));
     counter(o, "w3voipd_db_errors_total", "Database failures seen while answering.", LOAD(metrics.db_errors));
     counter(o, "w3voipd_cdr_ingested_total", "CDR legs stored.", LOAD(metrics.cdr_ingested));
     counter(o, "w3voipd_cdr_duplicate_total", "CDR legs received again and not stored twice.",

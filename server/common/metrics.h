@@ -33,6 +33,11 @@ typedef enum {
     MA__N
 } metrics_auth_t;
 
+/* Read-side limits whose breach refuses a call (server/lookup): more rows
+ * than the limit in the database (a trigger bypassed), or an answer that
+ * does not fit its bounded builder. */
+typedef enum { ML_RING_GROUP_MEMBERS, ML_ROUTES, ML_STORE_TRUNKS, ML_ANSWER_SIZE, ML__N } metrics_limit_t;
+
 #define METRICS_BUCKETS 12
 extern const double metrics_bucket_le[METRICS_BUCKETS]; /* seconds */
 
@@ -42,6 +47,8 @@ typedef struct metrics {
     _Atomic uint64_t latency_count[MS__N];
     _Atomic uint64_t latency_sum_us[MS__N];
     _Atomic uint64_t auth_failures[MA__N];
+    _Atomic uint64_t limit_refusals[ML__N];
+    _Atomic uint64_t route_patterns_skipped;
     _Atomic uint64_t db_errors;
     _Atomic uint64_t cdr_ingested;
     _Atomic uint64_t cdr_duplicate;
@@ -58,6 +65,7 @@ extern metrics_t metrics;
 
 void metrics_request(metrics_route_t r, metrics_section_t s, metrics_result_t x, uint64_t latency_us);
 void metrics_auth_failure(const char *reason);
+void metrics_limit_refusal(metrics_limit_t l);
 #define METRICS_INC(field) atomic_fetch_add_explicit(&metrics.field, 1, memory_order_relaxed)
 /* Appends the exposition text. */
 void metrics_render(w3_buf_t *out);

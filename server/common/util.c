@@ -126,6 +126,73 @@ void w3_buf_free(w3_buf_t *b)
     b->len = b->cap = 0;
 }
 
+void w3_sbuf_init(w3_sbuf_t *s, size_t max)
+{
+    *s = (w3_sbuf_t){.max = max};
+}
+
+void w3_sbuf_add(w3_sbuf_t *s, const void *p, size_t n)
+{
+    if (s->failed)
+        return;
+    if (n > s->max || s->b.len > s->max - n) {
+        s->failed = true;
+        return;
+    }
+    w3_buf_add(&s->b, p, n);
+}
+
+void w3_sbuf_adds(w3_sbuf_t *s, const char *str)
+{
+    w3_sbuf_add(s, str, strlen(str));
+}
+
+void w3_sbuf_vprintf(w3_sbuf_t *s, const char *fmt, va_list ap)
+{
+    if (s->failed)
+        return;
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0 || (size_t)n > s->max || s->b.len > s->max - (size_t)n) {
+        s->failed = true;
+        return;
+    }
+    buf_reserve(&s->b, (size_t)n);
+    vsnprintf(s->b.data + s->b.len, (size_t)n + 1, fmt, ap);
+    s->b.len += (size_t)n;
+}
+
+void w3_sbuf_printf(w3_sbuf_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    w3_sbuf_vprintf(s, fmt, ap);
+    va_end(ap);
+}
+
+int w3_sbuf_done(const w3_sbuf_t *s)
+{
+    return s->failed ? -E2BIG : 0;
+}
+
+const char *w3_sbuf_str(const w3_sbuf_t *s)
+{
+    return s->b.data ? s->b.data : "";
+}
+
+size_t w3_sbuf_len(const w3_sbuf_t *s)
+{
+    return s->b.len;
+}
+
+void w3_sbuf_free(w3_sbuf_t *s)
+{
+    w3_buf_free(&s->b);
+    s->failed = false;
+}
+
 int w3_read_file(const char *path, size_t max, char **out, size_t *len)
 {
     int rc = 0;

@@ -5,6 +5,7 @@
 #ifndef W3_UTIL_H
 #define W3_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +13,11 @@
 #define W3_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 _Noreturn void w3_oom(const char *file, int line);
-#define W3_CHECK_ALLOC(p) do { if ((p) == NULL) w3_oom(__FILE__, __LINE__); } while (0)
+#define W3_CHECK_ALLOC(p)                                                                                              \
+    do {                                                                                                               \
+        if ((p) == NULL)                                                                                               \
+            w3_oom(__FILE__, __LINE__);                                                                                \
+    } while (0)
 
 void *w3_xmalloc_(size_t n, const char *file, int line);
 void *w3_xcalloc_(size_t nmemb, size_t n, const char *file, int line);
@@ -41,6 +46,27 @@ void w3_buf_add(w3_buf_t *b, const void *p, size_t n);
 void w3_buf_adds(w3_buf_t *b, const char *s);
 void w3_buf_printf(w3_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void w3_buf_free(w3_buf_t *b);
+
+/* Bounded builder that fails closed: once an append would take it past max
+ * bytes it is marked failed, keeps what it had and ignores every further
+ * append, so a value is either whole or refused, never silently cut.
+ * w3_sbuf_done() says which (0 or -E2BIG); w3_sbuf_free() releases it. */
+typedef struct w3_sbuf {
+    w3_buf_t b;
+    size_t max;
+    bool failed;
+} w3_sbuf_t;
+void w3_sbuf_init(w3_sbuf_t *s, size_t max);
+void w3_sbuf_add(w3_sbuf_t *s, const void *p, size_t n);
+void w3_sbuf_adds(w3_sbuf_t *s, const char *str);
+void w3_sbuf_printf(w3_sbuf_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void w3_sbuf_vprintf(w3_sbuf_t *s, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* 0 when everything appended fits, -E2BIG once anything did not. */
+int w3_sbuf_done(const w3_sbuf_t *s);
+/* The text so far, "" when empty (valid until the next append or free). */
+const char *w3_sbuf_str(const w3_sbuf_t *s);
+size_t w3_sbuf_len(const w3_sbuf_t *s);
+void w3_sbuf_free(w3_sbuf_t *s);
 
 /* Reads a whole file (up to max bytes) into a NUL-terminated malloc'd buffer.
  * Returns 0, -errno, or -EFBIG when larger than max. */

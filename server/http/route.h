@@ -18,6 +18,7 @@
 #include "writer.h"
 
 typedef struct conn_table conn_table_t;
+struct lookup_cache;
 
 typedef struct route_ctx {
     db_reader_t *db;          /* this worker's read-only connection */
@@ -25,6 +26,7 @@ typedef struct route_ctx {
     const auth_t *auth;
     writer_t *writer;
     struct event_base *base;  /* this worker's loop: writer replies land here */
+    struct lookup_cache *patterns; /* this worker's compiled route patterns */
     /* plumbing of req.c */
     conn_table_t *conns;
     atomic_int *inflight;

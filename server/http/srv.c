@@ -181,6 +181,7 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
         .auth = s->auth,
         .writer = s->writer,
         .base = w->base,
+        .patterns = lookup_cache_create(LOOKUP_CACHE_SIZE),
         .conns = conn_table_create(w->base, w->http, &s->connections, s->cfg.max_connections, s->cfg.request_timeout_s),
         .inflight = &s->inflight,
         .stopping = &s->stopping,
@@ -281,7 +282,6 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
-    lookup_cache_clear();
     return NULL;
 }
 
@@ -392,6 +392,7 @@ void srv_destroy(srv_t *s)
         if (w->http)
             evhttp_free(w->http);
         conn_table_destroy(w->ctx.conns);
+        lookup_cache_destroy(w->ctx.patterns); /* the worker thread has ended */
         if (w->base)
             event_base_free(w->base);
         db_reader_destroy(w->db);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -12,12 +13,15 @@ void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...)
 {
     if (ctx->trace == NULL)
         return;
-    char line[1024];
+    /* growable: a 64-leg ring group is narrated whole */
+    char *line = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    int n = vasprintf(&line, fmt, ap);
     va_end(ap);
+    W3_CHECK_ALLOC(n >= 0 ? line : NULL);
     ctx->trace(ctx->trace_arg, line);
+    free(line);
 }
 
 void lookup_result_free(lookup_result_t *res)

@@ -6,6 +6,7 @@
 #ifndef W3_LOOKUP_H
 #define W3_LOOKUP_H
 
+#include <regex.h>
 #include <stddef.h>
 
 #include "db.h"
@@ -14,9 +15,30 @@
 #include "form.h"
 #include "metrics.h"
 
+/* Compiled route patterns, owned by one thread (each worker, the CLI):
+ * bounded at max entries, evicting the least recently used one at a time.
+ * LOOKUP_CACHE_SIZE holds every route of far more than nine tenants. */
+typedef struct lookup_cache lookup_cache_t;
+#define LOOKUP_CACHE_SIZE 1024
+lookup_cache_t *lookup_cache_create(size_t max);
+void lookup_cache_destroy(lookup_cache_t *c); /* accepts NULL */
+/* The compiled form of pattern: 0 with *re (valid until the next call on
+ * c), or -EINVAL with *why (outside the safe subset or not compiling). */
+int lookup_cache_get(lookup_cache_t *c, const char *pattern, const regex_t **re, const char **why);
+size_t lookup_cache_count(const lookup_cache_t *c);
+
+/* 0 when a route pattern is within the safe subset (anchored ^…$; digits,
+ * '#', \+ \* \#; bracket classes of digits; groups and '|'; ? * + {m}
+ * {m,n} with n <= 32; no back-reference; no quantifier on a group holding
+ * one; at most 256 characters): POSIX ERE and PCRE then match it alike and
+ * cannot stall. Else -EINVAL with the reason in why[cap]. Pure. */
+int lookup_pattern_safe(const char *pattern, char *why, size_t cap);
+
 typedef struct lookup_ctx {
     db_reader_t *db;
     const srv_config_t *cfg;
+    /* the caller's pattern cache; NULL compiles each pattern per use */
+    lookup_cache_t *cache;
     /* Optional narrator (w3voip explain): each decision in words. NULL in
      * the server. */
     void (*trace)(void *arg, const char *line);
@@ -27,9 +49,9 @@ typedef struct lookup_ctx {
 void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct lookup_result {
-    int status;              /* 200, 400, 500 (cannot render safely) or 503 */
-    xg_out_t body;           /* the XML when status is 200 */
-    const char *error;       /* what was wrong, for 400/503 (static) */
+    int status;        /* 200, 400, 500 (cannot render safely) or 503 */
+    xg_out_t body;     /* the XML when status is 200 */
+    const char *error; /* what was wrong, for 400/503 (static) */
     metrics_section_t section;
     metrics_result_t result; /* ok / not_found / reject */
     const char *what;        /* "user", "domain", "gateways", "did", … for the log */
@@ -47,13 +69,13 @@ void lookup_dialplan(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *
 
 /* The static dialplan of one tenant (w3voip export): its context (named
  * after the domain), its public DID extensions, and the catch-all that
- * refuses unknown DIDs. 0 or -EIO/-EINVAL; the caller frees the outputs. */
-int lookup_export_dialplan(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *context_doc,
-                           xg_out_t *public_doc, xg_out_t *reject_doc);
-
-/* Frees the calling thread's caches (compiled route patterns); call before
- * a thread that ran lookups exits. */
-void lookup_cache_clear(void);
+ * refuses unknown DIDs. A route that cannot be exported as it is (its
+ * pattern outside the safe subset, so PCRE might read it otherwise) is left
+ * out: left_out(arg, message naming it) is called and the count is added to
+ * *nleft_out. 0 or -EIO/-EINVAL/-E2BIG; the caller frees the outputs. */
+int lookup_export_dialplan(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *context_doc, xg_out_t *public_doc,
+                           xg_out_t *reject_doc, void (*left_out)(void *arg, const char *message), void *arg,
+                           int *nleft_out);
 
 /* Helpers shared by the handlers. */
 void lookup_not_found(lookup_result_t *res);

@@ -49,6 +49,8 @@ static const char *fixtures_dir(void)
 
 static void cleanup(void)
 {
+    lookup_cache_destroy(ctx.cache);
+    ctx.cache = NULL;
     db_reader_destroy(reader);
     reader = NULL;
     db_conn_close(rw);
@@ -160,6 +162,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     ctx.db = reader;
     ctx.cfg = &cfg;
+    /* small, so the fuzzer also drives the eviction */
+    ctx.cache = lookup_cache_create(4);
     ctx.trace = trace;
     ctx.trace_arg = &traced;
     xmlInitParser();
