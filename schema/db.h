@@ -28,7 +28,9 @@ extern const int db_migrations_count;
  * there refuse a write past them with a message holding the number, and
  * `w3voip check` reports rows that got past them anyway. The SQL spells the
  * numbers out, so change both together (tests/unit/test_schema.c checks the
- * triggers against these). */
+ * triggers against these). The lookups read one row past each, so data
+ * beyond a limit (a trigger bypassed) is reported as -E2BIG and never used
+ * as a silent prefix. */
 #define DB_MAX_RING_GROUP_MEMBERS 64
 #define DB_MAX_TENANT_ROUTES 256
 #define DB_MAX_STORE_TRUNKS 16
@@ -164,13 +166,6 @@ typedef struct db_agent {
 } db_agent_t;
 int db_agent_get(db_reader_t *r, const char *domain, const char *ref, db_agent_t *out);
 
-/* Read-side limits (issue 9): the lookups read one row past each, so data
- * beyond a limit (a write trigger bypassed) is reported as -E2BIG and never
- * used as a silent prefix. */
-#define DB_RING_MEMBERS_MAX 64
-#define DB_ROUTES_MAX 256
-#define DB_STORE_TRUNKS_MAX 16
-
 typedef struct db_ring_member {
     char ext_number[11];
     bool enabled;
@@ -182,10 +177,10 @@ typedef struct db_ring_group {
     int ring_timeout;
     bool enabled;
     int nmembers;
-    db_ring_member_t members[DB_RING_MEMBERS_MAX]; /* in position order */
+    db_ring_member_t members[DB_MAX_RING_GROUP_MEMBERS]; /* in position order */
 } db_ring_group_t;
 /* 0, -ENOENT, -EIO, or -E2BIG when the group has more than
- * DB_RING_MEMBERS_MAX members (out is then not to be used). */
+ * DB_MAX_RING_GROUP_MEMBERS members (out is then not to be used). */
 int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ring_group_t *out);
 
 typedef struct db_route {

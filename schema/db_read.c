@@ -81,7 +81,7 @@ static const char *const sql[ST_COUNT] = {
     [ST_RING_MEMBERS] = "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
                         "FROM voip_ring_group_members m LEFT JOIN voip_extensions e "
                         "ON e.sip_domain = m.sip_domain AND e.ext_number = m.ext_number "
-                        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 65", /* DB_RING_MEMBERS_MAX + 1 */
+                        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS + 1 */
     [ST_ROUTES] = "SELECT route_id, name, pattern, strip_digits, prepend, cos_class, priority FROM voip_routes "
                   "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id LIMIT ?2",
     [ST_STORE_TRUNKS] = "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "

@@ -91,11 +91,11 @@ void dp_plan_free(route_plan_t *p)
 int dp_build_dial(dp_t *d, const char *store_id, const char *who, const char *number, route_plan_t *p,
                   route_verdict_t *v)
 {
-    db_trunk_t *trunks = xmalloc(sizeof(*trunks) * DB_STORE_TRUNKS_MAX);
+    db_trunk_t *trunks = xmalloc(sizeof(*trunks) * DB_MAX_STORE_TRUNKS);
     int nt = 0;
-    int rc = db_store_trunks(d->ctx->db, store_id, trunks, DB_STORE_TRUNKS_MAX, &nt);
+    int rc = db_store_trunks(d->ctx->db, store_id, trunks, DB_MAX_STORE_TRUNKS, &nt);
     if (rc == -E2BIG) {
-        rc = dp_limit(d, ML_STORE_TRUNKS, "a store has more than " DP_STR(DB_STORE_TRUNKS_MAX) " trunks", store_id);
+        rc = dp_limit(d, ML_STORE_TRUNKS, "a store has more than " DP_STR(DB_MAX_STORE_TRUNKS) " trunks", store_id);
         goto out;
     }
     if (rc != 0) {
@@ -132,13 +132,13 @@ out:
 
 int dp_route_resolve(dp_t *d, const db_extension_t *who, const char *number, route_plan_t *p, route_verdict_t *v)
 {
-    db_route_t *routes = xmalloc(sizeof(*routes) * DB_ROUTES_MAX);
+    db_route_t *routes = xmalloc(sizeof(*routes) * DB_MAX_TENANT_ROUTES);
     int n = 0;
     memset(p, 0, sizeof(*p));
     *v = ROUTE_NONE;
-    int rc = db_routes_list(d->ctx->db, who->sip_domain, routes, DB_ROUTES_MAX, &n);
+    int rc = db_routes_list(d->ctx->db, who->sip_domain, routes, DB_MAX_TENANT_ROUTES, &n);
     if (rc == -E2BIG) {
-        rc = dp_limit(d, ML_ROUTES, "a tenant has more than " DP_STR(DB_ROUTES_MAX) " routes", who->sip_domain);
+        rc = dp_limit(d, ML_ROUTES, "a tenant has more than " DP_STR(DB_MAX_TENANT_ROUTES) " routes", who->sip_domain);
         goto out;
     }
     if (rc != 0) {

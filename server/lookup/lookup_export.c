@@ -214,11 +214,11 @@ static int export_dialplan_context(const lookup_ctx_t *ctx, const db_tenant_t *t
     dp_t d;
     dp_export_init(&d, ctx, t->sip_domain, false, t->sip_domain);
     export_walk_t w = {.d = &d, .t = t};
-    db_route_t *routes = xmalloc(sizeof(*routes) * DB_ROUTES_MAX);
+    db_route_t *routes = xmalloc(sizeof(*routes) * DB_MAX_TENANT_ROUTES);
     int n = 0;
     int rc = db_list_extensions(ctx->db, t->sip_domain, export_ext, &w);
     if (rc == 0)
-        rc = db_routes_list(ctx->db, t->sip_domain, routes, DB_ROUTES_MAX, &n);
+        rc = db_routes_list(ctx->db, t->sip_domain, routes, DB_MAX_TENANT_ROUTES, &n);
     for (int i = 0; rc == 0 && i < n; i++) {
         char why[128];
         if (dp_pattern_usable(ctx, routes[i].pattern, why, sizeof(why)) != 0) {
