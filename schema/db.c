@@ -223,7 +223,11 @@ static int install_activity_triggers(sqlite3 *db, char **err)
             w3_buf_printf(&s,
                           "CREATE TRIGGER log_%s_%s AFTER %s ON %s BEGIN "
                           "INSERT INTO voip_activity_log (tenant_id, sip_domain, actor, target, op, diff) VALUES (",
-                          a->table, ops[o], o == 0 ? "INSERT" : o == 1 ? "UPDATE" : "DELETE", a->table);
+                          a->table, ops[o],
+                          o == 0   ? "INSERT"
+                          : o == 1 ? "UPDATE"
+                                   : "DELETE",
+                          a->table);
             add_expr(&s, a->tenant, row);
             w3_buf_adds(&s, ", ");
             add_expr(&s, a->domain, row);
@@ -306,7 +310,7 @@ int db_migrate(db_conn_t *c, int *from, int *to, char **err)
         w3_buf_free(&pragma);
         *to = m->version;
         continue;
-fail:
+    fail:
         *err = errdup("migration %s failed: %s", m->name, msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -228,9 +228,8 @@ int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api
     sqlite3_stmt *st = stmt(db, Q_API_INSERT);
     if (st == NULL)
         return -EIO;
-    const char *v[] = {c->tenant_id, c->store_id,  c->sip_domain, c->call_id,   c->leg,         c->direction,
-                       c->from_uri,  c->to_uri,    c->did_e164,   c->ext_number, c->start_ts,  c->answer_ts,
-                       c->end_ts};
+    const char *v[] = {c->tenant_id, c->store_id, c->sip_domain, c->call_id,  c->leg,       c->direction, c->from_uri,
+                       c->to_uri,    c->did_e164, c->ext_number, c->start_ts, c->answer_ts, c->end_ts};
     for (int i = 0; i < 13; i++)
         bind(st, i + 1, v[i]);
     sqlite3_bind_int64(st, 14, c->billsec);

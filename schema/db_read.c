@@ -40,27 +40,28 @@ enum {
     ST_COUNT
 };
 
-#define GW_SELECT                                                                                            \
-    "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, tr.store_id, tr.trunk_id, tr.gateway_name, " \
-    "tr.proxy, tr.port, tr.transport, tr.register, tr.username, tr.realm, tr.from_user, tr.from_domain, "      \
-    "tr.secret_ref, tr.caller_id_number, tr.priority "                                                         \
-    "FROM tenants t LEFT JOIN (SELECT x.* FROM voip_trunks x JOIN stores s ON s.store_id = x.store_id "        \
-    "AND s.enabled = 1 WHERE x.enabled = 1) tr ON tr.tenant_id = t.tenant_id AND tr.sip_domain = t.sip_domain "  \
+#define GW_SELECT                                                                                                      \
+    "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, tr.store_id, tr.trunk_id, tr.gateway_name, "         \
+    "tr.proxy, tr.port, tr.transport, tr.register, tr.username, tr.realm, tr.from_user, tr.from_domain, "              \
+    "tr.secret_ref, tr.caller_id_number, tr.priority "                                                                 \
+    "FROM tenants t LEFT JOIN (SELECT x.* FROM voip_trunks x JOIN stores s ON s.store_id = x.store_id "                \
+    "AND s.enabled = 1 WHERE x.enabled = 1) tr ON tr.tenant_id = t.tenant_id AND tr.sip_domain = t.sip_domain "        \
     "WHERE t.enabled = 1 "
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_TENANT] = "SELECT tenant_id, sip_domain, country_code, enabled FROM tenants WHERE sip_domain = ?1",
-    [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
-               "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
-               "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
-               "json_extract(e.forwarding, '$.no_answer_timeout'), "
-               "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
-               " AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
-               "e.voicemail_enabled, e.enabled, t.enabled "
-               "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
-               "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    [ST_EXT] =
+        "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
+        "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
+        "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
+        "json_extract(e.forwarding, '$.no_answer_timeout'), "
+        "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
+        " AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
+        "e.voicemail_enabled, e.enabled, t.enabled "
+        "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
+        "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
     /* exact E.164 by index; the national form by index once per country
@@ -78,60 +79,74 @@ static const char *const sql[ST_COUNT] = {
     [ST_AGENT] = "SELECT ref, ws_url, enabled FROM ai_agents WHERE sip_domain = ?1 AND ref = ?2",
     [ST_RING] = "SELECT ring_group_id, ref, strategy, ring_timeout, enabled FROM voip_ring_groups "
                 "WHERE sip_domain = ?1 AND ref = ?2",
-    [ST_RING_MEMBERS] = "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
-                        "FROM voip_ring_group_members m LEFT JOIN voip_extensions e "
-                        "ON e.sip_domain = m.sip_domain AND e.ext_number = m.ext_number "
-                        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS + 1 */
+    [ST_RING_MEMBERS] =
+        "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
+        "FROM voip_ring_group_members m LEFT JOIN voip_extensions e "
+        "ON e.sip_domain = m.sip_domain AND e.ext_number = m.ext_number "
+        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS + 1 */
     [ST_ROUTES] = "SELECT route_id, name, pattern, strip_digits, prepend, cos_class, priority FROM voip_routes "
                   "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id LIMIT ?2",
-    [ST_STORE_TRUNKS] = "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
-                        "tr.caller_id_number, tr.priority FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
-                        "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
-                        "ORDER BY tr.priority, tr.gateway_name LIMIT ?2",
+    [ST_STORE_TRUNKS] =
+        "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
+        "tr.caller_id_number, tr.priority FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
+        "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
+        "ORDER BY tr.priority, tr.gateway_name LIMIT ?2",
 #define JBOOL(c) "json(CASE WHEN " c " THEN 'true' ELSE 'false' END)"
-    [ST_API_TRUNKS] = "SELECT json_group_array(json_object('trunk_id', trunk_id, 'tenant_id', tenant_id, 'sip_domain', "
-                      "sip_domain, 'store_id', store_id, 'name', name, 'gateway_name', gateway_name, 'proxy', proxy, "
-                      "'port', port, 'transport', transport, 'register', " JBOOL("register") ", 'username', username, "
-                      "'realm', realm, 'from_user', from_user, 'from_domain', from_domain, 'caller_id_number', "
-                      "caller_id_number, 'priority', priority, 'enabled', " JBOOL("enabled") ")) FROM "
-                      "(SELECT * FROM voip_trunks WHERE sip_domain = ?1 ORDER BY store_id, priority, gateway_name)",
+    [ST_API_TRUNKS] =
+        "SELECT json_group_array(json_object('trunk_id', trunk_id, 'tenant_id', tenant_id, 'sip_domain', "
+        "sip_domain, 'store_id', store_id, 'name', name, 'gateway_name', gateway_name, 'proxy', proxy, "
+        "'port', port, 'transport', transport, 'register', " JBOOL(
+            "register") ", 'username', username, "
+                        "'realm', realm, 'from_user', from_user, 'from_domain', from_domain, 'caller_id_number', "
+                        "caller_id_number, 'priority', priority, 'enabled', " JBOOL(
+                            "enabled") ")) FROM "
+                                       "(SELECT * FROM voip_trunks WHERE sip_domain = ?1 ORDER BY store_id, priority, "
+                                       "gateway_name)",
     [ST_API_DIDS] = "SELECT json_group_array(json_object('did_id', did_id, 'tenant_id', tenant_id, 'sip_domain', "
                     "sip_domain, 'store_id', store_id, 'e164', e164, 'target_type', route_target_type, 'target_ref', "
-                    "route_target_ref, 'fallback', fallback, 'enabled', " JBOOL("enabled") ")) FROM "
-                    "(SELECT * FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164)",
+                    "route_target_ref, 'fallback', fallback, 'enabled', " JBOOL(
+                        "enabled") ")) FROM "
+                                   "(SELECT * FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164)",
     [ST_API_EXTS] = "SELECT json_group_array(json_object('extension_id', extension_id, 'tenant_id', tenant_id, "
                     "'sip_domain', sip_domain, 'store_id', store_id, 'user_id', user_id, 'ext_number', ext_number, "
-                    "'display_name', display_name, 'cos', cos, 'forwarding', json(forwarding), 'voicemail_enabled', "
-                    JBOOL("voicemail_enabled") ", 'enabled', " JBOOL("enabled") ")) FROM "
-                    "(SELECT * FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number)",
+                    "'display_name', display_name, 'cos', cos, 'forwarding', json(forwarding), "
+                    "'voicemail_enabled', " JBOOL("voicemail_enabled") ", 'enabled', " JBOOL(
+                        "enabled") ")) FROM "
+                                   "(SELECT * FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number)",
     [ST_API_ROUTES] = "SELECT json_group_array(json_object('route_id', route_id, 'tenant_id', tenant_id, 'sip_domain', "
                       "sip_domain, 'name', name, 'pattern', pattern, 'strip_digits', strip_digits, 'prepend', prepend, "
-                      "'cos_class', cos_class, 'priority', priority, 'enabled', " JBOOL("enabled") ")) FROM "
-                      "(SELECT * FROM voip_routes WHERE sip_domain = ?1 ORDER BY priority, route_id)",
-    [ST_API_RINGS] = "SELECT json_group_array(json_object('ring_group_id', g.ring_group_id, 'tenant_id', g.tenant_id, "
-                     "'sip_domain', g.sip_domain, 'store_id', g.store_id, 'ref', g.ref, 'strategy', g.strategy, "
-                     "'ring_timeout', g.ring_timeout, 'enabled', " JBOOL("g.enabled") ", 'members', "
-                     "(SELECT json_group_array(ext_number) FROM (SELECT ext_number FROM voip_ring_group_members m "
-                     "WHERE m.ring_group_id = g.ring_group_id ORDER BY position, ext_number)))) FROM "
-                     "(SELECT * FROM voip_ring_groups WHERE sip_domain = ?1 ORDER BY ref) g",
+                      "'cos_class', cos_class, 'priority', priority, 'enabled', " JBOOL(
+                          "enabled") ")) FROM "
+                                     "(SELECT * FROM voip_routes WHERE sip_domain = ?1 ORDER BY priority, route_id)",
+    [ST_API_RINGS] =
+        "SELECT json_group_array(json_object('ring_group_id', g.ring_group_id, 'tenant_id', g.tenant_id, "
+        "'sip_domain', g.sip_domain, 'store_id', g.store_id, 'ref', g.ref, 'strategy', g.strategy, "
+        "'ring_timeout', g.ring_timeout, 'enabled', " JBOOL(
+            "g.enabled") ", 'members', "
+                         "(SELECT json_group_array(ext_number) FROM (SELECT ext_number FROM voip_ring_group_members m "
+                         "WHERE m.ring_group_id = g.ring_group_id ORDER BY position, ext_number)))) FROM "
+                         "(SELECT * FROM voip_ring_groups WHERE sip_domain = ?1 ORDER BY ref) g",
     [ST_API_AGENTS] = "SELECT json_group_array(json_object('agent_id', agent_id, 'tenant_id', tenant_id, 'sip_domain', "
-                      "sip_domain, 'ref', ref, 'name', name, 'ws_url', ws_url, 'enabled', " JBOOL("enabled") ")) FROM "
-                      "(SELECT * FROM ai_agents WHERE sip_domain = ?1 ORDER BY ref)",
+                      "sip_domain, 'ref', ref, 'name', name, 'ws_url', ws_url, 'enabled', " JBOOL(
+                          "enabled") ")) FROM "
+                                     "(SELECT * FROM ai_agents WHERE sip_domain = ?1 ORDER BY ref)",
     [ST_API_INBOUND] = "SELECT json_object('tenant_id', tenant_id, 'store_id', store_id, 'target_type', "
                        "route_target_type, 'target_ref', route_target_ref) FROM voip_dids "
                        "WHERE sip_domain = ?1 AND e164 = ?2 AND enabled = 1",
     [ST_API_EXT] = "SELECT json_object('tenant_id', tenant_id, 'store_id', store_id, 'user_id', user_id, 'cos', cos, "
                    "'forwarding', json(forwarding)) FROM voip_extensions WHERE sip_domain = ?1 AND ext_number = ?2",
-    [ST_API_CDRS] = "SELECT id, json_object('id', id, 'tenant_id', tenant_id, 'store_id', store_id, 'sip_domain', "
-                    "sip_domain, 'call_id', call_id, 'leg', leg, 'direction', direction, 'from_uri', from_uri, "
-                    "'to_uri', to_uri, 'did_e164', did_e164, 'ext_number', ext_number, 'user_id', user_id, "
-                    "'start_ts', start_ts, 'answer_ts', answer_ts, 'end_ts', end_ts, 'billsec', billsec, "
-                    "'disposition', disposition, 'recording_url', recording_url, 'hangup_cause', hangup_cause, "
-                    "'sip_call_id', sip_call_id, 'fs_core_uuid', fs_core_uuid, 'fs_uuid', fs_uuid, 'source', source, "
-                    "'attributed', " JBOOL("attributed") ", 'received_at', received_at, 'meta_json', "
-                    "CASE WHEN ?6 THEN json(meta_json) END) FROM voip_cdr WHERE sip_domain = ?1 "
-                    "AND (?2 IS NULL OR start_ts >= ?2) AND (?3 IS NULL OR start_ts < ?3) AND id > ?4 "
-                    "ORDER BY id LIMIT ?5",
+    [ST_API_CDRS] =
+        "SELECT id, json_object('id', id, 'tenant_id', tenant_id, 'store_id', store_id, 'sip_domain', "
+        "sip_domain, 'call_id', call_id, 'leg', leg, 'direction', direction, 'from_uri', from_uri, "
+        "'to_uri', to_uri, 'did_e164', did_e164, 'ext_number', ext_number, 'user_id', user_id, "
+        "'start_ts', start_ts, 'answer_ts', answer_ts, 'end_ts', end_ts, 'billsec', billsec, "
+        "'disposition', disposition, 'recording_url', recording_url, 'hangup_cause', hangup_cause, "
+        "'sip_call_id', sip_call_id, 'fs_core_uuid', fs_core_uuid, 'fs_uuid', fs_uuid, 'source', source, "
+        "'attributed', " JBOOL(
+            "attributed") ", 'received_at', received_at, 'meta_json', "
+                          "CASE WHEN ?6 THEN json(meta_json) END) FROM voip_cdr WHERE sip_domain = ?1 "
+                          "AND (?2 IS NULL OR start_ts >= ?2) AND (?3 IS NULL OR start_ts < ?3) AND id > ?4 "
+                          "ORDER BY id LIMIT ?5",
     [ST_API_ACTIVITY] = "SELECT id, json_object('id', id, 'ts', ts, 'tenant_id', tenant_id, 'sip_domain', sip_domain, "
                         "'actor', actor, 'target', target, 'op', op, 'status', status, 'diff', json(diff)) "
                         "FROM voip_activity_log WHERE sip_domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
@@ -159,7 +174,7 @@ db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
         if (sqlite3_prepare_v3(r->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK)
             goto fail;
     return r;
-fail: {
+fail : {
     w3_buf_t b = {0};
     w3_buf_printf(&b, "cannot open %s for reading: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
     *err = b.data;
@@ -281,18 +296,16 @@ int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_ext
         return finish(st, -ENOENT);
     if (rc != SQLITE_ROW)
         return finish(st, -EIO);
-    bool ok = col(st, 0, out->extension_id, sizeof(out->extension_id)) &&
-              col(st, 1, out->tenant_id, sizeof(out->tenant_id)) &&
-              col(st, 2, out->sip_domain, sizeof(out->sip_domain)) &&
-              col(st, 3, out->store_id, sizeof(out->store_id)) &&
-              col(st, 4, out->user_id, sizeof(out->user_id)) &&
-              col(st, 5, out->ext_number, sizeof(out->ext_number)) &&
-              col(st, 6, out->display_name, sizeof(out->display_name)) &&
-              col(st, 7, out->a1_hash, sizeof(out->a1_hash)) && col(st, 8, out->cos, sizeof(out->cos)) &&
-              col(st, 9, out->fwd_always, sizeof(out->fwd_always)) &&
-              col(st, 10, out->fwd_busy, sizeof(out->fwd_busy)) &&
-              col(st, 11, out->fwd_no_answer, sizeof(out->fwd_no_answer)) &&
-              col(st, 13, out->caller_id_number, sizeof(out->caller_id_number));
+    bool ok =
+        col(st, 0, out->extension_id, sizeof(out->extension_id)) &&
+        col(st, 1, out->tenant_id, sizeof(out->tenant_id)) && col(st, 2, out->sip_domain, sizeof(out->sip_domain)) &&
+        col(st, 3, out->store_id, sizeof(out->store_id)) && col(st, 4, out->user_id, sizeof(out->user_id)) &&
+        col(st, 5, out->ext_number, sizeof(out->ext_number)) &&
+        col(st, 6, out->display_name, sizeof(out->display_name)) && col(st, 7, out->a1_hash, sizeof(out->a1_hash)) &&
+        col(st, 8, out->cos, sizeof(out->cos)) && col(st, 9, out->fwd_always, sizeof(out->fwd_always)) &&
+        col(st, 10, out->fwd_busy, sizeof(out->fwd_busy)) &&
+        col(st, 11, out->fwd_no_answer, sizeof(out->fwd_no_answer)) &&
+        col(st, 13, out->caller_id_number, sizeof(out->caller_id_number));
     out->fwd_no_answer_timeout = sqlite3_column_int(st, 12);
     out->voicemail_enabled = sqlite3_column_int(st, 14) != 0;
     out->enabled = sqlite3_column_int(st, 15) != 0;
@@ -360,8 +373,7 @@ int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_
                       col(st, 2, d->sip_domain, sizeof(d->sip_domain)) &&
                       col(st, 3, d->store_id, sizeof(d->store_id)) && col(st, 4, d->e164, sizeof(d->e164)) &&
                       col(st, 5, d->target_type, sizeof(d->target_type)) &&
-                      col(st, 6, d->target_ref, sizeof(d->target_ref)) &&
-                      col(st, 7, d->fallback, sizeof(d->fallback));
+                      col(st, 6, d->target_ref, sizeof(d->target_ref)) && col(st, 7, d->fallback, sizeof(d->fallback));
             if (!ok)
                 return finish(st, -EIO);
             d->enabled = sqlite3_column_int(st, 8) != 0;
@@ -495,8 +507,8 @@ int db_api_snapshot(db_reader_t *r, const char *domain, char **json)
     static const struct {
         int st;
         const char *key;
-    } parts[] = {{ST_API_TRUNKS, "trunks"},   {ST_API_DIDS, "dids"},         {ST_API_EXTS, "extensions"},
-                 {ST_API_ROUTES, "routes"},   {ST_API_RINGS, "ring_groups"}, {ST_API_AGENTS, "ai_agents"}};
+    } parts[] = {{ST_API_TRUNKS, "trunks"}, {ST_API_DIDS, "dids"},         {ST_API_EXTS, "extensions"},
+                 {ST_API_ROUTES, "routes"}, {ST_API_RINGS, "ring_groups"}, {ST_API_AGENTS, "ai_agents"}};
     w3_buf_t b = {0};
     w3_buf_adds(&b, "{");
     for (size_t i = 0; i < W3_ARRAY_LEN(parts); i++) {
@@ -564,8 +576,8 @@ static int page(sqlite3_stmt *st, int limit, char **json)
     return finish(st, 0);
 }
 
-int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id,
-                    int limit, bool with_meta, char **json)
+int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id, int limit,
+                    bool with_meta, char **json)
 {
     sqlite3_stmt *st = r->st[ST_API_CDRS];
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);

@@ -35,7 +35,8 @@ static auth_jwt_alg_t pem_alg(const char *pem, size_t len, bool private_key)
     auth_jwt_alg_t alg = 0;
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
     W3_CHECK_ALLOC(bio);
-    EVP_PKEY *pk = private_key ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    EVP_PKEY *pk =
+        private_key ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
     if (pk != NULL) {
         int id = EVP_PKEY_get_base_id(pk);
         if (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(pk) >= 2048)
@@ -235,8 +236,8 @@ static bool str_claim(jwt_t *jwt, const char *name, char *dst, size_t cap)
     return v != NULL && *v != '\0' && w3_strlcpy(dst, v, cap);
 }
 
-int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, long leeway,
-                    auth_jwt_claims_t *claims, const char **why)
+int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, long leeway, auth_jwt_claims_t *claims,
+                    const char **why)
 {
     jwt_t *jwt = NULL;
     int rc = -EACCES;

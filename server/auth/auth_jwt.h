@@ -37,8 +37,8 @@ typedef struct auth_jwt_claims {
 /* 0 when the token is valid now; otherwise -EACCES with *why a short reason
  * code: "malformed", "alg", "signature", "expired", "not_yet_valid",
  * "issued_in_future", "missing_exp", "missing_client", "missing_tenant". */
-int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, long leeway,
-                    auth_jwt_claims_t *claims, const char **why);
+int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, long leeway, auth_jwt_claims_t *claims,
+                    const char **why);
 
 typedef struct auth_jwt_mint_req {
     const char *tenant_id;  /* NULL for a platform token */

@@ -63,8 +63,8 @@ static char *explain_one(const lookup_ctx_t *ctx, const char *title, const char 
     char *doc = NULL;
     printf("%s\n", title);
     lookup_answer(ctx, form, strlen(form), &res);
-    if (res.status != 200) {
-        printf("  HTTP %d: %s\n", res.status, res.error ? res.error : "");
+    if (res.rc != 0) {
+        printf("  HTTP %d: %s\n", lookup_http_status(res.rc), res.error ? res.error : "");
         *rc = 1;
     } else {
         print_actions(&res);

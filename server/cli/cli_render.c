@@ -66,11 +66,11 @@ int cli_render(int argc, char **argv)
     lookup_ctx_t ctx = {.db = db, .cfg = &cfg, .cache = cache};
     lookup_result_t res;
     lookup_answer(&ctx, body, len, &res);
-    if (res.status == 200)
+    if (res.rc == 0)
         fwrite(res.body.data, 1, res.body.len, stdout);
     else
-        fprintf(stderr, "render: HTTP %d: %s\n", res.status, res.error ? res.error : "");
-    rc = res.status == 200 ? 0 : 1;
+        fprintf(stderr, "render: HTTP %d: %s\n", lookup_http_status(res.rc), res.error ? res.error : "");
+    rc = res.rc == 0 ? 0 : 1;
     lookup_result_free(&res);
     cli_close(&cfg, db, cache);
     free(body);

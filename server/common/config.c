@@ -120,9 +120,9 @@ void srv_config_defaults(srv_config_t *c)
 
 void srv_config_free(srv_config_t *c)
 {
-    char **strs[] = {&c->db_path,   &c->listen_host,  &c->fs_user,      &c->fs_pass,
-                     &c->jwt_key_path, &c->log_file,  &c->pidfile,      &c->port_file,
-                     &c->fork_command, &c->voice_gateway_url, &c->announcement, &c->secrets_dir,
+    char **strs[] = {&c->db_path,           &c->listen_host,        &c->fs_user,      &c->fs_pass,
+                     &c->jwt_key_path,      &c->log_file,           &c->pidfile,      &c->port_file,
+                     &c->fork_command,      &c->voice_gateway_url,  &c->announcement, &c->secrets_dir,
                      &c->secret_env_prefix, &c->fs_credentials_path};
     for (size_t i = 0; i < W3_ARRAY_LEN(strs); i++) {
         free(*strs[i]);

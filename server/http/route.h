@@ -21,11 +21,11 @@ typedef struct conn_table conn_table_t;
 struct lookup_cache;
 
 typedef struct route_ctx {
-    db_reader_t *db;          /* this worker's read-only connection */
+    db_reader_t *db; /* this worker's read-only connection */
     const srv_config_t *cfg;
     const auth_t *auth;
     writer_t *writer;
-    struct event_base *base;  /* this worker's loop: writer replies land here */
+    struct event_base *base;       /* this worker's loop: writer replies land here */
     struct lookup_cache *patterns; /* this worker's compiled route patterns */
     /* plumbing of req.c */
     conn_table_t *conns;

@@ -297,14 +297,14 @@ static const char *validate(cdr_post_t *p)
         size_t off;
     } fields[] = {
 #define F(x) {#x, offsetof(db_api_cdr_t, x)}
-        F(tenant_id), F(store_id),   F(user_id),   F(sip_domain), F(call_id), F(leg),
-        F(direction), F(from_uri),   F(to_uri),    F(did_e164),   F(ext_number), F(start_ts),
-        F(answer_ts), F(end_ts),     F(disposition), F(recording_url),
+        F(tenant_id), F(store_id), F(user_id),     F(sip_domain),    F(call_id),    F(leg),
+        F(direction), F(from_uri), F(to_uri),      F(did_e164),      F(ext_number), F(start_ts),
+        F(answer_ts), F(end_ts),   F(disposition), F(recording_url),
 #undef F
     };
-    static const char *const pointers[] = {"/tenant_id", "/store_id", "/user_id",  "/sip_domain",
-                                           "/call_id",   "/leg",      "/direction", "/from_uri",
-                                           "/to_uri",    "/did_e164", "/ext_number", "/start_ts",
+    static const char *const pointers[] = {"/tenant_id", "/store_id", "/user_id",     "/sip_domain",
+                                           "/call_id",   "/leg",      "/direction",   "/from_uri",
+                                           "/to_uri",    "/did_e164", "/ext_number",  "/start_ts",
                                            "/answer_ts", "/end_ts",   "/disposition", "/recording_url"};
     _Static_assert(W3_ARRAY_LEN(fields) == W3_ARRAY_LEN(pointers), "one pointer per field");
     json_t *o = p->body;

@@ -62,11 +62,11 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
     r.what = res.what;
     w3_strlcpy(r.domain, res.domain, sizeof(r.domain));
     w3_strlcpy(r.key, res.key, sizeof(r.key));
-    if (res.status == 200) {
+    if (res.rc == 0) {
         req_reply_take(&r, 200, "text/xml", res.body.data, res.body.len);
         res.body.data = NULL;
     } else
-        req_reply_error(&r, res.status, res.status == 400 ? "bad_request" : "unavailable",
+        req_reply_error(&r, lookup_http_status(res.rc), res.rc == -EINVAL ? "bad_request" : "unavailable",
                         res.error ? res.error : "error");
     lookup_result_free(&res);
 }

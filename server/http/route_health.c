@@ -33,8 +33,7 @@ void route_readyz(struct evhttp_request *req, void *arg)
         return;
     }
     if (version != db_migrations_count) {
-        snprintf(msg, sizeof(msg), "database schema version %d, this server needs %d", version,
-                 db_migrations_count);
+        snprintf(msg, sizeof(msg), "database schema version %d, this server needs %d", version, db_migrations_count);
         req_reply_error(&r, 503, "unavailable", msg);
         return;
     }
@@ -65,8 +64,9 @@ void route_not_found(struct evhttp_request *req, void *arg)
     if (!req_init(&r, req, arg, MR_OTHER, "other"))
         return;
     char msg[300];
-    snprintf(msg, sizeof(msg), "no such path: %.200s", evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))
-                                                            ? evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))
-                                                            : "?");
+    snprintf(msg, sizeof(msg), "no such path: %.200s",
+             evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))
+                 ? evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))
+                 : "?");
     req_reply_error(&r, 404, "not_found", msg);
 }

@@ -339,8 +339,7 @@ static const char *skip_ws(const char *p, const char *end)
 
 /* Parses the text of a document (JSON or XML) after repairing its bytes;
  * *fixed keeps the repaired copy alive as long as the view needs it. */
-static int parse_doc(bool json, const char *text, size_t len, view_t *v, char **fixed, bool *repaired,
-                     const char **why)
+static int parse_doc(bool json, const char *text, size_t len, view_t *v, char **fixed, bool *repaired, const char **why)
 {
     size_t n = 0;
     char *copy = latin1_repair(text, len, &n);

@@ -189,8 +189,8 @@ static int target_ring(dp_t *d, const db_did_t *did, const char **what)
     int rc = db_ring_group_get(d->ctx->db, did->sip_domain, did->target_ref, g);
     bool rang = false;
     if (rc == -E2BIG) {
-        rc = dp_limit(d, ML_RING_GROUP_MEMBERS, "a ring group has more than " DP_STR(DB_MAX_RING_GROUP_MEMBERS) " members",
-                      did->target_ref);
+        rc = dp_limit(d, ML_RING_GROUP_MEMBERS,
+                      "a ring group has more than " DP_STR(DB_MAX_RING_GROUP_MEMBERS) " members", did->target_ref);
         goto out;
     }
     if (rc == -EIO)

@@ -24,6 +24,20 @@ void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...)
     free(line);
 }
 
+int lookup_http_status(int rc)
+{
+    switch (rc) {
+    case 0:
+        return 200;
+    case -EINVAL:
+        return 400;
+    case -EIO:
+        return 503;
+    default:
+        return 500;
+    }
+}
+
 void lookup_result_free(lookup_result_t *res)
 {
     xg_out_free(&res->body);
@@ -33,11 +47,11 @@ void lookup_not_found(lookup_result_t *res)
 {
     xg_out_free(&res->body);
     if (xg_not_found(&res->body) != 0) {
-        res->status = 500;
+        res->rc = -EPROTO;
         res->error = "cannot render the not-found document";
         return;
     }
-    res->status = 200;
+    res->rc = 0;
     res->result = MX_NOT_FOUND;
 }
 
@@ -45,7 +59,7 @@ void lookup_db_error(lookup_result_t *res, const char *what)
 {
     METRICS_INC(db_errors);
     xg_out_free(&res->body);
-    res->status = 503;
+    res->rc = -EIO;
     res->error = what;
     res->result = MX_SERVER_ERR;
 }
@@ -57,14 +71,14 @@ void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup
     memset(res, 0, sizeof(*res));
     res->section = MS_NONE;
     if (form_parse(&f, body, len, &why) != 0) {
-        res->status = 400;
+        res->rc = -EINVAL;
         res->error = why;
         res->result = MX_CLIENT_ERR;
         return;
     }
     const char *section = form_get(&f, "section");
     if (section == NULL || *section == '\0') {
-        res->status = 400;
+        res->rc = -EINVAL;
         res->error = "missing form field 'section' (is this a mod_xml_curl request?)";
         res->result = MX_CLIENT_ERR;
         goto out;

@@ -49,8 +49,9 @@ typedef struct lookup_ctx {
 void lookup_trace(const lookup_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct lookup_result {
-    int status;        /* 200, 400, 500 (cannot render safely) or 503 */
-    xg_out_t body;     /* the XML when status is 200 */
+    int rc;            /* 0 answered (body), -EINVAL malformed request, -EIO database
+                          unavailable, -EPROTO no answer can be rendered safely */
+    xg_out_t body;     /* the XML when rc is 0 */
     const char *error; /* what was wrong, for 400/503 (static) */
     metrics_section_t section;
     metrics_result_t result; /* ok / not_found / reject */
@@ -60,6 +61,10 @@ typedef struct lookup_result {
 } lookup_result_t;
 
 void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res);
+/* The HTTP status mod_xml_curl gets for rc: 200, 400, 503 or 500. The one
+ * status known below server/http, because `w3voip render` must show exactly
+ * what the route sends (CONTRIBUTING.md, Errors). */
+int lookup_http_status(int rc);
 void lookup_result_free(lookup_result_t *res);
 
 /* Section handlers (lookup_directory.c, lookup_dialplan.c): they run inside

@@ -23,7 +23,7 @@ static bool finish(dp_t *d)
     d->x = NULL;
     if (rc != 0)
         return false;
-    res->status = 200;
+    res->rc = 0;
     res->result = d->result;
     res->what = d->what;
     return true;
@@ -69,7 +69,7 @@ static void answer(dp_t *d, int rc)
     xg_dp_destroy(d->x);
     d->x = NULL;
     xg_out_free(&d->res->body);
-    d->res->status = 500;
+    d->res->rc = -EPROTO;
     d->res->error = "the dialplan answer could not be rendered safely";
     d->res->result = MX_SERVER_ERR;
 }
@@ -81,7 +81,7 @@ void lookup_dialplan(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t *
     if (!context_ok(context))
         context = form_get(f, "Caller-Context");
     if (!context_ok(context)) {
-        res->status = 400;
+        res->rc = -EINVAL;
         res->error = "dialplan request without a usable Hunt-Context";
         res->result = MX_CLIENT_ERR;
         return;

@@ -91,7 +91,7 @@ static void gateways(const lookup_ctx_t *ctx, const char *domain, lookup_result_
         return;
     }
     atomic_store_explicit(&metrics.gateway_doc_bytes, res->body.len, memory_order_relaxed);
-    res->status = 200;
+    res->rc = 0;
     res->result = MX_OK;
 }
 
@@ -121,8 +121,7 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
         gateways(ctx, all_domains ? NULL : domain, res);
         return;
     }
-    if (all_domains || tag == NULL || strcmp(tag, "domain") != 0 || key_name == NULL ||
-        strcmp(key_name, "name") != 0) {
+    if (all_domains || tag == NULL || strcmp(tag, "domain") != 0 || key_name == NULL || strcmp(key_name, "name") != 0) {
         res->what = "unsupported";
         lookup_not_found(res);
         return;
@@ -147,7 +146,7 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
             lookup_not_found(res);
             return;
         }
-        res->status = 200;
+        res->rc = 0;
         res->result = MX_OK;
         return;
     }
@@ -155,8 +154,7 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
     res->what = "user";
     /* "id" (default) and "number-alias" (FreeSWITCH's retry) both name the
      * extension number here */
-    if ((key && strcmp(key, "id") != 0 && strcmp(key, "number-alias") != 0) || !digits(user) ||
-        strlen(user) > 10) {
+    if ((key && strcmp(key, "id") != 0 && strcmp(key, "number-alias") != 0) || !digits(user) || strlen(user) > 10) {
         lookup_not_found(res);
         return;
     }
@@ -176,6 +174,6 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
         lookup_db_error(res, "stored data cannot be rendered safely");
         return;
     }
-    res->status = 200;
+    res->rc = 0;
     res->result = MX_OK;
 }

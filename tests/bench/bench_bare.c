@@ -93,7 +93,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 static evutil_socket_t listen_on(const char *host, int port)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     char ps[16];
     snprintf(ps, sizeof(ps), "%d", port);

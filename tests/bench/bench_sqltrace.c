@@ -103,12 +103,12 @@ static void *next_symbol(const char *name)
     return p;
 }
 
-#define RESOLVE(var, name)                                                                                     \
-    do {                                                                                                       \
-        if ((var) == NULL) {                                                                                   \
-            void *p_ = next_symbol(name);                                                                      \
-            memcpy(&(var), &p_, sizeof(p_));                                                                   \
-        }                                                                                                      \
+#define RESOLVE(var, name)                                                                                             \
+    do {                                                                                                               \
+        if ((var) == NULL) {                                                                                           \
+            void *p_ = next_symbol(name);                                                                              \
+            memcpy(&(var), &p_, sizeof(p_));                                                                           \
+        }                                                                                                              \
     } while (0)
 
 static void count(int c)

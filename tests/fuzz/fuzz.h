@@ -16,12 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A property of the code under test that must hold for every input: a
  * violation is a finding, reported like a crash (abort → libFuzzer saves the
  * input, the replay test fails). */
-#define FUZZ_CHECK(cond)                                                                                   \
-    do {                                                                                                   \
-        if (!(cond)) {                                                                                     \
-            fprintf(stderr, "fuzz: property violated at %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
-            abort();                                                                                       \
-        }                                                                                                  \
+#define FUZZ_CHECK(cond)                                                                                               \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            fprintf(stderr, "fuzz: property violated at %s:%d: %s\n", __FILE__, __LINE__, #cond);                      \
+            abort();                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
 /* W3_FUZZ_VERBOSE=1: the targets print what each input led to (stderr),

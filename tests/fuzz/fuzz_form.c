@@ -10,10 +10,31 @@
 
 /* The fields the lookups read (lookup_directory.c, lookup_dialplan.c). */
 static const char *const names[] = {
-    "hostname", "section", "tag_name", "key_name", "key_value", "purpose", "user", "domain", "key", "action",
-    "Hunt-Context", "Caller-Context", "Hunt-Destination-Number", "Caller-Destination-Number",
-    "variable_sip_authorized", "variable_user_name", "variable_domain_name", "variable_sip_to_user",
-    "variable_sip_gateway", "variable_w3_did", "variable_w3_fwd_from", "variable_w3_fork", "", "=", "%",
+    "hostname",
+    "section",
+    "tag_name",
+    "key_name",
+    "key_value",
+    "purpose",
+    "user",
+    "domain",
+    "key",
+    "action",
+    "Hunt-Context",
+    "Caller-Context",
+    "Hunt-Destination-Number",
+    "Caller-Destination-Number",
+    "variable_sip_authorized",
+    "variable_user_name",
+    "variable_domain_name",
+    "variable_sip_to_user",
+    "variable_sip_gateway",
+    "variable_w3_did",
+    "variable_w3_fwd_from",
+    "variable_w3_fork",
+    "",
+    "=",
+    "%",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -71,9 +71,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static const char *const reasons[] = {"malformed",        "alg",           "signature",
-                                      "expired",          "not_yet_valid", "issued_in_future",
-                                      "missing_exp",      "missing_client", "missing_tenant"};
+static const char *const reasons[] = {
+    "malformed",        "alg",         "signature",      "expired",       "not_yet_valid",
+    "issued_in_future", "missing_exp", "missing_client", "missing_tenant"};
 
 static void check(const auth_jwt_key_t *key, const char *token, bool must_fail)
 {
@@ -82,7 +82,10 @@ static void check(const auth_jwt_key_t *key, const char *token, bool must_fail)
     int rc = auth_jwt_verify(key, token, FUZZ_NOW, FUZZ_LEEWAY, &c, &why);
     if (fuzz_verbose())
         fprintf(stderr, "fuzz_jwt: %s key: %s%s%s%s\n", auth_jwt_alg_name(key->alg), rc ? "refused, " : "accepted",
-                rc ? why : c.platform ? " (platform)" : " (tenant ", rc ? "" : c.sip_domain, rc || c.platform ? "" : ")");
+                rc           ? why
+                : c.platform ? " (platform)"
+                             : " (tenant ",
+                rc ? "" : c.sip_domain, rc || c.platform ? "" : ")");
     if (rc != 0) {
         FUZZ_CHECK(rc == -EACCES);
         FUZZ_CHECK(why != NULL);

@@ -62,8 +62,13 @@ static char *mint_with(const char *key_path, const char *tenant, const char *dom
     const char *why;
     if (auth_jwt_key_load(key_path, true, &key, &why) != 0)
         return NULL;
-    auth_jwt_mint_req_t req = {.tenant_id = tenant, .sip_domain = domain, .client_id = "w3-test", .scope = scope,
-                               .ttl_s = ttl, .nbf_offset_s = nbf, .now = now};
+    auth_jwt_mint_req_t req = {.tenant_id = tenant,
+                               .sip_domain = domain,
+                               .client_id = "w3-test",
+                               .scope = scope,
+                               .ttl_s = ttl,
+                               .nbf_offset_s = nbf,
+                               .now = now};
     char *t = auth_jwt_mint(&key, &req, &why);
     auth_jwt_key_free(&key);
     return t;
@@ -215,24 +220,29 @@ static void cdr_api(void)
         int status;
         const char *name;
     } bad[] = {
-        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x\",\"direction\":\"sideways\",\"start_ts\":\"2026-11-25T10:00:00Z\"}",
+        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x\",\"direction\":\"sideways\",\"start_ts\":\"2026-11-"
+         "25T10:00:00Z\"}",
          422, "bad direction → 422"},
-        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"yesterday\"}", 422,
-         "bad timestamp → 422"},
+        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":"
+         "\"yesterday\"}",
+         422, "bad timestamp → 422"},
         {"{\"sip_domain\":\"tenantA.edvoip.it\",\"direction\":\"inbound\"}", 422, "missing call_id → 422"},
-        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"2026-11-25\",\"billsec\":-4}",
+        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"2026-11-"
+         "25\",\"billsec\":-4}",
          422, "negative billsec → 422"},
-        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"tenant_id\":\"" TB "\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"2026-11-25\"}",
+        {"{\"sip_domain\":\"tenantA.edvoip.it\",\"tenant_id\":\"" TB
+         "\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"2026-11-25\"}",
          422, "tenant_id that does not own sip_domain → 422"},
-        {"{\"sip_domain\":\"tenantB.edvoip.it\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"2026-11-25\"}", 403,
-         "tenant A's token posting tenant B's CDR → 403"},
+        {"{\"sip_domain\":\"tenantB.edvoip.it\",\"call_id\":\"x\",\"direction\":\"inbound\",\"start_ts\":\"2026-11-"
+         "25\"}",
+         403, "tenant A's token posting tenant B's CDR → 403"},
         {"[1,2]", 400, "not an object → 400"},
         {"{\"a\":", 400, "truncated JSON → 400"},
     };
     for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++) {
         r = post_json(srv.port, "/api/voip/cdr", tok, bad[i].body, NULL);
-        ok(r.status == bad[i].status && r.body && strstr(r.body, "\"error\""), "%s (got %d: %s)", bad[i].name,
-           r.status, r.body ? r.body : "");
+        ok(r.status == bad[i].status && r.body && strstr(r.body, "\"error\""), "%s (got %d: %s)", bad[i].name, r.status,
+           r.body ? r.body : "");
         h_resp_free(&r);
     }
     r = post_json(srv.port, "/api/voip/cdr", tok, cdr, "text/plain");
@@ -339,8 +349,8 @@ static void matrix(void)
     t = hand_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, (unsigned char *)secret, slen);
     is_int(status_of(srv.port, SNAP, t), 401, "no exp → 401");
     free(t);
-    snprintf(payload, sizeof(payload),
-             "{\"tenant_id\":\"" TA "\",\"sip_domain\":\"tenantA.edvoip.it\",\"exp\":%ld}", (long)now + 300);
+    snprintf(payload, sizeof(payload), "{\"tenant_id\":\"" TA "\",\"sip_domain\":\"tenantA.edvoip.it\",\"exp\":%ld}",
+             (long)now + 300);
     t = hand_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, (unsigned char *)secret, slen);
     is_int(status_of(srv.port, SNAP, t), 401, "no sub/client_id → 401");
     free(t);
@@ -348,8 +358,10 @@ static void matrix(void)
     t = hand_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, (unsigned char *)secret, slen);
     is_int(status_of(srv.port, SNAP, t), 401, "tenant token without sip_domain → 401");
     free(t);
-    snprintf(payload, sizeof(payload), "{\"sub\":\"x\",\"tenant_id\":\"" TA "\",\"sip_domain\":\"tenantA.edvoip.it\","
-                                       "\"exp\":%ld,\"iat\":%ld}", (long)now + 7200, (long)now + 3600);
+    snprintf(payload, sizeof(payload),
+             "{\"sub\":\"x\",\"tenant_id\":\"" TA "\",\"sip_domain\":\"tenantA.edvoip.it\","
+             "\"exp\":%ld,\"iat\":%ld}",
+             (long)now + 7200, (long)now + 3600);
     t = hand_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, (unsigned char *)secret, slen);
     is_int(status_of(srv.port, SNAP, t), 401, "iat an hour in the future → 401");
     free(t);
@@ -379,8 +391,8 @@ static void matrix(void)
     free(body);
     free(t);
 
-    static const char *const malformed[] = {"Bearer", "Bearer ", "Basic Zm9vOmJhcg==", "Bearer a.b",
-                                            "Bearer a.b.c.d", "Bearer !!!.???.***", "Token abc"};
+    static const char *const malformed[] = {
+        "Bearer", "Bearer ", "Basic Zm9vOmJhcg==", "Bearer a.b", "Bearer a.b.c.d", "Bearer !!!.???.***", "Token abc"};
     for (size_t i = 0; i < W3_ARRAY_LEN(malformed); i++) {
         const char *hdrs[] = {NULL, NULL};
         w3_buf_t h = {0};

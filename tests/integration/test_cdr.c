@@ -47,8 +47,8 @@ static int post_cdr(int port, const char *body, size_t len, const char *ctype, c
     w3_buf_t path = {0}, ct = {0};
     w3_buf_printf(&path, "/fs/cdr%s%s", query && *query ? "?" : "", query ? query : "");
     w3_buf_printf(&ct, "Content-Type: %s", ctype ? ctype : "application/json");
-    const char *hdrs[] = {"Authorization: Basic ZnNub2RlOnNlY3JldA==", "User-Agent: freeswitch-json/1.0",
-                          "Accept: */*", ct.data, NULL};
+    const char *hdrs[] = {"Authorization: Basic ZnNub2RlOnNlY3JldA==", "User-Agent: freeswitch-json/1.0", "Accept: */*",
+                          ct.data, NULL};
     int rc = h_request(port, "POST", path.data, hdrs, body, len, r);
     w3_buf_free(&path);
     w3_buf_free(&ct);
@@ -232,8 +232,8 @@ static void captured(void)
     for (size_t i = 0; i < W3_ARRAY_LEN(again); i++) {
         char *resp = NULL;
         int st = post_capture(again[i], &resp);
-        ok(st == 200 && resp && strstr(resp, "\"duplicate\""), "%s: same leg again → 200 duplicate (%d %s)",
-           again[i], st, resp ? resp : "");
+        ok(st == 200 && resp && strstr(resp, "\"duplicate\""), "%s: same leg again → 200 duplicate (%d %s)", again[i],
+           st, resp ? resp : "");
         free(resp);
     }
     is_int(count(srv.db, "SELECT count(*) FROM voip_cdr WHERE fs_uuid = 'df2ca423-c52d-4e77-9e81-2211975e94c9'"), 1,

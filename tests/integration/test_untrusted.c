@@ -91,9 +91,9 @@ static void cdr_references(void)
                "/user_id", "tenant A's CDR with tenant B's user_id");
     is_int(sql_int("SELECT count(*) FROM voip_cdr"), before, "none of them stored a row");
 
-    h_resp_t r = post_cdr_api("{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x-own\",\"direction\":\"inbound\","
-                              "\"start_ts\":\"2026-11-25T10:00:00Z\",\"store_id\":\"" SA1 "\",\"user_id\":\"" UA100
-                              "\"}");
+    h_resp_t r =
+        post_cdr_api("{\"sip_domain\":\"tenantA.edvoip.it\",\"call_id\":\"x-own\",\"direction\":\"inbound\","
+                     "\"start_ts\":\"2026-11-25T10:00:00Z\",\"store_id\":\"" SA1 "\",\"user_id\":\"" UA100 "\"}");
     is_int(r.status, 201, "tenant A's own store and user → 201");
     h_resp_free(&r);
     char *v = sql_text("SELECT store_id || '|' || user_id FROM voip_cdr WHERE call_id = 'x-own'");
@@ -146,8 +146,7 @@ static void timestamps(void)
        "listing from=2026-99-99T99:99:99Z → 400 naming from (got %d: %s)", r.status, line1(&r));
     free(f);
     h_resp_free(&r);
-    h_api(srv.port, "GET", "/api/voip/cdr?sip_domain=tenantA.edvoip.it&from=2026-11-01&to=2026-02-30", tok_a, NULL,
-          &r);
+    h_api(srv.port, "GET", "/api/voip/cdr?sip_domain=tenantA.edvoip.it&from=2026-11-01&to=2026-02-30", tok_a, NULL, &r);
     f = error_field(&r);
     ok(r.status == 400 && f && strcmp(f, "to") == 0, "listing to=2026-02-30 → 400 naming to (got %d)", r.status);
     free(f);
@@ -197,7 +196,7 @@ static void not_utf8_in_errors(void)
     h_resp_free(&r);
 }
 
-#define GW(name)                                                                                               \
+#define GW(name)                                                                                                       \
     "/document/section[@name='directory']/domain/groups/group/users/user/gateways/gateway[@name='" name "']"
 
 /* issue 10 item 7: secret_ref is served only inside its scope */
@@ -227,7 +226,7 @@ static void secret_scope(void)
                   "'tenantA_store01';",
                   s2.jwt_key);
     w3_buf_adds(&sql, "UPDATE voip_trunks SET secret_ref = 'env:W3_FS_CREDENTIALS', register = 1, username = 'u' "
-                       "WHERE gateway_name = 'tenantB_store01';");
+                      "WHERE gateway_name = 'tenantB_store01';");
     is_int(h_sql(s2.db, sql.data), 0, "three trunks point at secrets");
     w3_buf_free(&sql);
     size_t len;
@@ -261,8 +260,8 @@ static void *list_all(void *arg)
 {
     (void)arg;
     h_resp_t r;
-    h_api(srv.port, "GET", "/api/voip/cdr?sip_domain=tenantA.edvoip.it&limit=1000&include=meta&from=2026-10-01",
-          tok_a, NULL, &r);
+    h_api(srv.port, "GET", "/api/voip/cdr?sip_domain=tenantA.edvoip.it&limit=1000&include=meta&from=2026-10-01", tok_a,
+          NULL, &r);
     int *status = xmalloc(sizeof(*status));
     *status = r.status;
     if (r.status != 200)

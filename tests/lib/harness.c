@@ -340,8 +340,8 @@ int h_http_raw(int port, const char *req, size_t len, h_resp_t *r)
     return 0;
 }
 
-int h_fs_post(const h_server_t *s, const char *path, const char *body, size_t len, const char *user,
-              const char *pass, h_resp_t *r)
+int h_fs_post(const h_server_t *s, const char *path, const char *body, size_t len, const char *user, const char *pass,
+              h_resp_t *r)
 {
     w3_buf_t q = {0};
     w3_buf_printf(&q, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n", path, s->port);

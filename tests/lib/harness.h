@@ -35,10 +35,10 @@ typedef struct h_server {
     int port;
     char *dir;
     char *db;
-    char *jwt_key;    /* HS256 secret file given to --jwt-key */
-    char *log;        /* the server's stderr */
+    char *jwt_key; /* HS256 secret file given to --jwt-key */
+    char *log;     /* the server's stderr */
     char *user, *pass;
-    int exit_status;  /* after h_server_stop: exit code, or 128+signal */
+    int exit_status; /* after h_server_stop: exit code, or 128+signal */
 } h_server_t;
 
 /* extra: NULL-terminated extra flags. db: NULL = fresh demo database.
@@ -60,8 +60,8 @@ typedef struct h_resp {
 int h_http_raw(int port, const char *req, size_t len, h_resp_t *r);
 /* A request shaped exactly like mod_xml_curl's (captured headers, in order):
  * POST path, Basic auth (user:pass; NULL = no header), form content type. */
-int h_fs_post(const h_server_t *s, const char *path, const char *body, size_t len, const char *user,
-              const char *pass, h_resp_t *r);
+int h_fs_post(const h_server_t *s, const char *path, const char *body, size_t len, const char *user, const char *pass,
+              h_resp_t *r);
 /* Generic request; extra_headers are full lines without CRLF, NULL-terminated. */
 int h_request(int port, const char *method, const char *path, const char *const *extra_headers, const char *body,
               size_t len, h_resp_t *r);

@@ -39,14 +39,14 @@ static answer_t ask(const char *body)
 {
     lookup_result_t res;
     lookup_answer(&ctx, body, strlen(body), &res);
-    answer_t a = {.status = res.status, .result = res.result};
-    if (res.status == 200 && res.body.data) {
+    answer_t a = {.status = lookup_http_status(res.rc), .result = res.result};
+    if (res.rc == 0 && res.body.data) {
         a.xml = malloc(res.body.len + 1);
         memcpy(a.xml, res.body.data, res.body.len);
         a.xml[res.body.len] = '\0';
         a.len = res.body.len;
     } else {
-        printf("# lookup_answer: %d %s\n", res.status, res.error ? res.error : "");
+        printf("# lookup_answer: %d %s\n", lookup_http_status(res.rc), res.error ? res.error : "");
     }
     lookup_result_free(&res);
     return a;
