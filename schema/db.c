@@ -129,6 +129,24 @@ int db_tx_savepoint_release(db_conn_t *c)
     return tx_step(c, DB_TX_RELEASE);
 }
 
+int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n)
+{
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(c->h, "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -EIO;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        (*n)++;
+        if (cb)
+            cb((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+               (const char *)sqlite3_column_text(st, 2), arg);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static int schema_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *st = NULL;

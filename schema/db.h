@@ -56,6 +56,12 @@ const char *db_conn_error(db_conn_t *c);
 int db_migrate(db_conn_t *c, int *from, int *to, char **err);
 int db_schema_version(db_conn_t *c, int *version);
 
+/* PRAGMA foreign_key_check: cb(table, rowid text, parent table) for each
+ * row a foreign key would refuse (written by a sqlite3 session with foreign
+ * keys off); *n counts them. 0 or -EIO. */
+typedef void (*db_fk_cb)(const char *table, const char *rowid, const char *parent, void *arg);
+int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n);
+
 /* The writer's transactions: one batch (BEGIN IMMEDIATE … COMMIT), one
  * savepoint per job inside it. 0, -EBUSY (locked past busy_timeout) or -EIO. */
 int db_tx_begin(db_conn_t *c);
@@ -196,9 +202,10 @@ typedef struct db_route {
  * -E2BIG when the domain has more than max. */
 int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max, int *n);
 
-/* Enabled trunks of an enabled store, in priority order; -E2BIG when the
- * store has more than max. */
-int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n);
+/* Enabled trunks of an enabled store, in priority order, that belong to
+ * tenant_id as their store does (a row that disagrees is skipped, logged
+ * and counted); -E2BIG when the store has more than max. */
+int db_store_trunks(db_reader_t *r, const char *store_id, const char *tenant_id, db_trunk_t *rows, int max, int *n);
 
 /* One CDR leg to store (SPEC §7). Strings are owned by whoever filled the
  * struct (server/ingest/cdr.c frees them with cdr_rec_free()). The claim_* and

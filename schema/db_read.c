@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "internal/db_sqlite.h"
 
@@ -45,33 +47,39 @@ enum {
     "tr.proxy, tr.port, tr.transport, tr.register, tr.username, tr.realm, tr.from_user, tr.from_domain, "              \
     "tr.secret_ref, tr.caller_id_number, tr.priority "                                                                 \
     "FROM tenants t LEFT JOIN (SELECT x.* FROM voip_trunks x JOIN stores s ON s.store_id = x.store_id "                \
-    "AND s.enabled = 1 WHERE x.enabled = 1) tr ON tr.tenant_id = t.tenant_id AND tr.sip_domain = t.sip_domain "        \
+    "AND s.tenant_id = x.tenant_id AND s.enabled = 1 WHERE x.enabled = 1) tr ON tr.tenant_id = t.tenant_id AND "       \
+    "tr.sip_domain = t.sip_domain "                                                                                    \
     "WHERE t.enabled = 1 "
+
+/* a DID's store is its tenant's */
+#define DID_STORE_OK "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id)"
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_TENANT] = "SELECT tenant_id, sip_domain, country_code, enabled FROM tenants WHERE sip_domain = ?1",
-    [ST_EXT] =
-        "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
-        "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
-        "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
-        "json_extract(e.forwarding, '$.no_answer_timeout'), "
-        "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
-        " AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
-        "e.voicemail_enabled, e.enabled, t.enabled "
-        "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
-        "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
+               "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
+               "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
+               "json_extract(e.forwarding, '$.no_answer_timeout'), "
+               "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
+               " AND tr.tenant_id = e.tenant_id AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL "
+               " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
+               "e.voicemail_enabled, e.enabled, t.enabled, "
+               /* the tenant on both sides: the extension's store is its tenant's */
+               "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id) "
+               "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
+               "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
     /* exact E.164 by index; the national form by index once per country
      * code in use (never a scan of the DIDs) */
     [ST_DID] = "SELECT d.did_id, d.tenant_id, d.sip_domain, d.store_id, d.e164, d.route_target_type, "
-               "d.route_target_ref, d.fallback, d.enabled, t.enabled FROM voip_dids d "
+               "d.route_target_ref, d.fallback, d.enabled, t.enabled, " DID_STORE_OK " FROM voip_dids d "
                "JOIN tenants t ON t.tenant_id = d.tenant_id AND t.sip_domain = d.sip_domain WHERE d.e164 = ?1 "
                "UNION ALL "
                "SELECT d.did_id, d.tenant_id, d.sip_domain, d.store_id, d.e164, d.route_target_type, "
-               "d.route_target_ref, d.fallback, d.enabled, t.enabled FROM voip_country_codes c "
+               "d.route_target_ref, d.fallback, d.enabled, t.enabled, " DID_STORE_OK " FROM voip_country_codes c "
                "JOIN voip_dids d ON d.e164 = '+' || c.country_code || ?2 "
                "JOIN tenants t ON t.tenant_id = d.tenant_id AND t.sip_domain = d.sip_domain "
                "AND t.country_code = c.country_code WHERE ?2 IS NOT NULL LIMIT 4",
@@ -81,16 +89,21 @@ static const char *const sql[ST_COUNT] = {
                 "WHERE sip_domain = ?1 AND ref = ?2",
     [ST_RING_MEMBERS] =
         "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
-        "FROM voip_ring_group_members m LEFT JOIN voip_extensions e "
-        "ON e.sip_domain = m.sip_domain AND e.ext_number = m.ext_number "
-        "WHERE m.ring_group_id = ?1 ORDER BY m.position, m.ext_number LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS + 1 */
+        "FROM voip_ring_group_members m JOIN voip_ring_groups g ON g.ring_group_id = m.ring_group_id "
+        /* a member is an extension of the group's own tenant, whatever the
+         * member row says about its domain */
+        "LEFT JOIN voip_extensions e ON e.sip_domain = g.sip_domain AND e.tenant_id = g.tenant_id "
+        "AND e.ext_number = m.ext_number "
+        "WHERE m.ring_group_id = ?1 AND m.sip_domain = g.sip_domain ORDER BY m.position, m.ext_number LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS
+                                                                                                                    + 1
+                                                                                                                  */
     [ST_ROUTES] = "SELECT route_id, name, pattern, strip_digits, prepend, cos_class, priority FROM voip_routes "
                   "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id LIMIT ?2",
-    [ST_STORE_TRUNKS] =
-        "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
-        "tr.caller_id_number, tr.priority FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
-        "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
-        "ORDER BY tr.priority, tr.gateway_name LIMIT ?2",
+    [ST_STORE_TRUNKS] = "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
+                        "tr.caller_id_number, tr.priority, tr.tenant_id = ?3 AND s.tenant_id = ?3 "
+                        "FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
+                        "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
+                        "ORDER BY tr.priority, tr.gateway_name LIMIT ?2",
 #define JBOOL(c) "json(CASE WHEN " c " THEN 'true' ELSE 'false' END)"
     [ST_API_TRUNKS] =
         "SELECT json_group_array(json_object('trunk_id', trunk_id, 'tenant_id', tenant_id, 'sip_domain', "
@@ -286,6 +299,14 @@ int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
     return finish(st, ok ? 0 : -EIO);
 }
 
+/* A row whose references disagree on the tenant (written with foreign keys
+ * off): never used, logged and counted. */
+static void inconsistent(const char *table, const char *id, const char *why)
+{
+    METRICS_INC(inconsistent_rows);
+    log_warn("row not used: its tenant disagrees with what it references", "table", table, "id", id, "why", why, NULL);
+}
+
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out)
 {
     sqlite3_stmt *st = r->st[ST_EXT];
@@ -310,6 +331,10 @@ int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_ext
     out->voicemail_enabled = sqlite3_column_int(st, 14) != 0;
     out->enabled = sqlite3_column_int(st, 15) != 0;
     out->tenant_enabled = sqlite3_column_int(st, 16) != 0;
+    if (ok && sqlite3_column_int(st, 17) == 0) {
+        inconsistent("voip_extensions", out->extension_id, "its store belongs to another tenant");
+        return finish(st, -ENOENT);
+    }
     return finish(st, ok ? 0 : -EIO);
 }
 
@@ -367,6 +392,10 @@ int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_
     int rc;
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 10) == 0) {
+            inconsistent("voip_dids", (const char *)sqlite3_column_text(st, 0), "its store belongs to another tenant");
+            continue;
+        }
         if (*n < max) {
             db_did_t *d = &rows[*n];
             bool ok = col(st, 0, d->did_id, sizeof(d->did_id)) && col(st, 1, d->tenant_id, sizeof(d->tenant_id)) &&
@@ -466,14 +495,20 @@ int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max
     return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
 }
 
-int db_store_trunks(db_reader_t *r, const char *store_id, db_trunk_t *rows, int max, int *n)
+int db_store_trunks(db_reader_t *r, const char *store_id, const char *tenant_id, db_trunk_t *rows, int max, int *n)
 {
     sqlite3_stmt *st = r->st[ST_STORE_TRUNKS];
     sqlite3_bind_text(st, 1, store_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, max + 1); /* one past the limit, to see it */
+    sqlite3_bind_text(st, 3, tenant_id, -1, SQLITE_STATIC);
     int rc;
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 8) == 0) { /* toll fraud: another tenant's trunk */
+            inconsistent("voip_trunks", (const char *)sqlite3_column_text(st, 3),
+                         "the trunk or its store belongs to another tenant than the caller's");
+            continue;
+        }
         if (*n == max)
             return finish(st, -E2BIG);
         db_trunk_t *t = &rows[(*n)++];
@@ -498,7 +533,14 @@ static int json_one(sqlite3_stmt *st, char **json)
     if (rc != SQLITE_ROW)
         return finish(st, -EIO);
     const unsigned char *v = sqlite3_column_text(st, 0);
-    *json = xstrdup(v ? (const char *)v : "null");
+    /* text the schema accepted may hold bytes that are not UTF-8 (CAST(x'ff'
+     * AS TEXT)): the API answers valid JSON whatever the rows hold */
+    w3_buf_t b = {0};
+    if (v)
+        w3_buf_add_utf8(&b, (const char *)v, (size_t)sqlite3_column_bytes(st, 0));
+    else
+        w3_buf_adds(&b, "null");
+    *json = b.data;
     return finish(st, 0);
 }
 
@@ -560,7 +602,9 @@ static int page(sqlite3_stmt *st, int limit, char **json)
             more = true;
             break;
         }
-        w3_buf_printf(&b, "%s%s", n ? "," : "", (const char *)sqlite3_column_text(st, 1));
+        if (n)
+            w3_buf_adds(&b, ",");
+        w3_buf_add_utf8(&b, (const char *)sqlite3_column_text(st, 1), row);
         last = sqlite3_column_int64(st, 0);
         n++;
     }

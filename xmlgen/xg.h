@@ -39,6 +39,10 @@ extern const char xg_default_dial_string[];
 /* true when v may appear in a rendered value: no control characters and no
  * "${", "<?" or "X-PRE-PROCESS" (any case). */
 bool xg_value_safe(const char *v);
+/* Allow-lists of the values that form dial strings. */
+#define XG_ALLOW_GATEWAY "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define XG_ALLOW_DOMAIN "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"
+
 /* true when v is non-empty and only holds characters of allowed (a dial
  * string allow-list such as "0123456789+*#"). */
 bool xg_value_allowed(const char *v, const char *allowed);

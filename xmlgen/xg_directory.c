@@ -217,7 +217,9 @@ static bool trunk_safe(const db_trunk_t *tr)
     for (size_t i = 0; i < W3_ARRAY_LEN(v); i++)
         if (!xg_value_safe(v[i]))
             return false;
-    return tr->gateway_name[0] != '\0' && tr->proxy[0] != '\0';
+    /* the gateway name becomes sofia/gateway/<name>/… in dial strings */
+    return xg_value_allowed(tr->gateway_name, XG_ALLOW_GATEWAY) && strlen(tr->gateway_name) <= 64 &&
+           tr->proxy[0] != '\0';
 }
 
 int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)

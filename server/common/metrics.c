@@ -105,6 +105,9 @@ void metrics_render(w3_buf_t *o)
             LOAD(metrics.gateways_skipped));
     counter(o, "w3voipd_unsafe_values_total", "Data values refused at render time (pre-processor safety).",
             LOAD(metrics.unsafe_values));
+    counter(o, "w3voipd_inconsistent_rows_total",
+            "Rows never used because their tenant disagrees with what they reference (foreign keys were off).",
+            LOAD(metrics.inconsistent_rows));
     counter(o, "w3voipd_connections_refused_total", "Connections closed at once because of --max-connections.",
             LOAD(metrics.connections_refused));
     counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",

@@ -55,6 +55,7 @@ typedef struct metrics {
     _Atomic uint64_t cdr_rejected;
     _Atomic uint64_t gateways_skipped;
     _Atomic uint64_t unsafe_values;
+    _Atomic uint64_t inconsistent_rows;
     _Atomic uint64_t gateway_doc_bytes;
     _Atomic uint64_t connections_open;
     _Atomic uint64_t connections_refused;

@@ -34,6 +34,41 @@ bool dp_all_digits(const char *s)
     return s && *s && strspn(s, "0123456789") == strlen(s);
 }
 
+static int unsafe(dp_t *d, const char *what, const char *value)
+{
+    METRICS_INC(unsafe_values);
+    /* the value itself may be an attack on the log: its length only */
+    char n[24];
+    snprintf(n, sizeof(n), "%zu", value ? strlen(value) : 0);
+    log_warn("dialplan value refused at render time", "field", what, "length", n, NULL);
+    d->why = what;
+    return -EINVAL;
+}
+
+int dp_check_gateway(dp_t *d, const char *gateway_name)
+{
+    size_t n = gateway_name ? strlen(gateway_name) : 0;
+    if (n == 0 || n > 64 || strspn(gateway_name, XG_ALLOW_GATEWAY) != n)
+        return unsafe(d, "a trunk's gateway_name is not a sofia gateway name", gateway_name);
+    return 0;
+}
+
+int dp_check_ext(dp_t *d, const char *ext_number)
+{
+    size_t n = ext_number ? strlen(ext_number) : 0;
+    if (n < 1 || n > 10 || !dp_all_digits(ext_number))
+        return unsafe(d, "an extension number is not 1-10 digits", ext_number);
+    return 0;
+}
+
+int dp_check_domain(dp_t *d, const char *domain)
+{
+    size_t n = domain ? strlen(domain) : 0;
+    if (n == 0 || n > 253 || strspn(domain, XG_ALLOW_DOMAIN) != n)
+        return unsafe(d, "a SIP domain holds characters a domain cannot", domain);
+    return 0;
+}
+
 static int too_big(dp_t *d, const char *app)
 {
     return dp_limit(d, ML_ANSWER_SIZE, "an action of the answer exceeds its size limit", app);

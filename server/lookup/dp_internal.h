@@ -79,6 +79,13 @@ void dp_export_init(dp_t *d, const lookup_ctx_t *ctx, const char *context, bool 
 const char *dp_fget(const dp_t *d, const char *name); /* DP_LIVE; NULL when empty */
 bool dp_dialable(const char *s);
 bool dp_all_digits(const char *s);
+/* The parts of a dial string, re-checked where they are rendered (the
+ * schema's CHECKs can be bypassed): a gateway name, an extension number, a
+ * SIP domain. 0, or -EINVAL with the refusal logged, counted (unsafe values)
+ * and d->why set: the call is refused, never bridged to a widened leg list. */
+int dp_check_gateway(dp_t *d, const char *gateway_name);
+int dp_check_ext(dp_t *d, const char *ext_number);
+int dp_check_domain(dp_t *d, const char *domain);
 /* A data action "name=value" (export or set); an empty value is skipped. */
 int dp_var(dp_t *d, const char *app, const char *name, const char *value);
 /* An action whose data is fmt (NULL: no data), built whole or -E2BIG. */
@@ -121,8 +128,8 @@ void dp_plan_free(route_plan_t *p);
 /* The bridge through a store's enabled trunks in priority order (failover
  * '|'), each leg with its trunk's caller id. 0 (verdict ROUTE_OK or
  * ROUTE_NO_TRUNK), -EIO or -E2BIG. */
-int dp_build_dial(dp_t *d, const char *store_id, const char *who, const char *number, route_plan_t *p,
-                  route_verdict_t *v);
+int dp_build_dial(dp_t *d, const char *store_id, const char *tenant_id, const char *who, const char *number,
+                  route_plan_t *p, route_verdict_t *v);
 /* number as `who` dials it against who's domain's routes: the first
  * enabled, usable match by priority, its class against who's cos, then
  * who's store trunks. 0 with *v, or -EIO/-E2BIG; p is freed by the caller

@@ -24,7 +24,8 @@ static int forward(dp_t *d, const db_extension_t *ext, const char *target, const
     if (rc == 0 && to.enabled) {
         lookup_trace(d->ctx, "forward %s of %s → extension %s", kind, ext->ext_number, target);
         *done = true;
-        if ((rc = dp_var(d, "export", "w3_forwarded_from", ext->ext_number)) != 0)
+        if ((rc = dp_var(d, "export", "w3_forwarded_from", ext->ext_number)) != 0 ||
+            (rc = dp_check_ext(d, to.ext_number)) != 0 || (rc = dp_check_domain(d, ext->sip_domain)) != 0)
             return rc;
         return dp_action(d, "bridge", "user/%s@%s", to.ext_number, ext->sip_domain);
     }
@@ -67,7 +68,8 @@ int dp_ring_extension(dp_t *d, const db_extension_t *e, const char *policy)
     }
     int timeout = e->fwd_no_answer[0] && e->fwd_no_answer_timeout > 0 ? e->fwd_no_answer_timeout : DP_DEFAULT_RING_S;
     lookup_trace(d->ctx, "ring user/%s@%s for %d s", e->ext_number, e->sip_domain, timeout);
-    if ((rc = dp_action(d, "set", "call_timeout=%d", timeout)) != 0 ||
+    if ((rc = dp_check_ext(d, e->ext_number)) != 0 || (rc = dp_check_domain(d, e->sip_domain)) != 0 ||
+        (rc = dp_action(d, "set", "call_timeout=%d", timeout)) != 0 ||
         (rc = dp_action(d, "bridge", "user/%s@%s", e->ext_number, e->sip_domain)) != 0)
         return rc;
     if (e->fwd_busy[0] || e->fwd_no_answer[0]) {

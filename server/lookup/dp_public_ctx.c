@@ -133,6 +133,8 @@ static int ring_group_actions(dp_t *d, const db_did_t *did, const db_ring_group_
         const db_ring_member_t *m = &g->members[i];
         if (!m->enabled)
             continue;
+        if ((rc = dp_check_ext(d, m->ext_number)) != 0 || (rc = dp_check_domain(d, did->sip_domain)) != 0)
+            goto out;
         if (legs++)
             w3_sbuf_add(&dial, seq ? "|" : ",", 1);
         w3_sbuf_printf(&dial, "[leg_timeout=%d]user/%s@%s", g->ring_timeout, m->ext_number, did->sip_domain);

@@ -88,12 +88,12 @@ void dp_plan_free(route_plan_t *p)
     w3_sbuf_free(&p->dial);
 }
 
-int dp_build_dial(dp_t *d, const char *store_id, const char *who, const char *number, route_plan_t *p,
-                  route_verdict_t *v)
+int dp_build_dial(dp_t *d, const char *store_id, const char *tenant_id, const char *who, const char *number,
+                  route_plan_t *p, route_verdict_t *v)
 {
     db_trunk_t *trunks = xmalloc(sizeof(*trunks) * DB_MAX_STORE_TRUNKS);
     int nt = 0;
-    int rc = db_store_trunks(d->ctx->db, store_id, trunks, DB_MAX_STORE_TRUNKS, &nt);
+    int rc = db_store_trunks(d->ctx->db, store_id, tenant_id, trunks, DB_MAX_STORE_TRUNKS, &nt);
     if (rc == -E2BIG) {
         rc = dp_limit(d, ML_STORE_TRUNKS, "a store has more than " DP_STR(DB_MAX_STORE_TRUNKS) " trunks", store_id);
         goto out;
@@ -105,6 +105,8 @@ int dp_build_dial(dp_t *d, const char *store_id, const char *who, const char *nu
     w3_sbuf_free(&p->dial);
     w3_sbuf_init(&p->dial, DP_VALUE_MAX);
     for (int i = 0; i < nt; i++) {
+        if ((rc = dp_check_gateway(d, trunks[i].gateway_name)) != 0)
+            goto out;
         if (i > 0)
             w3_sbuf_add(&p->dial, "|", 1);
         /* per-leg caller id: each trunk presents its own number */
@@ -184,7 +186,7 @@ int dp_route_resolve(dp_t *d, const db_extension_t *who, const char *number, rou
     strcat(p->number, number + strip);
     if (!dp_dialable(p->number))
         goto out;
-    rc = dp_build_dial(d, who->store_id, who->ext_number, p->number, p, v);
+    rc = dp_build_dial(d, who->store_id, who->tenant_id, who->ext_number, p->number, p, v);
 out:
     free(routes);
     return rc;

@@ -134,7 +134,7 @@ static int export_route_store(const char *store_id, void *arg)
     route_verdict_t v = ROUTE_NONE;
     int rc = w3_sbuf_done(&number);
     if (rc == 0)
-        rc = dp_build_dial(d, store_id, store_id, w3_sbuf_str(&number), &p, &v);
+        rc = dp_build_dial(d, store_id, rw->w->t->tenant_id, store_id, w3_sbuf_str(&number), &p, &v);
     if (rc != 0 || v != ROUTE_OK)
         goto out; /* no trunk: the route's no_trunk extension answers */
     w3_sbuf_printf(&name, "route_%s_%s", r->route_id, store_id);

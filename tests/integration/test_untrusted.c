@@ -196,6 +196,136 @@ static void not_utf8_in_errors(void)
     h_resp_free(&r);
 }
 
+/* A capture with one piece replaced (the first occurrence), as a buffer. */
+static char *replaced(const char *capture, const char *from, const char *to, size_t *len)
+{
+    size_t n;
+    char *cap = h_capture(capture, &n);
+    char *p = strstr(cap, from);
+    w3_buf_t b = {0};
+    if (p) {
+        w3_buf_add(&b, cap, (size_t)(p - cap));
+        w3_buf_adds(&b, to);
+        w3_buf_adds(&b, p + strlen(from));
+    } else {
+        w3_buf_add(&b, cap, n);
+    }
+    free(cap);
+    *len = b.len;
+    return b.data;
+}
+
+static int post_fs_cdr(const char *body, size_t len, const char *ctype)
+{
+    h_resp_t r;
+    char ct[96];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+    const char *hdrs[] = {"Authorization: Basic ZnNub2RlOnNlY3JldA==", ct, NULL};
+    h_request(srv.port, "POST", "/fs/cdr", hdrs, body, len, &r);
+    int st = r.status;
+    h_resp_free(&r);
+    return st;
+}
+
+/* item 5: one Latin-1 byte never loses a call from billing */
+static void latin1_cdrs(void)
+{
+    static const char want[] = "7369703A436166C3A94074656E616E74412E6564766F69702E6974"; /* sip:Café@tenantA… */
+    size_t len;
+    char *a = replaced("cdr-json-a-leg.json", "\"sip_from_uri\":\"100%40tenantA.edvoip.it\"",
+                       "\"sip_from_uri\":\"Caf%E9%40tenantA.edvoip.it\"", &len);
+    char *a2 = NULL;
+    size_t len2;
+    {
+        /* and a raw byte in the caller profile */
+        char *p = strstr(a, "\"caller_id_name\":\"Sipp 100\"");
+        w3_buf_t b = {0};
+        if (p) {
+            w3_buf_add(&b, a, (size_t)(p - a));
+            w3_buf_adds(&b, "\"caller_id_name\":\"Caf\xe9\"");
+            w3_buf_adds(&b, p + strlen("\"caller_id_name\":\"Sipp 100\""));
+        }
+        a2 = b.data;
+        len2 = b.len;
+    }
+    is_int(post_fs_cdr(a2, len2, "application/json"), 201,
+           "mod_json_cdr (encode-values): Caf%E9 in a variable and a raw 0xE9 in the profile → 201");
+    char *v = sql_text(
+        "SELECT hex(from_uri) || '|' || (raw_body IS NOT NULL) || '|' || (instr(meta_json, 'Caf' || "
+        "char(233)) > 0) FROM voip_cdr WHERE fs_uuid = 'df2ca423-c52d-4e77-9e81-2211975e94c9' AND fs_core_uuid != ''");
+    w3_buf_t exp = {0};
+    w3_buf_printf(&exp, "%s|1|1", want);
+    is_str(v, exp.data, "  ...stored: from_uri repaired to UTF-8, meta_json repaired, the raw body kept");
+    free(v);
+    free(a);
+    free(a2);
+
+    char *b =
+        replaced("cdr-json-a-leg-encode-values-false-basic-auth-no100.json",
+                 "\"sip_from_uri\":\"100@tenantA.edvoip.it\"", "\"sip_from_uri\":\"Caf\xe9@tenantA.edvoip.it\"", &len);
+    is_int(post_fs_cdr(b, len, "application/json"), 201, "mod_json_cdr (encode-values=false): a raw 0xE9 → 201");
+    v = sql_text("SELECT hex(from_uri) || '|' || (raw_body IS NOT NULL) FROM voip_cdr WHERE fs_uuid = "
+                 "'48981b44-1004-4b4a-8391-ec4349283adf'");
+    w3_buf_free(&exp);
+    w3_buf_printf(&exp, "%s|1", want);
+    is_str(v, exp.data, "  ...stored with the repaired from_uri and the raw body");
+    free(v);
+    free(b);
+
+    char *x = replaced("cdr-xml-a-leg.xml", "sip_from_uri>100%40tenantA.edvoip.it<",
+                       "sip_from_uri>Caf\xe9%40tenantA.edvoip.it<", &len);
+    char *core = strstr(x, "cfbaafec-213d");
+    if (core)
+        core[12] = 'e'; /* another core: not a resend of the JSON leg */
+    is_int(post_fs_cdr(x, len, "text/xml"), 201, "mod_xml_cdr: a raw 0xE9 → 201");
+    v = sql_text("SELECT hex(from_uri) || '|' || (raw_body IS NOT NULL) || '|' || json_valid(meta_json) FROM voip_cdr "
+                 "WHERE fs_uuid = '9d887790-8915-4589-8366-a044a725c832' AND fs_core_uuid LIKE 'cfbaafec-213e%'");
+    w3_buf_free(&exp);
+    w3_buf_printf(&exp, "%s|1|1", want);
+    is_str(v, exp.data, "  ...stored with the repaired from_uri, valid meta_json and the raw body");
+    free(v);
+    free(x);
+    w3_buf_free(&exp);
+    is_int(sql_int("SELECT count(*) FROM voip_cdr_rejects"), 0, "no CDR went to the rejects table");
+}
+
+/* items 6-8: what the API emits and the schema accepts */
+static void api_output_and_schema(void)
+{
+    h_sql(srv.db, "UPDATE voip_extensions SET display_name = CAST(x'ff41' AS TEXT) WHERE ext_number = '101' AND "
+                  "sip_domain = 'tenantA.edvoip.it'");
+    h_resp_t r;
+    h_api(srv.port, "GET", "/api/voip/provision/snapshot?sip_domain=tenantA.edvoip.it", tok_a, NULL, &r);
+    json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    ok(r.status == 200 && j && json_array_size(json_object_get(j, "extensions")) == 3,
+       "a display name that is not UTF-8 leaves the snapshot valid JSON with every extension");
+    json_decref(j);
+    h_resp_free(&r);
+
+    h_sql(srv.db, "UPDATE voip_trunks SET secret_ref = 'env:W3_TRUNK_ROTATED' WHERE gateway_name = "
+                  "'tenantA_store02'");
+    h_api(srv.port, "GET", "/api/voip/activity?sip_domain=tenantA.edvoip.it&limit=1000", tok_a, NULL, &r);
+    ok(r.status == 200 && r.body && strstr(r.body, "[redacted]") && !strstr(r.body, "W3_TRUNK_ROTATED") &&
+           !strstr(r.body, "W3_TRUNK_TENANTA_STORE02"),
+       "the activity log shows a secret_ref change as [redacted], never the reference");
+    h_resp_free(&r);
+
+    ok(h_sql(srv.db, "UPDATE voip_extensions SET forwarding = '{\"always\":\"101\",\"always\":\"200\"}' "
+                     "WHERE ext_number = '100' AND sip_domain = 'tenantA.edvoip.it'") != 0,
+       "forwarding with a duplicated key is refused by the schema");
+    ok(h_sql(srv.db, "UPDATE ai_agents SET ws_url = 'wss://x/a,b' WHERE ref = 'agent_voice_default'") != 0 &&
+           h_sql(srv.db, "UPDATE ai_agents SET ws_url = 'wss://x/a(b)' WHERE ref = 'agent_voice_default'") != 0 &&
+           h_sql(srv.db, "UPDATE ai_agents SET ws_url = 'wss://x/a;b' WHERE ref = 'agent_voice_default'") != 0,
+       "a ws_url with , ( ) or ; is refused by the schema");
+    is_int(h_sql(srv.db, "UPDATE ai_agents SET ws_url = 'wss://vg.example/a?x=1&y=2' WHERE ref = "
+                         "'agent_voice_default'"),
+           0, "  ...and a plain wss:// URL with a query accepted");
+    ok(h_sql(srv.db, "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) VALUES "
+                     "('r-x', 'a0000000-0000-4000-8000-00000000000a', 'tenantA.edvoip.it', 'x', "
+                     "'^((0*)*\\2*)*\\1$', 'internal')") != 0,
+       "the issue's back-reference pattern is refused by the schema");
+}
+
 #define GW(name)                                                                                                       \
     "/document/section[@name='directory']/domain/groups/group/users/user/gateways/gateway[@name='" name "']"
 
@@ -362,6 +492,8 @@ int main(void)
     timestamps();
     empty_core_uuid();
     not_utf8_in_errors();
+    latin1_cdrs();
+    api_output_and_schema();
     secret_scope();
     bounded_listing();
     free(tok_a);
