@@ -51,6 +51,12 @@ enum {
     "tr.sip_domain = t.sip_domain "                                                                                    \
     "WHERE t.enabled = 1 "
 
+/* rows logged before schema v4 may hold a secret_ref: never shown */
+#define REDACT(side)                                                                                                   \
+    "'$." side ".secret_ref', CASE WHEN json_extract(diff, '$." side ".secret_ref') IS NULL THEN NULL ELSE "           \
+    "'[redacted]' END"
+#define REDACTED_DIFF "json_replace(diff, " REDACT("old") ", " REDACT("new") ")"
+
 /* a DID's store is its tenant's */
 #define DID_STORE_OK "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id)"
 
@@ -87,16 +93,16 @@ static const char *const sql[ST_COUNT] = {
     [ST_AGENT] = "SELECT ref, ws_url, enabled FROM ai_agents WHERE sip_domain = ?1 AND ref = ?2",
     [ST_RING] = "SELECT ring_group_id, ref, strategy, ring_timeout, enabled FROM voip_ring_groups "
                 "WHERE sip_domain = ?1 AND ref = ?2",
-    [ST_RING_MEMBERS] =
-        "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
-        "FROM voip_ring_group_members m JOIN voip_ring_groups g ON g.ring_group_id = m.ring_group_id "
-        /* a member is an extension of the group's own tenant, whatever the
-         * member row says about its domain */
-        "LEFT JOIN voip_extensions e ON e.sip_domain = g.sip_domain AND e.tenant_id = g.tenant_id "
-        "AND e.ext_number = m.ext_number "
-        "WHERE m.ring_group_id = ?1 AND m.sip_domain = g.sip_domain ORDER BY m.position, m.ext_number LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS
-                                                                                                                    + 1
-                                                                                                                  */
+    [ST_RING_MEMBERS] = "SELECT m.ext_number, COALESCE(e.enabled, 0), COALESCE(e.voicemail_enabled, 0) "
+                        "FROM voip_ring_group_members m JOIN voip_ring_groups g ON g.ring_group_id = m.ring_group_id "
+                        /* a member is an extension of the group's own tenant, whatever the
+                         * member row says about its domain */
+                        "LEFT JOIN voip_extensions e ON e.sip_domain = g.sip_domain AND e.tenant_id = g.tenant_id "
+                        "AND e.ext_number = m.ext_number "
+                        "WHERE m.ring_group_id = ?1 AND m.sip_domain = g.sip_domain ORDER BY m.position, m.ext_number "
+                        "LIMIT 65", /* DB_MAX_RING_GROUP_MEMBERS
+                                       + 1
+                                     */
     [ST_ROUTES] = "SELECT route_id, name, pattern, strip_digits, prepend, cos_class, priority FROM voip_routes "
                   "WHERE sip_domain = ?1 AND enabled = 1 ORDER BY priority, route_id LIMIT ?2",
     [ST_STORE_TRUNKS] = "SELECT tr.tenant_id, tr.sip_domain, tr.store_id, tr.trunk_id, tr.gateway_name, tr.proxy, "
@@ -160,9 +166,10 @@ static const char *const sql[ST_COUNT] = {
                           "CASE WHEN ?6 THEN json(meta_json) END) FROM voip_cdr WHERE sip_domain = ?1 "
                           "AND (?2 IS NULL OR start_ts >= ?2) AND (?3 IS NULL OR start_ts < ?3) AND id > ?4 "
                           "ORDER BY id LIMIT ?5",
-    [ST_API_ACTIVITY] = "SELECT id, json_object('id', id, 'ts', ts, 'tenant_id', tenant_id, 'sip_domain', sip_domain, "
-                        "'actor', actor, 'target', target, 'op', op, 'status', status, 'diff', json(diff)) "
-                        "FROM voip_activity_log WHERE sip_domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    [ST_API_ACTIVITY] =
+        "SELECT id, json_object('id', id, 'ts', ts, 'tenant_id', tenant_id, 'sip_domain', sip_domain, "
+        "'actor', actor, 'target', target, 'op', op, 'status', status, 'diff', json(" REDACTED_DIFF ")) "
+        "FROM voip_activity_log WHERE sip_domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     [ST_LIST_EXTS] = "SELECT ext_number FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number",
     [ST_LIST_DIDS] = "SELECT e164 FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164",
     [ST_LIST_STORES] = "SELECT store_id FROM stores WHERE tenant_id = ?1 AND enabled = 1 ORDER BY store_id",

@@ -76,7 +76,9 @@ static int ai_actions(dp_t *d, const db_did_t *did, const db_agent_t *agent)
         rc = dp_limit(d, ML_ANSWER_SIZE, "the AI stream URL exceeds its size limit", agent->ref);
         goto out;
     }
-    if (!xg_value_safe(w3_sbuf_str(&url)) || strchr(w3_sbuf_str(&url), ' ') || !xg_value_safe(w3_sbuf_str(&meta))) {
+    /* the URL is an argument inside ${api(...)}: nothing that ends or splits it */
+    if (!xg_value_safe(w3_sbuf_str(&url)) || strpbrk(w3_sbuf_str(&url), "(),;' \t") ||
+        !xg_value_safe(w3_sbuf_str(&meta))) {
         METRICS_INC(unsafe_values);
         d->why = "AI stream URL not safe";
         rc = -EINVAL;

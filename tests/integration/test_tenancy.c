@@ -155,6 +155,25 @@ static void render_time_validation(void)
                   "UPDATE voip_dids SET route_target_ref = '100' WHERE e164 = '+39061234568';");
 }
 
+/* item 2, the AI stream: its URL is an argument of ${uuid_audio_fork(...)} */
+static void ai_url_validation(void)
+{
+    is_int(h_sql(srv.db, "DROP TRIGGER IF EXISTS check_ws_url_update; PRAGMA ignore_check_constraints=ON;"
+                         "UPDATE ai_agents SET ws_url = 'wss://vg.example/a,b)}${system(x)' "
+                         "WHERE ref = 'agent_voice_default';"),
+           0, "an agent ws_url with ',' ')' and '${', past the schema");
+    char *did = h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "+39061234567",
+                          "Caller-Destination-Number", "+39061234567", NULL);
+    h_resp_t r = xml(did);
+    char *resp = first(&r, RESPOND);
+    ok(resp && strncmp(resp, "503", 3) == 0 && r.body && !strstr(r.body, "uuid_audio_fork") &&
+           !strstr(r.body, "system"),
+       "the AI call is refused (respond %s), no audio fork is rendered", resp ? resp : "none");
+    free(resp);
+    h_resp_free(&r);
+    free(did);
+}
+
 /* item 3: a catastrophic pattern of tenant B cannot stall tenant A */
 static void pattern_cannot_stall(void)
 {
@@ -224,6 +243,7 @@ int main(void)
                   "UPDATE voip_extensions SET store_id = '" SB1 "' WHERE sip_domain = 'tenantB.edvoip.it';"
                   "UPDATE voip_dids SET store_id = '" SA1 "' WHERE e164 = '+39061234568';");
     render_time_validation();
+    ai_url_validation();
     pattern_cannot_stall();
     is_int(h_server_stop(&srv), 0, "w3voipd exits 0");
     free(db);

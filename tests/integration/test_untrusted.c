@@ -304,9 +304,13 @@ static void api_output_and_schema(void)
 
     h_sql(srv.db, "UPDATE voip_trunks SET secret_ref = 'env:W3_TRUNK_ROTATED' WHERE gateway_name = "
                   "'tenantA_store02'");
+    /* a row logged by an older schema, before secret_ref was redacted */
+    h_sql(srv.db, "INSERT INTO voip_activity_log (tenant_id, sip_domain, actor, target, op, diff) VALUES ('" TA
+                  "', 'tenantA.edvoip.it', 'sql', 'voip_trunks:old', 'update', "
+                  "'{\"old\":{\"secret_ref\":\"file:/etc/old-secret\"},\"new\":{\"secret_ref\":null}}')");
     h_api(srv.port, "GET", "/api/voip/activity?sip_domain=tenantA.edvoip.it&limit=1000", tok_a, NULL, &r);
     ok(r.status == 200 && r.body && strstr(r.body, "[redacted]") && !strstr(r.body, "W3_TRUNK_ROTATED") &&
-           !strstr(r.body, "W3_TRUNK_TENANTA_STORE02"),
+           !strstr(r.body, "W3_TRUNK_TENANTA_STORE02") && !strstr(r.body, "old-secret"),
        "the activity log shows a secret_ref change as [redacted], never the reference");
     h_resp_free(&r);
 
