@@ -8,112 +8,9 @@
 
 #include "internal/db_sqlite.h"
 #include "harness.h"
+#include "sqcheck.h"
 #include "tap.h"
 #include "util.h"
-
-#define TA "a0000000-0000-4000-8000-00000000000a"
-#define TB "b0000000-0000-4000-8000-00000000000b"
-#define DA "tenantA.edvoip.it"
-#define DB "tenantB.edvoip.it"
-#define SA1 "a5000000-0000-4000-8000-000000000001"
-#define SB1 "b5000000-0000-4000-8000-000000000001"
-#define A1_GOOD "0123456789abcdef0123456789abcdef"
-
-/* First column of the first row as text (malloc'd), NULL when no row. */
-static char *q_text(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    char *out = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        printf("# prepare failed: %s: %s\n", sql, sqlite3_errmsg(db));
-        return NULL;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return out;
-}
-
-static long long q_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -999999;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        printf("# prepare failed: %s: %s\n", sql, sqlite3_errmsg(db));
-        return v;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void is_q(sqlite3 *db, const char *sql, const char *want, const char *label)
-{
-    char *v = q_text(db, sql);
-    is_str(v, want, label);
-    free(v);
-}
-
-static int exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    sqlite3_free(msg);
-    return rc;
-}
-
-/* sql must be refused by SQLite with the given extended error code, and
- * leave count_sql's value unchanged. */
-static void refused(sqlite3 *db, const char *sql, int want_ext, const char *count_sql, const char *label)
-{
-    long long before = q_int(db, count_sql);
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    int ext = sqlite3_extended_errcode(db);
-    /* SQLite quotes the whole CHECK expression: keep its first line only */
-    const char *m = msg ? msg : "accepted!";
-    int mlen = (int)strcspn(m, "\n");
-    if (mlen > 90)
-        mlen = 90;
-    if (!ok(rc != SQLITE_OK && ext == want_ext, "%s: refused by SQLite (%.*s)", label, mlen, m))
-        printf("#   rc %d, extended %d, want %d\n#   sql: %s\n", rc, ext, want_ext, sql);
-    sqlite3_free(msg);
-    is_int(q_int(db, count_sql), before, "  ...and no row was written");
-}
-
-static void accepted(sqlite3 *db, const char *sql, const char *label)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (!ok(rc == SQLITE_OK, "%s: accepted", label)) {
-        const char *m = msg ? msg : sqlite3_errmsg(db);
-        printf("#   %.*s\n#   sql: %s\n", (int)strcspn(m, "\n"), m, sql);
-    }
-    sqlite3_free(msg);
-}
-
-/* An extension INSERT with every column given. */
-static char *ext_sql(const char *id, const char *tenant, const char *domain, const char *store, const char *user,
-                     const char *num, const char *display, const char *a1, const char *cos, const char *fwd)
-{
-    return sqlite3_mprintf("INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, "
-                           "ext_number, display_name, a1_hash, cos, forwarding) VALUES "
-                           "(%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)",
-                           id, tenant, domain, store, user, num, display, a1, cos, fwd);
-}
-
-static sqlite3 *open_fk(const char *path)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK) {
-        printf("# cannot open %s\n", path);
-        exit(99);
-    }
-    sqlite3_busy_timeout(db, 5000);
-    exec(db, "PRAGMA foreign_keys=ON");
-    return db;
-}
 
 static void test_migrations(const char *dir)
 {
@@ -139,9 +36,9 @@ static void test_migrations(const char *dir)
         return;
     }
     sqlite3 *db = db_conn_sqlite(conn);
-    is_q(db, "PRAGMA journal_mode", "wal", "journal_mode WAL");
-    is_int(q_int(db, "PRAGMA foreign_keys"), 1, "foreign_keys ON");
-    is_int(q_int(db, "PRAGMA synchronous"), 2, "synchronous FULL");
+    sq_is_q(db, "PRAGMA journal_mode", "wal", "journal_mode WAL");
+    is_int(sq_q_int(db, "PRAGMA foreign_keys"), 1, "foreign_keys ON");
+    is_int(sq_q_int(db, "PRAGMA synchronous"), 2, "synchronous FULL");
     int v = -1;
     is_int(db_schema_version(conn, &v), 0, "db_schema_version on an empty file");
     is_int(v, 0, "empty file: version 0");
@@ -174,17 +71,17 @@ static void test_migrations(const char *dir)
         char *sql = sqlite3_mprintf("SELECT count(*) FROM sqlite_master WHERE type='table' AND name=%Q", tables[i]);
         char label[100];
         snprintf(label, sizeof(label), "table %s exists", tables[i]);
-        is_int(q_int(db, sql), 1, label);
+        is_int(sq_q_int(db, sql), 1, label);
         sqlite3_free(sql);
     }
-    is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'log_%'"), 27,
+    is_int(sq_q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'log_%'"), 27,
            "27 activity triggers (9 tables x insert/update/delete)");
-    is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'limit_%'"), 6,
+    is_int(sq_q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'limit_%'"), 6,
            "6 limit triggers (ring group members, routes, trunks x insert/update)");
-    is_int(q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name='voip_cdr'"), 0,
+    is_int(sq_q_int(db, "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND tbl_name='voip_cdr'"), 0,
            "voip_cdr is not audited");
 
-    long long objects = q_int(db, "SELECT count(*) FROM sqlite_master");
+    long long objects = sq_q_int(db, "SELECT count(*) FROM sqlite_master");
     from = to = -1;
     rc = db_migrate(conn, &from, &to, &err);
     is_int(rc, 0, "db_migrate again");
@@ -192,10 +89,10 @@ static void test_migrations(const char *dir)
     err = NULL;
     is_int(from, db_migrations_count, "second run: from = current");
     is_int(to, db_migrations_count, "second run: to = from (nothing applied)");
-    is_int(q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "second run: schema objects unchanged");
+    is_int(sq_q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "second run: schema objects unchanged");
 
     /* a database from a newer binary is refused and left alone */
-    is_int(exec(db, "PRAGMA user_version=99"), SQLITE_OK, "set user_version 99");
+    is_int(sq_exec(db, "PRAGMA user_version=99"), SQLITE_OK, "set user_version 99");
     from = to = -1;
     rc = db_migrate(conn, &from, &to, &err);
     is_int(rc, -EPROTO, "user_version 99: db_migrate returns -EPROTO");
@@ -205,7 +102,7 @@ static void test_migrations(const char *dir)
     is_int(from, 99, "  ...from 99");
     db_schema_version(conn, &v);
     is_int(v, 99, "  ...version still 99");
-    is_int(q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "  ...schema untouched");
+    is_int(sq_q_int(db, "SELECT count(*) FROM sqlite_master"), objects, "  ...schema untouched");
     db_conn_close(conn);
 }
 
@@ -228,34 +125,34 @@ static void test_demo(sqlite3 *db)
         char sql[200], label[120];
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", counts[i].table);
         snprintf(label, sizeof(label), "demo: %d rows in %s", counts[i].n, counts[i].table);
-        is_int(q_int(db, sql), counts[i].n, label);
+        is_int(sq_q_int(db, sql), counts[i].n, label);
     }
-    is_q(db, "SELECT tenant_id FROM tenants WHERE sip_domain='tenantA.edvoip.it'", TA, "tenant A id");
-    is_q(db, "SELECT tenant_id FROM tenants WHERE sip_domain='tenantb.EDVOIP.it'", TB,
-         "tenant B found with another case (NOCASE)");
-    is_q(db, "SELECT group_concat(store_id, ',') FROM (SELECT store_id FROM stores ORDER BY store_id)",
-         "a5000000-0000-4000-8000-000000000001,a5000000-0000-4000-8000-000000000002,"
-         "b5000000-0000-4000-8000-000000000001",
-         "store ids");
-    is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantA_store01' AND register=0",
-         "127.0.0.1:5090", "tenantA_store01: 127.0.0.1:5090, no registration");
-    is_q(db,
-         "SELECT username || ' ' || secret_ref FROM voip_trunks WHERE gateway_name='tenantA_store02' AND register=1",
-         "0298765432 env:W3_TRUNK_TENANTA_STORE02", "tenantA_store02: registering, username, secret_ref");
-    is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantB_store01' AND register=0",
-         "127.0.0.1:5095", "tenantB_store01: 127.0.0.1:5095");
-    is_q(db, "SELECT user_id FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='101'",
-         "a1000000-0000-4000-8000-000000000101", "A/101 user id");
-    is_q(db,
-         "SELECT cos || ' ' || voicemail_enabled FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' "
-         "AND ext_number='200'",
-         "international 0", "A/200: international, voicemail off");
-    is_q(db,
-         "SELECT json_extract(forwarding, '$.no_answer') || '/' || json_extract(forwarding, '$.no_answer_timeout') "
-         "FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='200'",
-         "101/20", "A/200 forwards on no answer to 101 after 20 s");
-    is_q(db, "SELECT cos FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='100'", "national",
-         "A/100 cos national");
+    sq_is_q(db, "SELECT tenant_id FROM tenants WHERE sip_domain='tenantA.edvoip.it'", TA, "tenant A id");
+    sq_is_q(db, "SELECT tenant_id FROM tenants WHERE sip_domain='tenantb.EDVOIP.it'", TB,
+            "tenant B found with another case (NOCASE)");
+    sq_is_q(db, "SELECT group_concat(store_id, ',') FROM (SELECT store_id FROM stores ORDER BY store_id)",
+            "a5000000-0000-4000-8000-000000000001,a5000000-0000-4000-8000-000000000002,"
+            "b5000000-0000-4000-8000-000000000001",
+            "store ids");
+    sq_is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantA_store01' AND register=0",
+            "127.0.0.1:5090", "tenantA_store01: 127.0.0.1:5090, no registration");
+    sq_is_q(db,
+            "SELECT username || ' ' || secret_ref FROM voip_trunks WHERE gateway_name='tenantA_store02' AND register=1",
+            "0298765432 env:W3_TRUNK_TENANTA_STORE02", "tenantA_store02: registering, username, secret_ref");
+    sq_is_q(db, "SELECT proxy || ':' || port FROM voip_trunks WHERE gateway_name='tenantB_store01' AND register=0",
+            "127.0.0.1:5095", "tenantB_store01: 127.0.0.1:5095");
+    sq_is_q(db, "SELECT user_id FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='101'",
+            "a1000000-0000-4000-8000-000000000101", "A/101 user id");
+    sq_is_q(db,
+            "SELECT cos || ' ' || voicemail_enabled FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' "
+            "AND ext_number='200'",
+            "international 0", "A/200: international, voicemail off");
+    sq_is_q(db,
+            "SELECT json_extract(forwarding, '$.no_answer') || '/' || json_extract(forwarding, '$.no_answer_timeout') "
+            "FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='200'",
+            "101/20", "A/200 forwards on no answer to 101 after 20 s");
+    sq_is_q(db, "SELECT cos FROM voip_extensions WHERE sip_domain='tenantA.edvoip.it' AND ext_number='100'", "national",
+            "A/100 cos national");
 
     /* the a1 hashes are md5(ext:domain:password) with the SPEC §4 passwords */
     static const struct {
@@ -269,39 +166,41 @@ static void test_demo(sqlite3 *db)
                                     users[i].domain, users[i].ext);
         snprintf(label, sizeof(label), "a1_hash of %s@%s = md5(ext:domain:%s)", users[i].ext, users[i].domain,
                  users[i].pass);
-        is_q(db, sql, want, label);
+        sq_is_q(db, sql, want, label);
         sqlite3_free(sql);
     }
 
-    is_q(db,
-         "SELECT route_target_type || ' ' || route_target_ref || ' ' || tenant_id FROM voip_dids "
-         "WHERE e164='+39061234567'",
-         "ai agent_voice_default " TA, "DID +39061234567 -> ai agent_voice_default");
-    is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39061234568'", "ext 100",
-         "DID +39061234568 -> ext 100");
-    is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39021234567'",
-         "ring ring_store01", "DID +39021234567 -> ring ring_store01");
-    is_q(db, "SELECT tenant_id FROM voip_dids WHERE e164='+39067654321'", TB, "DID +39067654321 belongs to tenant B");
-    is_q(db,
-         "SELECT group_concat(ext_number, ',') FROM (SELECT ext_number FROM voip_ring_group_members "
-         "ORDER BY position)",
-         "100,101", "ring_store01 members 100, 101");
-    is_q(db, "SELECT pattern FROM voip_routes WHERE cos_class='mobile'", "^9(3[0-9]{8,9})$", "mobile route pattern");
-    is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE cos_class='emergency'"), 2, "two emergency routes");
-    is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE strip_digits=1"), 6, "six routes strip the 9");
+    sq_is_q(db,
+            "SELECT route_target_type || ' ' || route_target_ref || ' ' || tenant_id FROM voip_dids "
+            "WHERE e164='+39061234567'",
+            "ai agent_voice_default " TA, "DID +39061234567 -> ai agent_voice_default");
+    sq_is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39061234568'",
+            "ext 100", "DID +39061234568 -> ext 100");
+    sq_is_q(db, "SELECT route_target_type || ' ' || route_target_ref FROM voip_dids WHERE e164='+39021234567'",
+            "ring ring_store01", "DID +39021234567 -> ring ring_store01");
+    sq_is_q(db, "SELECT tenant_id FROM voip_dids WHERE e164='+39067654321'", TB,
+            "DID +39067654321 belongs to tenant B");
+    sq_is_q(db,
+            "SELECT group_concat(ext_number, ',') FROM (SELECT ext_number FROM voip_ring_group_members "
+            "ORDER BY position)",
+            "100,101", "ring_store01 members 100, 101");
+    sq_is_q(db, "SELECT pattern FROM voip_routes WHERE cos_class='mobile'", "^9(3[0-9]{8,9})$", "mobile route pattern");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_routes WHERE cos_class='emergency'"), 2, "two emergency routes");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_routes WHERE strip_digits=1"), 6, "six routes strip the 9");
 
     /* seeding through SQL was logged, as actor 'sql' */
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), 27, "demo load wrote 27 activity rows");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE op='insert' AND actor='sql' AND status='ok'"), 27,
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), 27, "demo load wrote 27 activity rows");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log WHERE op='insert' AND actor='sql' AND status='ok'"), 27,
            "all of them insert by 'sql'");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'voip_dids:%'"), 4, "4 DID rows logged");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target = "
-                     "'voip_ring_group_members:a6000000-0000-4000-8000-000000000001/101'"),
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'voip_dids:%'"), 4,
+           "4 DID rows logged");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target = "
+                        "'voip_ring_group_members:a6000000-0000-4000-8000-000000000001/101'"),
            1, "ring member target is <group>/<ext>");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'stores:%' AND sip_domain IS NULL"), 0,
-           "store rows carry their tenant's domain");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log v JOIN voip_extensions e "
-                     "ON instr(v.diff, e.a1_hash) > 0"),
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target LIKE 'stores:%' AND sip_domain IS NULL"),
+           0, "store rows carry their tenant's domain");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log v JOIN voip_extensions e "
+                        "ON instr(v.diff, e.a1_hash) > 0"),
            0, "no a1_hash value in any diff");
 }
 
@@ -311,65 +210,65 @@ static void test_constraints(sqlite3 *db)
     char *s;
 
     /* the template itself is good (so each refusal below is the one change) */
-    s = ext_sql("x1", TA, DA, SA1, "u-x1", "150", "Good Name", A1_GOOD, "local", "{\"busy\":\"101\"}");
-    accepted(db, s, "a good extension row");
+    s = sq_ext_sql("x1", TA, DA, SA1, "u-x1", "150", "Good Name", A1_GOOD, "local", "{\"busy\":\"101\"}");
+    sq_accepted(db, s, "a good extension row");
     sqlite3_free(s);
 
-    s = ext_sql("x2", TA, DB, SA1, "u-x2", "151", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "tenant A id with tenant B's domain (composite FK)");
+    s = sq_ext_sql("x2", TA, DB, SA1, "u-x2", "151", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "tenant A id with tenant B's domain (composite FK)");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SB1, "u-x2", "151", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "store of another tenant");
+    s = sq_ext_sql("x2", TA, DA, SB1, "u-x2", "151", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "store of another tenant");
     sqlite3_free(s);
-    s = ext_sql("x2", "c0000000-0000-4000-8000-00000000000c", DA, SA1, "u-x2", "151", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "unknown tenant");
+    s = sq_ext_sql("x2", "c0000000-0000-4000-8000-00000000000c", DA, SA1, "u-x2", "151", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, ext_count, "unknown tenant");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcde", "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash of 31 hex digits");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcde", "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash of 31 hex digits");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcdef0", "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash of 33 hex digits");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcdef0", "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash of 33 hex digits");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789ABCDEF0123456789ABCDEF", "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash in upper-case hex");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789ABCDEF0123456789ABCDEF", "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash in upper-case hex");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcdeg", "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash with a non-hex letter");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", "0123456789abcdef0123456789abcdeg", "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "a1_hash with a non-hex letter");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, "
                         "ext_number, a1_hash) VALUES ('x2', %Q, %Q, %Q, 'u-x2', '151', NULL)",
                         TA, DA, SA1);
-    refused(db, s, SQLITE_CONSTRAINT_NOTNULL, ext_count, "a1_hash NULL");
+    sq_refused(db, s, SQLITE_CONSTRAINT_NOTNULL, ext_count, "a1_hash NULL");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "gold", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "cos not in the list");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "gold", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "cos not in the list");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "emergency", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "cos emergency (a route class, not a cos)");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "emergency", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "cos emergency (a route class, not a cos)");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "1a1", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "ext_number with a letter");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "1a1", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, "ext_number with a letter");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "u-x2", "100", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "ext_number already used in the domain");
+    s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "100", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "ext_number already used in the domain");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, "TENANTA.EDVOIP.IT", SA1, "u-x2", "100", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "ext 100 with the domain in upper case is a duplicate");
+    s = sq_ext_sql("x2", TA, "TENANTA.EDVOIP.IT", SA1, "u-x2", "100", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "ext 100 with the domain in upper case is a duplicate");
     sqlite3_free(s);
-    s = ext_sql("x2", TA, DA, SA1, "a1000000-0000-4000-8000-000000000100", "151", "", A1_GOOD, "local", "{}");
-    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "user_id already has an extension");
+    s = sq_ext_sql("x2", TA, DA, SA1, "a1000000-0000-4000-8000-000000000100", "151", "", A1_GOOD, "local", "{}");
+    sq_refused(db, s, SQLITE_CONSTRAINT_UNIQUE, ext_count, "user_id already has an extension");
     sqlite3_free(s);
 
     static const char *const bad_names[] = {"Bob ${x}", "$${foo}", "a<?b", "x-pre-process", "tab\there", "nl\nhere"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad_names); i++) {
         char label[120];
         snprintf(label, sizeof(label), "display_name '%s'", i < 4 ? bad_names[i] : "<control char>");
-        s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", bad_names[i], A1_GOOD, "local", "{}");
-        refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, label);
+        s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", bad_names[i], A1_GOOD, "local", "{}");
+        sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, label);
         sqlite3_free(s);
     }
-    s = ext_sql("x3", TA, DA, SA1, "u-x3", "152", "Cash $ {x} & <b>", A1_GOOD, "local", "{}");
-    accepted(db, s, "display_name with a lone $, braces and markup");
+    s = sq_ext_sql("x3", TA, DA, SA1, "u-x3", "152", "Cash $ {x} & <b>", A1_GOOD, "local", "{}");
+    sq_accepted(db, s, "display_name with a lone $, braces and markup");
     sqlite3_free(s);
 
     static const char *const bad_fwd[] = {"{\"always\":\"12a\"}",
@@ -383,13 +282,13 @@ static void test_constraints(sqlite3 *db)
     for (size_t i = 0; i < W3_ARRAY_LEN(bad_fwd); i++) {
         char label[120];
         snprintf(label, sizeof(label), "forwarding %s", bad_fwd[i]);
-        s = ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "local", bad_fwd[i]);
-        refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, label);
+        s = sq_ext_sql("x2", TA, DA, SA1, "u-x2", "151", "", A1_GOOD, "local", bad_fwd[i]);
+        sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, ext_count, label);
         sqlite3_free(s);
     }
-    s = ext_sql("x4", TA, DA, SA1, "u-x4", "153", "", A1_GOOD, "local",
-                "{\"always\":\"+39061234567\",\"busy\":\"*98#\",\"no_answer\":\"101\",\"no_answer_timeout\":300}");
-    accepted(db, s, "forwarding with every key");
+    s = sq_ext_sql("x4", TA, DA, SA1, "u-x4", "153", "", A1_GOOD, "local",
+                   "{\"always\":\"+39061234567\",\"busy\":\"*98#\",\"no_answer\":\"101\",\"no_answer_timeout\":300}");
+    sq_accepted(db, s, "forwarding with every key");
     sqlite3_free(s);
 
     /* DIDs */
@@ -399,30 +298,30 @@ static void test_constraints(sqlite3 *db)
                     "route_target_ref) VALUES (%Q, %Q, %Q, %Q, %Q, 'ext', '100')",                                     \
                     id, tenant, domain, store, e164)
     s = DID("d1", TA, DA, SA1, "+390699999999");
-    accepted(db, s, "a good DID");
+    sq_accepted(db, s, "a good DID");
     sqlite3_free(s);
     s = DID("d2", TA, DA, SA1, "390699999998");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID without +");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID without +");
     sqlite3_free(s);
     s = DID("d2", TA, DA, SA1, "+39069999abcd");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with letters");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with letters");
     sqlite3_free(s);
     s = DID("d2", TA, DA, SA1, "+0390699999998");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with a leading 0 after +");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with a leading 0 after +");
     sqlite3_free(s);
     s = DID("d2", TA, DA, SA1, "+39 06 9999 9998");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with spaces");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID with spaces");
     sqlite3_free(s);
     s = DID("d2", TA, DA, SA1, "+3906999999999999");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID longer than E.164");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "DID longer than E.164");
     sqlite3_free(s);
     s = DID("d2", TB, DB, SB1, "+39061234567");
-    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, did_count, "the same DID in another tenant");
+    sq_refused(db, s, SQLITE_CONSTRAINT_UNIQUE, did_count, "the same DID in another tenant");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_dids (did_id, tenant_id, sip_domain, store_id, e164, route_target_type, "
                         "route_target_ref) VALUES ('d2', %Q, %Q, %Q, '+390699999997', 'voicemail', '100')",
                         TA, DA, SA1);
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "route_target_type not ext/ring/ai");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, did_count, "route_target_type not ext/ring/ai");
     sqlite3_free(s);
 #undef DID
 
@@ -431,22 +330,22 @@ static void test_constraints(sqlite3 *db)
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
                         "('r1', %Q, %Q, '^9(1[0-9]+)$', 'national')",
                         TA, DA);
-    accepted(db, s, "a good route");
+    sq_accepted(db, s, "a good route");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
                         "('r2', %Q, %Q, '^9(1[0-9]+)$', 'vip')",
                         TA, DA);
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class 'vip'");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class 'vip'");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
                         "('r2', %Q, %Q, '^9(1[0-9]+)$', 'National')",
                         TA, DA);
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class in another case");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, route_count, "route cos_class in another case");
     sqlite3_free(s);
     s = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, pattern, cos_class) VALUES "
                         "('r2', %Q, %Q, '^9(1[0-9]+)$', 'national')",
                         TA, DB);
-    refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, route_count, "route of tenant A in tenant B's domain");
+    sq_refused(db, s, SQLITE_CONSTRAINT_FOREIGNKEY, route_count, "route of tenant A in tenant B's domain");
     sqlite3_free(s);
 
     /* trunks */
@@ -457,252 +356,131 @@ static void test_constraints(sqlite3 *db)
         ") VALUES (%Q, %Q, %Q, %Q, %Q, 'sip.example.net'" extra_vals ")",                                              \
         id, TA, DA, SA1, gw)
     s = TRUNK("t1", "tenantA_extra-1.x", "", "");
-    accepted(db, s, "a good trunk");
+    sq_accepted(db, s, "a good trunk");
     sqlite3_free(s);
     s = TRUNK("t2", "my gw", "", "");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "gateway_name with a space");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "gateway_name with a space");
     sqlite3_free(s);
     s = TRUNK("t2", "gw/1", "", "");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "gateway_name with a slash");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "gateway_name with a slash");
     sqlite3_free(s);
     s = TRUNK("t2", "tenantB_store01", "", "");
-    refused(db, s, SQLITE_CONSTRAINT_UNIQUE, trunk_count, "gateway_name used by another tenant (global)");
+    sq_refused(db, s, SQLITE_CONSTRAINT_UNIQUE, trunk_count, "gateway_name used by another tenant (global)");
     sqlite3_free(s);
     s = TRUNK("t2", "gw_reg", ", register", ", 1");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "registering trunk without username and secret_ref");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "registering trunk without username and secret_ref");
     sqlite3_free(s);
     s = TRUNK("t2", "gw_ref", ", secret_ref", ", 'plain-password'");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "secret_ref that is not a reference");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "secret_ref that is not a reference");
     sqlite3_free(s);
     s = TRUNK("t2", "gw_ref2", ", secret_ref", ", 'file:relative/path'");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "secret_ref file: with a relative path");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "secret_ref file: with a relative path");
     sqlite3_free(s);
     s = TRUNK("t2", "gw_port", ", port", ", 70000");
-    refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "port 70000");
+    sq_refused(db, s, SQLITE_CONSTRAINT_CHECK, trunk_count, "port 70000");
     sqlite3_free(s);
 #undef TRUNK
 
     /* tenants: sip_domain is unique without regard to case */
     const char *tenant_count = "SELECT count(*) FROM tenants";
-    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'TENANTA.EDVOIP.IT')",
-            SQLITE_CONSTRAINT_UNIQUE, tenant_count, "sip_domain differing only by case");
-    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'tenantA.edvoip.it')",
-            SQLITE_CONSTRAINT_UNIQUE, tenant_count, "same sip_domain");
-    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'bad domain.example')",
-            SQLITE_CONSTRAINT_CHECK, tenant_count, "sip_domain with a space");
-    refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', '-lead.example')", SQLITE_CONSTRAINT_CHECK,
-            tenant_count, "sip_domain starting with '-'");
-    refused(db, "INSERT INTO tenants (tenant_id, sip_domain, name) VALUES ('c1', 'c.example', 'X ${y}')",
-            SQLITE_CONSTRAINT_CHECK, tenant_count, "tenant name holding ${");
-    accepted(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'c.example')", "a good tenant");
-    is_q(db, "SELECT country_code || enabled FROM tenants WHERE tenant_id='c1'", "391", "tenant defaults");
+    sq_refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'TENANTA.EDVOIP.IT')",
+               SQLITE_CONSTRAINT_UNIQUE, tenant_count, "sip_domain differing only by case");
+    sq_refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'tenantA.edvoip.it')",
+               SQLITE_CONSTRAINT_UNIQUE, tenant_count, "same sip_domain");
+    sq_refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'bad domain.example')",
+               SQLITE_CONSTRAINT_CHECK, tenant_count, "sip_domain with a space");
+    sq_refused(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', '-lead.example')",
+               SQLITE_CONSTRAINT_CHECK, tenant_count, "sip_domain starting with '-'");
+    sq_refused(db, "INSERT INTO tenants (tenant_id, sip_domain, name) VALUES ('c1', 'c.example', 'X ${y}')",
+               SQLITE_CONSTRAINT_CHECK, tenant_count, "tenant name holding ${");
+    sq_accepted(db, "INSERT INTO tenants (tenant_id, sip_domain) VALUES ('c1', 'c.example')", "a good tenant");
+    sq_is_q(db, "SELECT country_code || enabled FROM tenants WHERE tenant_id='c1'", "391", "tenant defaults");
 
     /* a tenant whose children exist cannot be deleted (FK) */
-    refused(db, "DELETE FROM tenants WHERE tenant_id='" TB "'", SQLITE_CONSTRAINT_FOREIGNKEY, tenant_count,
-            "deleting a tenant that still has rows");
+    sq_refused(db, "DELETE FROM tenants WHERE tenant_id='" TB "'", SQLITE_CONSTRAINT_FOREIGNKEY, tenant_count,
+               "deleting a tenant that still has rows");
 }
 
-/* sql must be refused by a limit trigger whose message holds want, and
- * leave count_sql's value unchanged. */
-static void over_limit(sqlite3 *db, const char *sql, const char *want, const char *count_sql, const char *label)
-{
-    long long before = q_int(db, count_sql);
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    int ext = sqlite3_extended_errcode(db);
-    if (!ok(rc != SQLITE_OK && ext == SQLITE_CONSTRAINT_TRIGGER && msg && strstr(msg, want), "%s: refused (%s)", label,
-            msg ? msg : "accepted!"))
-        printf("#   rc %d, extended %d, want the message '%s'\n#   sql: %s\n", rc, ext, want, sql);
-    sqlite3_free(msg);
-    is_int(q_int(db, count_sql), before, "  ...and no row was written");
-}
-
-/* 64 members per ring group, 256 routes per tenant, 16 trunks per store:
- * the limit itself is accepted, one past it refused with the number in the
- * message, on INSERT and on an UPDATE that moves a row into a full set. */
-static void test_limits(sqlite3 *db)
-{
-    /* the numbers the C side reports are the ones the triggers enforce */
-    is_int(DB_MAX_RING_GROUP_MEMBERS, 64, "DB_MAX_RING_GROUP_MEMBERS is the trigger's 64");
-    is_int(DB_MAX_TENANT_ROUTES, 256, "DB_MAX_TENANT_ROUTES is the trigger's 256");
-    is_int(DB_MAX_STORE_TRUNKS, 16, "DB_MAX_STORE_TRUNKS is the trigger's 16");
-    const char *rg = "SELECT count(*) FROM voip_ring_group_members WHERE ring_group_id = 'rg-full'";
-    accepted(db,
-             "INSERT INTO voip_ring_groups (ring_group_id, tenant_id, sip_domain, store_id, ref) VALUES "
-             "('rg-full', '" TA "', '" DA "', '" SA1 "', 'full'), ('rg-other', '" TA "', '" DA "', '" SA1 "', 'other')",
-             "two ring groups");
-    accepted(db,
-             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 64) "
-             "INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, ext_number, "
-             "a1_hash) SELECT 'lim-' || i, '" TA "', '" DA "', '" SA1 "', 'u-lim-' || i, 3000 + i, '" A1_GOOD
-             "' FROM n",
-             "65 extensions 3000..3064");
-    accepted(db,
-             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 62) "
-             "INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, position) "
-             "SELECT 'rg-full', '" DA "', 3000 + i, i FROM n",
-             "63 members");
-    accepted(db,
-             "INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, position) VALUES "
-             "('rg-full', '" DA "', '3063', 63)",
-             "the 64th member");
-    is_int(q_int(db, rg), 64, "  ...the ring group has 64 members");
-    over_limit(db,
-               "INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, position) VALUES "
-               "('rg-full', '" DA "', '3064', 64)",
-               "a ring group has at most 64 members", rg, "the 65th member");
-    accepted(db,
-             "INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, position) VALUES "
-             "('rg-other', '" DA "', '3064', 1)",
-             "a member of another ring group");
-    over_limit(db, "UPDATE voip_ring_group_members SET ring_group_id = 'rg-full' WHERE ring_group_id = 'rg-other'",
-               "a ring group has at most 64 members", rg, "moving a member into the full ring group");
-    accepted(db, "UPDATE voip_ring_group_members SET position = position + 1 WHERE ring_group_id = 'rg-full'",
-             "updating the members of the full ring group in place");
-
-    const char *routes = "SELECT count(*) FROM voip_routes WHERE sip_domain = '" DA "'";
-    long long have = q_int(db, routes);
-    char *s = sqlite3_mprintf("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %lld) "
-                              "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) "
-                              "SELECT 'lim-r' || i, %Q, %Q, 'r' || i, '^8' || i || '$', 'local' FROM n",
-                              255 - have, TA, DA);
-    accepted(db, s, "routes up to 255 for tenant A");
-    sqlite3_free(s);
-    accepted(db,
-             "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) VALUES "
-             "('lim-r256', '" TA "', '" DA "', 'r256', '^7$', 'local')",
-             "the 256th route");
-    is_int(q_int(db, routes), 256, "  ...tenant A has 256 routes");
-    over_limit(db,
-               "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) VALUES "
-               "('lim-r257', '" TA "', '" DA "', 'r257', '^6$', 'local')",
-               "a tenant has at most 256 routes", routes, "the 257th route");
-    over_limit(db,
-               "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) VALUES "
-               "('lim-r257', '" TA "', 'TENANTA.EDVOIP.IT', 'r257', '^6$', 'local')",
-               "a tenant has at most 256 routes", routes, "the 257th route, domain in another case");
-    accepted(db,
-             "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, cos_class) VALUES "
-             "('lim-rb', '" TB "', '" DB "', 'rb', '^6$', 'local')",
-             "a route of tenant B");
-    over_limit(db, "UPDATE voip_routes SET tenant_id = '" TA "', sip_domain = '" DA "' WHERE route_id = 'lim-rb'",
-               "a tenant has at most 256 routes", routes, "moving tenant B's route to the full tenant A");
-    accepted(db, "UPDATE voip_routes SET priority = priority + 1 WHERE sip_domain = '" DA "'",
-             "updating the routes of the full tenant in place");
-
-    const char *trunks = "SELECT count(*) FROM voip_trunks WHERE store_id = '" SA1 "'";
-    have = q_int(db, trunks);
-    s = sqlite3_mprintf("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %lld) "
-                        "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy) "
-                        "SELECT 'lim-t' || i, %Q, %Q, %Q, 'lim_gw' || i, '127.0.0.' || i FROM n",
-                        15 - have, TA, DA, SA1);
-    accepted(db, s, "trunks up to 15 for store01 of tenant A");
-    sqlite3_free(s);
-    accepted(db,
-             "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy) VALUES "
-             "('lim-t16', '" TA "', '" DA "', '" SA1 "', 'lim_gw16', '127.0.1.16')",
-             "the 16th trunk");
-    is_int(q_int(db, trunks), 16, "  ...the store has 16 trunks");
-    over_limit(db,
-               "INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy) VALUES "
-               "('lim-t17', '" TA "', '" DA "', '" SA1 "', 'lim_gw17', '127.0.1.17')",
-               "a store has at most 16 trunks", trunks, "the 17th trunk");
-    over_limit(db,
-               "UPDATE voip_trunks SET store_id = '" SA1 "' WHERE store_id = 'a5000000-0000-4000-8000-000000000002'",
-               "a store has at most 16 trunks", trunks, "moving store02's trunk into the full store01");
-    accepted(db, "UPDATE voip_trunks SET priority = priority + 1 WHERE store_id = '" SA1 "'",
-             "updating the trunks of the full store in place");
-
-    /* the cascades of a tenant renamed move whole sets, never into a full one */
-    accepted(db, "UPDATE tenants SET sip_domain = 'TenantA.EDVOIP.it' WHERE tenant_id = '" TA "'",
-             "tenant A's domain in another case, with 256 routes");
-    accepted(db, "UPDATE tenants SET sip_domain = 'tenant-a.edvoip.it' WHERE tenant_id = '" TA "'",
-             "tenant A renamed, with 256 routes");
-    is_int(q_int(db, "SELECT count(*) FROM voip_routes WHERE sip_domain = 'tenant-a.edvoip.it'"), 256,
-           "  ...its 256 routes follow");
-    accepted(db, "UPDATE tenants SET sip_domain = '" DA "' WHERE tenant_id = '" TA "'", "and back");
-}
-
-/* The last activity row as "op|actor|target|tenant|domain". */
 static char *last_log(sqlite3 *db)
 {
-    return q_text(db, "SELECT op || '|' || actor || '|' || target || '|' || ifnull(tenant_id, '-') || '|' || "
-                      "ifnull(sip_domain, '-') FROM voip_activity_log ORDER BY id DESC LIMIT 1");
+    return sq_q_text(db, "SELECT op || '|' || actor || '|' || target || '|' || ifnull(tenant_id, '-') || '|' || "
+                         "ifnull(sip_domain, '-') FROM voip_activity_log ORDER BY id DESC LIMIT 1");
 }
 
 static void test_activity(sqlite3 *db)
 {
     const char *a1a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", *a1b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2";
-    long long n0 = q_int(db, "SELECT count(*) FROM voip_activity_log");
-    char *s = ext_sql("act-1", TA, DA, SA1, "u-act-1", "170", "Activity", a1a, "local", "{}");
-    accepted(db, s, "insert an extension");
+    long long n0 = sq_q_int(db, "SELECT count(*) FROM voip_activity_log");
+    char *s = sq_ext_sql("act-1", TA, DA, SA1, "u-act-1", "170", "Activity", a1a, "local", "{}");
+    sq_accepted(db, s, "insert an extension");
     sqlite3_free(s);
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 1, "insert: one activity row");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 1, "insert: one activity row");
     char *l = last_log(db);
     is_str(l, "insert|sql|voip_extensions:act-1|" TA "|" DA, "insert: op, actor sql, target, tenant, domain");
     free(l);
-    is_q(db,
-         "SELECT json_extract(diff, '$.new.ext_number') || ' ' || json_extract(diff, '$.new.display_name') "
-         "FROM voip_activity_log ORDER BY id DESC LIMIT 1",
-         "170 Activity", "insert: diff holds the new row");
-    is_int(q_int(db, "SELECT json_type(diff, '$.new.a1_hash') IS NULL FROM voip_activity_log ORDER BY id DESC LIMIT 1"),
-           1, "insert: diff has no a1_hash key");
-    is_int(q_int(db, "SELECT json_valid(diff) FROM voip_activity_log ORDER BY id DESC LIMIT 1"), 1,
+    sq_is_q(db,
+            "SELECT json_extract(diff, '$.new.ext_number') || ' ' || json_extract(diff, '$.new.display_name') "
+            "FROM voip_activity_log ORDER BY id DESC LIMIT 1",
+            "170 Activity", "insert: diff holds the new row");
+    is_int(
+        sq_q_int(db, "SELECT json_type(diff, '$.new.a1_hash') IS NULL FROM voip_activity_log ORDER BY id DESC LIMIT 1"),
+        1, "insert: diff has no a1_hash key");
+    is_int(sq_q_int(db, "SELECT json_valid(diff) FROM voip_activity_log ORDER BY id DESC LIMIT 1"), 1,
            "insert: diff is valid JSON");
 
     char *u = sqlite3_mprintf(
         "UPDATE voip_extensions SET display_name='Renamed', a1_hash=%Q WHERE extension_id='act-1'", a1b);
-    accepted(db, u, "update an extension (name and a1_hash)");
+    sq_accepted(db, u, "update an extension (name and a1_hash)");
     sqlite3_free(u);
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 2, "update: one activity row");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), n0 + 2, "update: one activity row");
     l = last_log(db);
     is_str(l, "update|sql|voip_extensions:act-1|" TA "|" DA, "update: op, actor, target");
     free(l);
-    is_q(db,
-         "SELECT json_extract(diff, '$.old.display_name') || '>' || json_extract(diff, '$.new.display_name') "
-         "FROM voip_activity_log ORDER BY id DESC LIMIT 1",
-         "Activity>Renamed", "update: diff old and new");
+    sq_is_q(db,
+            "SELECT json_extract(diff, '$.old.display_name') || '>' || json_extract(diff, '$.new.display_name') "
+            "FROM voip_activity_log ORDER BY id DESC LIMIT 1",
+            "Activity>Renamed", "update: diff old and new");
 
     /* with an actor set by the writer */
-    accepted(db, "INSERT INTO voip_actor (k, actor) VALUES (1, 'api:x')", "set voip_actor api:x");
-    accepted(db, "UPDATE voip_extensions SET cos='mobile' WHERE extension_id='act-1'", "update as api:x");
+    sq_accepted(db, "INSERT INTO voip_actor (k, actor) VALUES (1, 'api:x')", "set voip_actor api:x");
+    sq_accepted(db, "UPDATE voip_extensions SET cos='mobile' WHERE extension_id='act-1'", "update as api:x");
     l = last_log(db);
     is_str(l, "update|api:x|voip_extensions:act-1|" TA "|" DA, "with voip_actor set: actor api:x");
     free(l);
-    refused(db, "INSERT INTO voip_actor (k, actor) VALUES (2, 'api:y')", SQLITE_CONSTRAINT_CHECK,
-            "SELECT count(*) FROM voip_actor", "voip_actor holds one row only (k = 1)");
-    accepted(db, "DELETE FROM voip_actor", "clear voip_actor");
+    sq_refused(db, "INSERT INTO voip_actor (k, actor) VALUES (2, 'api:y')", SQLITE_CONSTRAINT_CHECK,
+               "SELECT count(*) FROM voip_actor", "voip_actor holds one row only (k = 1)");
+    sq_accepted(db, "DELETE FROM voip_actor", "clear voip_actor");
 
     /* a refused change writes no activity row */
-    long long n1 = q_int(db, "SELECT count(*) FROM voip_activity_log");
-    refused(db, "UPDATE voip_extensions SET cos='gold' WHERE extension_id='act-1'", SQLITE_CONSTRAINT_CHECK,
-            "SELECT count(*) FROM voip_activity_log", "refused update");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n1, "refused update: no activity row");
+    long long n1 = sq_q_int(db, "SELECT count(*) FROM voip_activity_log");
+    sq_refused(db, "UPDATE voip_extensions SET cos='gold' WHERE extension_id='act-1'", SQLITE_CONSTRAINT_CHECK,
+               "SELECT count(*) FROM voip_activity_log", "refused update");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), n1, "refused update: no activity row");
 
-    accepted(db, "DELETE FROM voip_extensions WHERE extension_id='act-1'", "delete the extension");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n1 + 1, "delete: one activity row");
+    sq_accepted(db, "DELETE FROM voip_extensions WHERE extension_id='act-1'", "delete the extension");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), n1 + 1, "delete: one activity row");
     l = last_log(db);
     is_str(l, "delete|sql|voip_extensions:act-1|" TA "|" DA, "delete: op, actor sql again, target");
     free(l);
-    is_q(db, "SELECT json_extract(diff, '$.old.cos') FROM voip_activity_log ORDER BY id DESC LIMIT 1", "mobile",
-         "delete: diff holds the old row");
+    sq_is_q(db, "SELECT json_extract(diff, '$.old.cos') FROM voip_activity_log ORDER BY id DESC LIMIT 1", "mobile",
+            "delete: diff holds the old row");
 
     char *sql = sqlite3_mprintf(
         "SELECT count(*) FROM voip_activity_log WHERE instr(diff, %Q) > 0 OR instr(diff, %Q) > 0", a1a, a1b);
-    is_int(q_int(db, sql), 0, "no diff ever holds the a1_hash values");
+    is_int(sq_q_int(db, sql), 0, "no diff ever holds the a1_hash values");
     sqlite3_free(sql);
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target='voip_extensions:act-1'"), 4,
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log WHERE target='voip_extensions:act-1'"), 4,
            "four rows for the extension (insert, 2 updates, delete)");
 
     /* other tables are audited too; CDRs are not */
-    accepted(db, "UPDATE voip_routes SET priority=61 WHERE route_id='a9000000-0000-4000-8000-000000000004'",
-             "update a route");
+    sq_accepted(db, "UPDATE voip_routes SET priority=61 WHERE route_id='a9000000-0000-4000-8000-000000000004'",
+                "update a route");
     l = last_log(db);
     is_str(l, "update|sql|voip_routes:a9000000-0000-4000-8000-000000000004|" TA "|" DA, "route update logged");
     free(l);
-    long long n2 = q_int(db, "SELECT count(*) FROM voip_activity_log");
-    accepted(db, "INSERT INTO voip_cdr (call_id, meta_json) VALUES ('c-1', '{}')", "insert a CDR");
-    is_int(q_int(db, "SELECT count(*) FROM voip_activity_log"), n2, "a CDR writes no activity row");
+    long long n2 = sq_q_int(db, "SELECT count(*) FROM voip_activity_log");
+    sq_accepted(db, "INSERT INTO voip_cdr (call_id, meta_json) VALUES ('c-1', '{}')", "insert a CDR");
+    is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), n2, "a CDR writes no activity row");
 }
 
 int main(void)
@@ -711,14 +489,13 @@ int main(void)
     test_migrations(dir);
 
     char *demo = h_demo_db(dir, "demo.db");
-    sqlite3 *db = open_fk(demo);
+    sqlite3 *db = sq_open_fk(demo);
     test_demo(db);
     test_constraints(db);
-    test_limits(db);
     sqlite3_close(db);
 
     char *demo2 = h_demo_db(dir, "demo2.db");
-    db = open_fk(demo2);
+    db = sq_open_fk(demo2);
     test_activity(db);
     sqlite3_close(db);
 
