@@ -47,6 +47,10 @@ static const char *const checks[] = {
     "FROM voip_extensions e WHERE json_extract(e.forwarding, '$.always') = e.ext_number OR "
     "json_extract(e.forwarding, '$.busy') = e.ext_number OR json_extract(e.forwarding, '$.no_answer') = "
     "e.ext_number",
+    "SELECT 'extension-forwarding', 'extension ' || e.ext_number || '@' || e.sip_domain || ' has a forwarding "
+    "object with a duplicated key: w3voipd ignores its forwarding' FROM voip_extensions e WHERE "
+    "json_valid(e.forwarding) AND (SELECT count(*) FROM json_each(e.forwarding)) != (SELECT count(DISTINCT key) "
+    "FROM json_each(e.forwarding))",
     /* what foreign keys would have refused (sqlite3 sessions leave them off) */
     "SELECT 'foreign-key', 'row ' || rowid || ' of ' || \"table\" || ' references a missing row of ' || parent "
     "FROM pragma_foreign_key_check",

@@ -73,7 +73,9 @@ static const char *const sql[ST_COUNT] = {
                " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
                "e.voicemail_enabled, e.enabled, t.enabled, "
                /* the tenant on both sides: the extension's store is its tenant's */
-               "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id) "
+               "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id), "
+               /* a forwarding object with a duplicated key (before schema v4) */
+               "(SELECT count(*) = count(DISTINCT key) FROM json_each(e.forwarding)) "
                "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
                "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
@@ -341,6 +343,12 @@ int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_ext
     if (ok && sqlite3_column_int(st, 17) == 0) {
         inconsistent("voip_extensions", out->extension_id, "its store belongs to another tenant");
         return finish(st, -ENOENT);
+    }
+    if (ok && sqlite3_column_int(st, 18) == 0) {
+        /* which value counts would depend on the reader: none does */
+        inconsistent("voip_extensions", out->extension_id, "forwarding holds a duplicated key: ignored");
+        out->fwd_always[0] = out->fwd_busy[0] = out->fwd_no_answer[0] = '\0';
+        out->fwd_no_answer_timeout = 0;
     }
     return finish(st, ok ? 0 : -EIO);
 }

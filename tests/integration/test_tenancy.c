@@ -174,6 +174,34 @@ static void ai_url_validation(void)
     free(did);
 }
 
+/* item 8: a forwarding object with a duplicated key, written before v4 */
+static void forwarding_duplicates(void)
+{
+    is_int(h_sql(srv.db, "DROP TRIGGER IF EXISTS check_forwarding_keys_update;"
+                         "UPDATE voip_extensions SET forwarding = '{\"always\":\"200\",\"always\":\"100\"}' "
+                         "WHERE ext_number = '101' AND sip_domain = 'tenantA.edvoip.it';"),
+           0, "101's forwarding with two 'always' keys, past the schema");
+    char *body = h_capture("dialplan-internal-ext.form", NULL);
+    h_resp_t r = xml(body);
+    char *bridge = first(&r, BRIDGE);
+    ok(bridge && strcmp(bridge, "user/101@tenantA.edvoip.it") == 0,
+       "a call to 101 rings 101 itself: an ambiguous forwarding is ignored, not read one way (%s)",
+       bridge ? bridge : "none");
+    free(bridge);
+    h_resp_free(&r);
+    free(body);
+    char *out = NULL;
+    w3_buf_t cmd = {0};
+    w3_buf_printf(&cmd, "%s check --db '%s' 2>&1", h_env("W3VOIP"), srv.db);
+    h_run(cmd.data, &out);
+    ok(out && strstr(out, "extension 101@tenantA.edvoip.it has a forwarding object with a duplicated key"),
+       "w3voip check names it");
+    free(out);
+    w3_buf_free(&cmd);
+    h_sql(srv.db, "UPDATE voip_extensions SET forwarding = '{}' WHERE ext_number = '101' AND "
+                  "sip_domain = 'tenantA.edvoip.it';");
+}
+
 /* item 3: a catastrophic pattern of tenant B cannot stall tenant A */
 static void pattern_cannot_stall(void)
 {
@@ -244,6 +272,7 @@ int main(void)
                   "UPDATE voip_dids SET store_id = '" SA1 "' WHERE e164 = '+39061234568';");
     render_time_validation();
     ai_url_validation();
+    forwarding_duplicates();
     pattern_cannot_stall();
     is_int(h_server_stop(&srv), 0, "w3voipd exits 0");
     free(db);
