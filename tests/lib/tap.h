@@ -16,10 +16,14 @@ __attribute__((format(printf, 2, 3))) static inline bool tap_ok(bool cond, const
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("%s %d - ", cond ? "ok" : "not ok", ++tap_n);
-    vprintf(fmt, ap);
-    printf("\n");
+    char name[1024];
+    vsnprintf(name, sizeof(name), fmt, ap);
     va_end(ap);
+    /* a label quoting program output stays one TAP line */
+    for (char *c = name; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    printf("%s %d - %s\n", cond ? "ok" : "not ok", ++tap_n, name);
     fflush(stdout);
     if (!cond)
         tap_failed++;
