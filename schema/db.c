@@ -162,6 +162,26 @@ out:
     return rc;
 }
 
+int db_file_schema_version(const char *path, int *version, char **err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = -EIO;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        w3_buf_t b = {0};
+        w3_buf_printf(&b, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        *err = b.data;
+        goto out;
+    }
+    *version = sqlite3_column_int(st, 0);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
 int db_schema_version(db_conn_t *c, int *version)
 {
     return schema_version(c->h, version);
@@ -229,9 +249,23 @@ static int add_json_row(sqlite3 *db, w3_buf_t *b, const char *table, const char 
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+static bool table_exists(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 static int install_activity_triggers(sqlite3 *db, char **err)
 {
     static const char *const ops[] = {"insert", "update", "delete"};
+    bool gen = table_exists(db, "voip_config_gen"); /* schema v5 */
     for (size_t i = 0; i < W3_ARRAY_LEN(audited); i++) {
         const struct audited *a = &audited[i];
         for (size_t o = 0; o < 3; o++) {
@@ -265,7 +299,14 @@ static int install_activity_triggers(sqlite3 *db, char **err)
                 w3_buf_adds(&s, "'old', ");
                 rc = add_json_row(db, &s, a->table, "OLD.");
             }
-            w3_buf_adds(&s, ")); END;");
+            w3_buf_adds(&s, "));");
+            if (gen) { /* the row's tenant, and everything */
+                w3_buf_adds(&s, "INSERT INTO voip_config_gen (tenant_id, gen) SELECT x, 1 FROM (SELECT ");
+                add_expr(&s, a->tenant, row);
+                w3_buf_adds(&s, " AS x UNION ALL SELECT '') WHERE x IS NOT NULL "
+                                "ON CONFLICT (tenant_id) DO UPDATE SET gen = gen + 1;");
+            }
+            w3_buf_adds(&s, " END;");
             char *msg = NULL;
             if (rc == 0 && sqlite3_exec(db, s.data, NULL, NULL, &msg) != SQLITE_OK) {
                 *err = errdup("cannot create activity trigger: %s%s", msg ? msg : sqlite3_errmsg(db), NULL);

@@ -76,6 +76,7 @@ typedef struct db_tenant {
     char sip_domain[254];
     char country_code[4];
     bool enabled;
+    long long config_gen; /* the tenant's configuration generation (schema v5) */
 } db_tenant_t;
 
 typedef struct db_extension {
@@ -132,6 +133,9 @@ int db_file_schema_version(const char *path, int *version, char **err);
 int db_reader_schema_version(db_reader_t *r, int *version);
 
 int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out);
+/* The configuration generation of a tenant (tenant_id NULL: the global one,
+ * which grows with every tenant's changes). 0 when none was recorded. */
+int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen);
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
 
 /* Walks enabled tenants (one domain when domain != NULL) in domain order and,
@@ -231,7 +235,8 @@ typedef struct db_cdr {
     char *recording_url;
     char *hangup_cause;
     char *meta_json;
-    char *raw_body; /* the body as received when its text had to be repaired, else NULL */
+    long long config_gen; /* the w3_config_gen the call carried, -1 when absent */
+    char *raw_body;       /* the body as received when its text had to be repaired, else NULL */
     size_t raw_body_len;
     char *claim_tenant_id;
     char *claim_store_id;
@@ -296,6 +301,7 @@ typedef struct db_api_cdr {
     const char *tenant_id, *store_id, *user_id, *sip_domain, *call_id, *leg, *direction, *from_uri, *to_uri, *did_e164,
         *ext_number, *start_ts, *answer_ts, *end_ts, *disposition, *recording_url, *meta_json, *body_sha256;
     long billsec;
+    long long config_gen; /* -1 when not given */
 } db_api_cdr_t;
 int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api_cdr_outcome_t *outcome);
 

@@ -22,14 +22,14 @@ static const char *const sql[Q_COUNT] = {
     [Q_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, to_uri, "
                  "did_e164, ext_number, user_id, start_ts, answer_ts, end_ts, billsec, disposition, recording_url, "
                  "hangup_cause, sip_call_id, fs_core_uuid, fs_uuid, source, attributed, attribution_note, meta_json, "
-                 "raw_body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                 "?19, ?20, ?21, 'fs', ?22, ?23, ?24, ?25) "
+                 "raw_body, config_gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                 "?17, ?18, ?19, ?20, ?21, 'fs', ?22, ?23, ?24, ?25, ?26) "
                  "ON CONFLICT (fs_core_uuid, fs_uuid) WHERE fs_uuid IS NOT NULL DO NOTHING",
     [Q_REJECT] = "INSERT INTO voip_cdr_rejects (reason, content_type, query, body) VALUES (?1, ?2, ?3, ?4)",
     [Q_API_INSERT] = "INSERT INTO voip_cdr (tenant_id, store_id, sip_domain, call_id, leg, direction, from_uri, "
                      "to_uri, did_e164, ext_number, start_ts, answer_ts, end_ts, billsec, disposition, recording_url, "
-                     "meta_json, body_sha256, user_id, source, attributed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'api', 1) "
+                     "meta_json, body_sha256, user_id, config_gen, source, attributed) VALUES (?1, ?2, ?3, ?4, ?5, "
+                     "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, 'api', 1) "
                      "ON CONFLICT (sip_domain, call_id, leg) WHERE source = 'api' DO NOTHING",
     [Q_API_SHA] = ("SELECT body_sha256 FROM voip_cdr WHERE source = 'api' AND sip_domain = ?1 AND call_id = ?2 "
                    "AND leg = ?3"),
@@ -181,6 +181,10 @@ int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
         sqlite3_bind_blob(st, 25, c->raw_body, (int)c->raw_body_len, SQLITE_TRANSIENT);
     else
         sqlite3_bind_null(st, 25);
+    if (c->config_gen >= 0)
+        sqlite3_bind_int64(st, 26, c->config_gen);
+    else
+        sqlite3_bind_null(st, 26);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -238,6 +242,10 @@ int db_api_cdr_store(db_conn_t *db, const db_api_cdr_t *c, long long *id, db_api
     bind(st, 17, c->meta_json);
     bind(st, 18, c->body_sha256);
     bind(st, 19, c->user_id);
+    if (c->config_gen >= 0)
+        sqlite3_bind_int64(st, 20, c->config_gen);
+    else
+        sqlite3_bind_null(st, 20);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)

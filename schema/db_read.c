@@ -32,6 +32,7 @@ enum {
     ST_API_ROUTES,
     ST_API_RINGS,
     ST_API_AGENTS,
+    ST_API_STORES,
     ST_API_INBOUND,
     ST_API_EXT,
     ST_API_CDRS,
@@ -39,6 +40,7 @@ enum {
     ST_LIST_EXTS,
     ST_LIST_DIDS,
     ST_LIST_STORES,
+    ST_GEN,
     ST_COUNT
 };
 
@@ -63,7 +65,9 @@ enum {
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
-    [ST_TENANT] = "SELECT tenant_id, sip_domain, country_code, enabled FROM tenants WHERE sip_domain = ?1",
+    [ST_TENANT] = "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0) FROM tenants t "
+                  "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1",
+    [ST_GEN] = "SELECT gen FROM voip_config_gen WHERE tenant_id = ?1",
     [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
                "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
                "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
@@ -151,6 +155,10 @@ static const char *const sql[ST_COUNT] = {
                       "sip_domain, 'ref', ref, 'name', name, 'ws_url', ws_url, 'enabled', " JBOOL(
                           "enabled") ")) FROM "
                                      "(SELECT * FROM ai_agents WHERE sip_domain = ?1 ORDER BY ref)",
+    [ST_API_STORES] = "SELECT json_group_array(json_object('store_id', store_id, 'tenant_id', tenant_id, 'sip_domain', "
+                      "sip_domain, 'name', name, 'enabled', json(CASE WHEN enabled THEN 'true' ELSE 'false' END))) "
+                      "FROM (SELECT s.*, t.sip_domain FROM stores s JOIN tenants t ON t.tenant_id = s.tenant_id "
+                      "WHERE t.sip_domain = ?1 ORDER BY s.store_id)",
     [ST_API_INBOUND] = "SELECT json_object('tenant_id', tenant_id, 'store_id', store_id, 'target_type', "
                        "route_target_type, 'target_ref', route_target_ref) FROM voip_dids "
                        "WHERE sip_domain = ?1 AND e164 = ?2 AND enabled = 1",
@@ -163,6 +171,7 @@ static const char *const sql[ST_COUNT] = {
         "'start_ts', start_ts, 'answer_ts', answer_ts, 'end_ts', end_ts, 'billsec', billsec, "
         "'disposition', disposition, 'recording_url', recording_url, 'hangup_cause', hangup_cause, "
         "'sip_call_id', sip_call_id, 'fs_core_uuid', fs_core_uuid, 'fs_uuid', fs_uuid, 'source', source, "
+        "'config_gen', config_gen, "
         "'attributed', " JBOOL(
             "attributed") ", 'received_at', received_at, 'meta_json', "
                           "CASE WHEN ?6 THEN json(meta_json) END) FROM voip_cdr WHERE sip_domain = ?1 "
@@ -213,26 +222,6 @@ void db_reader_destroy(db_reader_t *r)
         sqlite3_finalize(r->st[i]);
     sqlite3_close(r->db);
     free(r);
-}
-
-int db_file_schema_version(const char *path, int *version, char **err)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    int rc = -EIO;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        w3_buf_t b = {0};
-        w3_buf_printf(&b, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        *err = b.data;
-        goto out;
-    }
-    *version = sqlite3_column_int(st, 0);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return rc;
 }
 
 sqlite3 *db_reader_sqlite(db_reader_t *r)
@@ -305,7 +294,17 @@ int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
               col(st, 1, out->sip_domain, sizeof(out->sip_domain)) &&
               col(st, 2, out->country_code, sizeof(out->country_code));
     out->enabled = sqlite3_column_int(st, 3) != 0;
+    out->config_gen = sqlite3_column_int64(st, 4);
     return finish(st, ok ? 0 : -EIO);
+}
+
+int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen)
+{
+    sqlite3_stmt *st = r->st[ST_GEN];
+    sqlite3_bind_text(st, 1, tenant_id ? tenant_id : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *gen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    return finish(st, rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO);
 }
 
 /* A row whose references disagree on the tenant (written with foreign keys
@@ -565,7 +564,8 @@ int db_api_snapshot(db_reader_t *r, const char *domain, char **json)
         int st;
         const char *key;
     } parts[] = {{ST_API_TRUNKS, "trunks"}, {ST_API_DIDS, "dids"},         {ST_API_EXTS, "extensions"},
-                 {ST_API_ROUTES, "routes"}, {ST_API_RINGS, "ring_groups"}, {ST_API_AGENTS, "ai_agents"}};
+                 {ST_API_ROUTES, "routes"}, {ST_API_RINGS, "ring_groups"}, {ST_API_AGENTS, "ai_agents"},
+                 {ST_API_STORES, "stores"}};
     w3_buf_t b = {0};
     w3_buf_adds(&b, "{");
     for (size_t i = 0; i < W3_ARRAY_LEN(parts); i++) {

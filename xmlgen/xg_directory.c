@@ -91,6 +91,9 @@ static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_
         xg_variable(vars, "outbound_caller_id_number", e->caller_id_number, NULL);
     xg_variable(vars, "cos", e->cos, NULL);
     xg_variable(vars, "w3_ext", e->ext_number, NULL);
+    char gen[24];
+    snprintf(gen, sizeof(gen), "%lld", t->config_gen);
+    xg_variable(vars, "w3_config_gen", gen, NULL); /* which configuration answered */
     xg_variable(vars, "w3_voicemail", e->voicemail_enabled ? "true" : "false", NULL);
     if (xg_value_allowed(e->fwd_always, DIALABLE))
         xg_variable(vars, "w3_fwd_always", e->fwd_always, NULL);

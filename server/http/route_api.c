@@ -144,8 +144,20 @@ static void route_snapshot(struct evhttp_request *req, void *arg)
         if (d && scope_ok(&a, d)) {
             char *json = NULL;
             db_read_begin(w->db);
-            int rc = db_api_snapshot(w->db, a.tenant.sip_domain, &json);
+            long long gen = 0; /* read in the same snapshot as the rows */
+            int rc = db_config_gen(w->db, a.tenant.tenant_id, &gen);
+            if (rc == 0)
+                rc = db_api_snapshot(w->db, a.tenant.sip_domain, &json);
             db_read_end(w->db);
+            if (rc == 0) { /* the generation it reflects, also as the ETag (If-Match of a PUT) */
+                w3_buf_t b = {0};
+                w3_buf_printf(&b, "{\"generation\":%lld,%s", gen, json + 1);
+                free(json);
+                json = b.data;
+                char etag[32];
+                snprintf(etag, sizeof(etag), "\"%lld\"", gen);
+                evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", etag);
+            }
             reply_db(&a, rc, json, "nothing");
         }
     }
@@ -359,6 +371,12 @@ static const char *validate(cdr_post_t *p)
         return "billsec must be a non-negative integer";
     }
     c->billsec = b && json_is_integer(b) ? (long)json_integer_value(b) : 0;
+    json_t *g = json_object_get(o, "config_gen");
+    if (g && !json_is_null(g) && (!json_is_integer(g) || json_integer_value(g) < 0)) {
+        p->field = "/config_gen";
+        return "config_gen must be a non-negative integer (the call's w3_config_gen)";
+    }
+    c->config_gen = g && json_is_integer(g) ? (long long)json_integer_value(g) : -1;
     if (strlen(c->call_id) > 128) {
         p->field = "/call_id";
         return "call_id is longer than 128 characters";

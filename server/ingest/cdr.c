@@ -204,6 +204,14 @@ static void fill(const view_t *v, const char *query, cdr_rec_t *r)
         r->billsec = 0;
     free(billsec);
     r->hangup_cause = var(v, "hangup_cause");
+    char *gen = var(v, "w3_config_gen"), *end = NULL;
+    r->config_gen = -1;
+    if (gen) {
+        long long g = strtoll(gen, &end, 10);
+        if (*gen && *end == '\0' && g >= 0)
+            r->config_gen = g;
+        free(gen);
+    }
     r->disposition = xstrdup(disposition(r->answer_ts != NULL, r->hangup_cause));
     r->recording_url = var(v, "w3_recording_url");
     char *dir = var(v, "w3_direction");

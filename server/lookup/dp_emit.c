@@ -113,6 +113,14 @@ int dp_action(dp_t *d, const char *app, const char *fmt, ...)
     return rc;
 }
 
+int dp_export_gen(dp_t *d, const char *tenant_id)
+{
+    long long gen = 0;
+    if (db_config_gen(d->ctx->db, tenant_id && *tenant_id ? tenant_id : NULL, &gen) != 0)
+        return -EIO;
+    return dp_action(d, "export", "w3_config_gen=%lld", gen);
+}
+
 int dp_reject_actions(dp_t *d, const char *sip_status, const char *why, const char *direction, const char *tenant_id,
                       const char *domain)
 {
@@ -120,7 +128,8 @@ int dp_reject_actions(dp_t *d, const char *sip_status, const char *why, const ch
     /* exported so the rejected call's CDR is attributed too */
     if ((rc = dp_var(d, "export", "w3_direction", direction)) != 0 ||
         (rc = dp_var(d, "export", "tenant_id", tenant_id)) != 0 ||
-        (rc = dp_var(d, "export", "sip_domain", domain)) != 0 || (rc = dp_var(d, "set", "w3_reject_reason", why)) != 0)
+        (rc = dp_var(d, "export", "sip_domain", domain)) != 0 || (rc = dp_export_gen(d, tenant_id)) != 0 ||
+        (rc = dp_var(d, "set", "w3_reject_reason", why)) != 0)
         return rc;
     return dp_action(d, "respond", "%s", sip_status);
 }

@@ -88,6 +88,9 @@ int dp_check_ext(dp_t *d, const char *ext_number);
 int dp_check_domain(dp_t *d, const char *domain);
 /* A data action "name=value" (export or set); an empty value is skipped. */
 int dp_var(dp_t *d, const char *app, const char *name, const char *value);
+/* export w3_config_gen: the generation of tenant_id (NULL: the global one)
+ * that this answer was decided on; every CDR keeps it. */
+int dp_export_gen(dp_t *d, const char *tenant_id);
 /* An action whose data is fmt (NULL: no data), built whole or -E2BIG. */
 int dp_action(dp_t *d, const char *app, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The actions of an explicit rejection, in the current extension. */

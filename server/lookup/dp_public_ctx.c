@@ -18,7 +18,9 @@ int dp_export_did_vars(dp_t *d, const db_did_t *did)
         (rc = dp_var(d, "export", "w3_did", did->e164)) != 0 ||
         (rc = dp_var(d, "export", "w3_target_type", did->target_type)) != 0)
         return rc;
-    return dp_var(d, "export", "w3_target_ref", did->target_ref);
+    if ((rc = dp_var(d, "export", "w3_target_ref", did->target_ref)) != 0)
+        return rc;
+    return dp_export_gen(d, did->tenant_id);
 }
 
 int dp_find_did(dp_t *d, const char *raw, db_did_t *did)

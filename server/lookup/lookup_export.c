@@ -34,6 +34,8 @@ static int export_static_caller(dp_t *d, const db_tenant_t *t, const char *direc
     if ((rc = dp_var(d, "export", "sip_domain", t->sip_domain)) != 0)
         return rc;
     xg_dp_action_template(d->x, "export", "user_id=${user_id}");
+    if ((rc = dp_export_gen(d, t->tenant_id)) != 0)
+        return rc;
     return dp_var(d, "export", "w3_direction", direction);
 }
 

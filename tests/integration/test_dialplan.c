@@ -369,11 +369,20 @@ static void internal(void)
            "exactly one context, no fallback to another");
     {
         /* the whole internal call 100@A → 101, as in context internal */
-        static const char *const want[][2] = {
+        /* the generation tenant A's configuration has reached in this database */
+        char *gen_out = NULL, gen[64];
+        w3_buf_t gen_cmd = {0};
+        w3_buf_printf(&gen_cmd, "sqlite3 '%s' \"SELECT gen FROM voip_config_gen WHERE tenant_id = '" TA "'\"", srv.db);
+        h_run(gen_cmd.data, &gen_out);
+        snprintf(gen, sizeof(gen), "w3_config_gen=%ld", gen_out ? atol(gen_out) : -1L);
+        free(gen_out);
+        w3_buf_free(&gen_cmd);
+        const char *const want[][2] = {
             {"export", "tenant_id=" TA},
             {"export", "store_id=a5000000-0000-4000-8000-000000000001"},
             {"export", "sip_domain=tenantA.edvoip.it"},
             {"export", "user_id=a1000000-0000-4000-8000-000000000100"},
+            {"export", gen},
             {"export", "w3_direction=internal"},
             {"export", "w3_ext=101"},
             {"set", "hangup_after_bridge=true"},
@@ -387,7 +396,9 @@ static void internal(void)
         bool same = ctx_status == 200 && r.found_context && r.n == W3_ARRAY_LEN(want);
         for (size_t i = 0; same && i < r.n; i++)
             same = strcmp(r.actions[i].app, want[i][0]) == 0 && strcmp(r.actions[i].data, want[i][1]) == 0;
-        EXPECT(r, same, "ctx_from_directory runs exactly the 12 actions of 100 → 101 (exports, bridge, voicemail)");
+        EXPECT(r, same,
+               "ctx_from_directory runs exactly the 13 actions of 100 → 101 (exports with the config generation, "
+               "bridge, voicemail)");
     }
     free(ctx_name);
     free(ctx_xml);
