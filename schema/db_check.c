@@ -51,6 +51,22 @@ static const char *const checks[] = {
     "object with a duplicated key: w3voipd ignores its forwarding' FROM voip_extensions e WHERE "
     "json_valid(e.forwarding) AND (SELECT count(*) FROM json_each(e.forwarding)) != (SELECT count(DISTINCT key) "
     "FROM json_each(e.forwarding))",
+    /* the tenant on both sides (rows a sqlite3 session with foreign keys off let in; never used) */
+    "SELECT 'cross-tenant', 'trunk ' || tr.gateway_name || ' (' || tr.trunk_id || ', ' || tr.sip_domain || ') is on "
+    "store ' || tr.store_id || ' of another tenant: never used' FROM voip_trunks tr JOIN stores s ON s.store_id = "
+    "tr.store_id WHERE s.tenant_id != tr.tenant_id ORDER BY tr.gateway_name",
+    "SELECT 'cross-tenant', 'extension ' || e.ext_number || '@' || e.sip_domain || ' is on store ' || e.store_id || "
+    "' of another tenant: never used' FROM voip_extensions e JOIN stores s ON s.store_id = e.store_id WHERE "
+    "s.tenant_id != e.tenant_id ORDER BY e.sip_domain, e.ext_number",
+    "SELECT 'cross-tenant', 'DID ' || d.e164 || ' (' || d.sip_domain || ') is on store ' || d.store_id || ' of "
+    "another tenant: never used' FROM voip_dids d JOIN stores s ON s.store_id = d.store_id WHERE s.tenant_id != "
+    "d.tenant_id ORDER BY d.e164",
+    "SELECT 'extension-number', 'extension ' || quote(ext_number) || '@' || sip_domain || ' is not 2-10 digits: "
+    "w3voipd refuses calls to it' FROM voip_extensions WHERE length(ext_number) NOT BETWEEN 1 AND 10 OR ext_number "
+    "GLOB '*[^0-9]*'",
+    "SELECT 'gateway-name', 'trunk ' || trunk_id || ' (' || sip_domain || '): gateway name ' || quote(gateway_name) "
+    "|| ' is not a sofia gateway name: w3voipd never uses it' FROM voip_trunks WHERE length(gateway_name) NOT "
+    "BETWEEN 1 AND 64 OR gateway_name GLOB '*[^A-Za-z0-9_.-]*'",
     /* what foreign keys would have refused (sqlite3 sessions leave them off) */
     "SELECT 'foreign-key', 'row ' || rowid || ' of ' || \"table\" || ' references a missing row of ' || parent "
     "FROM pragma_foreign_key_check",

@@ -36,24 +36,37 @@ BEGIN
 END;
 
 -- Route patterns: the safe subset (anchored ^...$, digits, + * # as escaped
--- literals, bracket classes, groups, |, ? * + {m} {m,n}), no back-reference,
--- at most 256 characters. What GLOB cannot express (n <= 32, a quantifier on
--- a group that itself holds one) is checked exactly by the server when it
--- loads the pattern; the trigger refuses the common catastrophic form, a
--- quantified group ending in a quantifier.
+-- literals, bracket classes, groups, |, ? * + {m} {m,n} with n <= 32), no
+-- back-reference, no quantifier on a group that itself holds one, at most
+-- 256 characters. GLOB cannot see nesting, so a quantified group is refused
+-- whenever a quantifier stands anywhere before its closing parenthesis
+-- (stricter than the rule, never looser); the server checks the exact rule
+-- again when it loads a pattern.
 CREATE TRIGGER check_route_pattern_insert BEFORE INSERT ON voip_routes
 WHEN NOT (NEW.pattern GLOB '^*$' AND length(NEW.pattern) <= 256)
-     OR NEW.pattern GLOB '*[^]0-9^$+*#()|?{},\[-]*'
-     OR NEW.pattern GLOB '*\[0-9]*'
-     OR NEW.pattern GLOB '*[*+?}])[*+?{]*'
+     OR NEW.pattern GLOB '*[^]0-9^$+*#()|?{},\[-]*'           -- a character outside the subset
+     OR NEW.pattern GLOB '*\[0-9]*'                             -- a back-reference
+     OR NEW.pattern GLOB '*(*[*+?}]*)[*+?{]*'                  -- a quantified group holding a quantifier
+     OR NEW.pattern GLOB '*[*+?}][*+?{]*'                       -- a quantifier on a quantifier
+     OR NEW.pattern GLOB '*()*' OR NEW.pattern GLOB '*(|*'      -- an empty group or alternative
+     OR NEW.pattern GLOB '*|)*' OR NEW.pattern GLOB '*||*'
+     OR NEW.pattern GLOB '*{,*'                                 -- {,n}
+     OR NEW.pattern GLOB '*{[0-9][0-9][0-9]*' OR NEW.pattern GLOB '*{[4-9][0-9]*' OR NEW.pattern GLOB '*{3[3-9]*'
+     OR NEW.pattern GLOB '*,[0-9][0-9][0-9]*' OR NEW.pattern GLOB '*,[4-9][0-9]*' OR NEW.pattern GLOB '*,3[3-9]*'
 BEGIN
-    SELECT RAISE(ABORT, 'route pattern outside the safe subset (anchored ^...$, digits, escaped + * #, classes of digits, groups, |, bounded quantifiers; no back-references)');
+    SELECT RAISE(ABORT, 'route pattern outside the safe subset (anchored ^...$, digits, escaped + * #, classes of digits, groups, |, bounded quantifiers up to 32; no back-references, no quantified group holding a quantifier)');
 END;
 CREATE TRIGGER check_route_pattern_update BEFORE UPDATE OF pattern ON voip_routes
 WHEN NOT (NEW.pattern GLOB '^*$' AND length(NEW.pattern) <= 256)
-     OR NEW.pattern GLOB '*[^]0-9^$+*#()|?{},\[-]*'
-     OR NEW.pattern GLOB '*\[0-9]*'
-     OR NEW.pattern GLOB '*[*+?}])[*+?{]*'
+     OR NEW.pattern GLOB '*[^]0-9^$+*#()|?{},\[-]*'           -- a character outside the subset
+     OR NEW.pattern GLOB '*\[0-9]*'                             -- a back-reference
+     OR NEW.pattern GLOB '*(*[*+?}]*)[*+?{]*'                  -- a quantified group holding a quantifier
+     OR NEW.pattern GLOB '*[*+?}][*+?{]*'                       -- a quantifier on a quantifier
+     OR NEW.pattern GLOB '*()*' OR NEW.pattern GLOB '*(|*'      -- an empty group or alternative
+     OR NEW.pattern GLOB '*|)*' OR NEW.pattern GLOB '*||*'
+     OR NEW.pattern GLOB '*{,*'                                 -- {,n}
+     OR NEW.pattern GLOB '*{[0-9][0-9][0-9]*' OR NEW.pattern GLOB '*{[4-9][0-9]*' OR NEW.pattern GLOB '*{3[3-9]*'
+     OR NEW.pattern GLOB '*,[0-9][0-9][0-9]*' OR NEW.pattern GLOB '*,[4-9][0-9]*' OR NEW.pattern GLOB '*,3[3-9]*'
 BEGIN
-    SELECT RAISE(ABORT, 'route pattern outside the safe subset (anchored ^...$, digits, escaped + * #, classes of digits, groups, |, bounded quantifiers; no back-references)');
+    SELECT RAISE(ABORT, 'route pattern outside the safe subset (anchored ^...$, digits, escaped + * #, classes of digits, groups, |, bounded quantifiers up to 32; no back-references, no quantified group holding a quantifier)');
 END;

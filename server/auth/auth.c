@@ -41,10 +41,8 @@ void auth_destroy(auth_t *a)
         return;
     auth_jwt_key_free(&a->key);
     free(a->fs_user);
-    if (a->fs_pass) {
-        memset(a->fs_pass, 0, strlen(a->fs_pass));
-        free(a->fs_pass);
-    }
+    if (a->fs_pass)
+        w3_free_secret(a->fs_pass, strlen(a->fs_pass));
     free(a);
 }
 
@@ -53,34 +51,37 @@ const auth_jwt_key_t *auth_key(const auth_t *a)
     return &a->key;
 }
 
-/* "Basic <b64>" → user and password (malloc'd together in *buf). */
-static int parse_basic(const char *h, char **buf, const char **user, const char **pass)
+/* "Basic <b64>" → user and password (malloc'd together in *buf, *buflen
+ * bytes: the caller wipes them all, the password follows a NUL). */
+static int parse_basic(const char *h, char **buf, size_t *buflen, const char **user, const char **pass)
 {
     while (*h == ' ')
         h++;
     size_t n = strlen(h);
     if (n == 0 || n > 8192 || n % 4 != 0)
         return -EINVAL;
-    unsigned char *out = xmalloc(n / 4 * 3 + 1);
+    size_t cap = n / 4 * 3 + 1;
+    unsigned char *out = xmalloc(cap);
     int len = EVP_DecodeBlock(out, (const unsigned char *)h, (int)n);
     if (len < 0) {
-        free(out);
+        w3_free_secret(out, cap);
         return -EINVAL;
     }
     for (size_t i = n; i > 0 && h[i - 1] == '=' && len > 0; i--)
         len--;
     out[len] = '\0';
     if (memchr(out, '\0', (size_t)len) != NULL) {
-        free(out);
+        w3_free_secret(out, cap);
         return -EINVAL;
     }
     char *colon = strchr((char *)out, ':');
     if (colon == NULL) {
-        free(out);
+        w3_free_secret(out, cap);
         return -EINVAL;
     }
     *colon = '\0';
     *buf = (char *)out;
+    *buflen = cap;
     *user = (char *)out;
     *pass = colon + 1;
     return 0;
@@ -89,6 +90,7 @@ static int parse_basic(const char *h, char **buf, const char **user, const char 
 int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const char **reason)
 {
     char *buf = NULL;
+    size_t buflen = 0;
     const char *user, *pass;
     int rc = -EACCES;
     client[0] = '\0';
@@ -100,7 +102,7 @@ int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const
         *reason = "scheme";
         return -EACCES;
     }
-    if (parse_basic(header + 6, &buf, &user, &pass) != 0) {
+    if (parse_basic(header + 6, &buf, &buflen, &user, &pass) != 0) {
         *reason = "malformed";
         return -EACCES;
     }
@@ -130,10 +132,7 @@ int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const
     }
     *reason = "bad_credentials";
 out:
-    if (buf) {
-        memset(buf, 0, strlen(buf));
-        free(buf);
-    }
+    w3_free_secret(buf, buflen); /* user and password, across the NUL at the colon */
     return rc;
 }
 

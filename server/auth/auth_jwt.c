@@ -70,7 +70,7 @@ int auth_jwt_key_load(const char *path, bool private_key, auth_jwt_key_t *key, c
         if (key->alg == 0) {
             *why = private_key ? "PEM is not an RSA (>= 2048 bit) or EC P-256 private key"
                                : "PEM is not an RSA (>= 2048 bit) or EC P-256 public key";
-            free(data);
+            w3_free_secret(data, len);
             return -EINVAL;
         }
     } else {
@@ -79,7 +79,7 @@ int auth_jwt_key_load(const char *path, bool private_key, auth_jwt_key_t *key, c
             data[--len] = '\0';
         if (len < 32) {
             *why = "HS256 secret shorter than 32 bytes";
-            free(data);
+            w3_free_secret(data, len);
             return -EINVAL;
         }
         key->alg = AUTH_JWT_HS256;
@@ -93,8 +93,7 @@ void auth_jwt_key_free(auth_jwt_key_t *key)
 {
     if (key == NULL || key->bytes == NULL)
         return;
-    memset(key->bytes, 0, key->len);
-    free(key->bytes);
+    w3_free_secret(key->bytes, key->len);
     key->bytes = NULL;
     key->len = 0;
 }

@@ -134,9 +134,9 @@ int cli_a1(int argc, char **argv)
     w3_buf_printf(&b, "%s:%s:%s", pos[0], pos[1], pass);
     char hex[33];
     w3_md5_hex(b.data, b.len, hex);
-    memset(b.data, 0, b.len);
+    explicit_bzero(b.data, b.len);
     w3_buf_free(&b);
-    memset(line, 0, sizeof(line));
+    explicit_bzero(line, sizeof(line));
     printf("%s\n", hex);
     return 0;
 }

@@ -414,3 +414,11 @@ void w3_buf_add_utf8(w3_buf_t *out, const char *s, size_t n)
     if (out->data == NULL)
         w3_buf_adds(out, "");
 }
+
+void w3_free_secret(void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    explicit_bzero(p, n);
+    free(p);
+}

@@ -30,6 +30,10 @@ char *w3_xstrndup_(const char *s, size_t n, const char *file, int line);
 #define xstrdup(s) w3_xstrdup_((s), __FILE__, __LINE__)
 #define xstrndup(s, n) w3_xstrndup_((s), (n), __FILE__, __LINE__)
 
+/* Wipes n bytes of a secret with explicit_bzero (a memset before free may
+ * be optimised away), then frees it. NULL is fine. */
+void w3_free_secret(void *p, size_t n);
+
 /* Copies src into dst[cap]; false (dst emptied) when it does not fit. */
 bool w3_strlcpy(char *dst, const char *src, size_t cap);
 

@@ -20,10 +20,26 @@
 
 #define NAME_MAX_LEN 512 /* extension names and our own regexes */
 
+typedef struct left_out {
+    void (*cb)(void *arg, const char *message);
+    void *arg;
+    int n;
+} left_out_t;
+
 typedef struct export_walk {
     dp_t *d;
     const db_tenant_t *t;
+    left_out_t *lo;
 } export_walk_t;
+
+/* Something of the tenant that the export cannot write: named, counted
+ * (w3voip export exits 1), the rest still written. */
+static void left_out_msg(left_out_t *lo, const char *msg)
+{
+    if (lo->cb)
+        lo->cb(lo->arg, msg);
+    lo->n++;
+}
 
 static int export_static_caller(dp_t *d, const db_tenant_t *t, const char *direction)
 {
@@ -73,8 +89,20 @@ static int export_ext(const char *num, void *arg)
     export_walk_t *w = arg;
     dp_t *d = w->d;
     db_extension_t e;
-    if (db_extension_get(d->ctx->db, w->t->sip_domain, num, &e) != 0)
+    int got = db_extension_get(d->ctx->db, w->t->sip_domain, num, &e);
+    if (got == -EIO)
         return -EIO;
+    size_t nlen = strlen(num);
+    if (got != 0 || nlen < 1 || nlen > 10 || !dp_all_digits(e.ext_number)) {
+        /* a row the server does not use either (another tenant's store, a
+         * number past its CHECK): left out, never a broken dial string */
+        w3_buf_t m = {0};
+        w3_buf_printf(&m, "extension %.20s@%s left out of the dialplan: %s", num, w->t->sip_domain,
+                      got != 0 ? "its row is not used (see w3voip check)" : "its number is not 1-10 digits");
+        left_out_msg(w->lo, m.data);
+        w3_buf_free(&m);
+        return 0;
+    }
     w3_sbuf_t name, after;
     w3_sbuf_init(&name, NAME_MAX_LEN);
     w3_sbuf_init(&after, NAME_MAX_LEN);
@@ -164,20 +192,12 @@ out:
     return rc;
 }
 
-typedef struct left_out {
-    void (*cb)(void *arg, const char *message);
-    void *arg;
-    int n;
-} left_out_t;
-
 static void report(left_out_t *lo, const db_route_t *r, const char *why)
 {
     w3_buf_t m = {0};
     w3_buf_printf(&m, "route '%s' (%s) left out: its pattern %s is outside the safe subset (%s)", r->name, r->route_id,
                   r->pattern, why);
-    if (lo->cb)
-        lo->cb(lo->arg, m.data);
-    lo->n++;
+    left_out_msg(lo, m.data);
     w3_buf_free(&m);
 }
 
@@ -215,7 +235,7 @@ static int export_dialplan_context(const lookup_ctx_t *ctx, const db_tenant_t *t
 {
     dp_t d;
     dp_export_init(&d, ctx, t->sip_domain, false, t->sip_domain);
-    export_walk_t w = {.d = &d, .t = t};
+    export_walk_t w = {.d = &d, .t = t, .lo = lo};
     db_route_t *routes = xmalloc(sizeof(*routes) * DB_MAX_TENANT_ROUTES);
     int n = 0;
     int rc = db_list_extensions(ctx->db, t->sip_domain, export_ext, &w);
@@ -311,9 +331,22 @@ static int export_did_ext(const char *e164, void *arg)
     dp_t *d = w->d;
     db_did_t rows[2];
     int n = 0;
-    if (db_did_find(d->ctx->db, e164, NULL, rows, 2, &n) != 0 || n != 1)
+    int got = db_did_find(d->ctx->db, e164, NULL, rows, 2, &n);
+    if (got == -EIO)
         return -EIO;
     db_did_t *did = &rows[0];
+    const char *why =
+        got != 0 || n != 1 ? "its row is not used (see w3voip check)"
+        : strcmp(did->target_type, "ext") == 0 && (strlen(did->target_ref) > 10 || !dp_all_digits(did->target_ref))
+            ? "its target is not an extension number"
+            : NULL;
+    if (why) { /* the catch-all rejects it, as the server refuses it */
+        w3_buf_t m = {0};
+        w3_buf_printf(&m, "DID %.20s left out of the public dialplan: %s", e164, why);
+        left_out_msg(w->lo, m.data);
+        w3_buf_free(&m);
+        return 0;
+    }
     if (!did->enabled || !did->tenant_enabled)
         return 0; /* the catch-all rejects it, as the server does */
     /* every form a carrier may send: +E164, 00E164, E164 digits and the
@@ -362,11 +395,11 @@ out:
     return rc;
 }
 
-static int export_public(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *out)
+static int export_public(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out_t *out, left_out_t *lo)
 {
     dp_t d;
     dp_export_init(&d, ctx, "public", true, NULL);
-    export_walk_t w = {.d = &d, .t = t};
+    export_walk_t w = {.d = &d, .t = t, .lo = lo};
     int rc = db_list_dids(ctx->db, t->sip_domain, export_did_ext, &w);
     if (rc != 0) {
         xg_dp_destroy(d.x);
@@ -382,7 +415,7 @@ int lookup_export_dialplan(const lookup_ctx_t *ctx, const db_tenant_t *t, xg_out
     left_out_t lo = {.cb = left_out, .arg = arg};
     int rc = export_dialplan_context(ctx, t, context_doc, &lo);
     if (rc == 0)
-        rc = export_public(ctx, t, public_doc);
+        rc = export_public(ctx, t, public_doc, &lo);
     if (rc == 0) {
         /* last in dialplan/public/: an unknown DID is refused, never left to
          * whatever else the stock public context holds */

@@ -102,8 +102,11 @@ static void cross_tenant_rows(void)
     w3_buf_t cmd = {0};
     w3_buf_printf(&cmd, "%s check --db '%s' 2>&1", h_env("W3VOIP"), srv.db);
     int rc = h_run(cmd.data, &out);
-    ok(rc == 1 && out && strstr(out, "foreign-key") && strstr(out, "voip_trunks"),
-       "w3voip check reports the rows (exit %d)", rc);
+    ok(rc == 1 && out && strstr(out, "trunk tenantB_store01_x (tB2, tenantB.edvoip.it) is on store " SA1),
+       "w3voip check names the trunk on another tenant's store (exit %d)", rc);
+    ok(out && strstr(out, "extension 100@tenantB.edvoip.it is on store " SA1) &&
+           strstr(out, "DID +39061234568 (tenantA.edvoip.it) is on store " SB1),
+       "  ...and the extension and the DID");
     free(out);
     w3_buf_free(&cmd);
 }
@@ -150,6 +153,21 @@ static void render_time_validation(void)
     h_resp_free(&r);
     free(did);
     free(body);
+    /* the static export leaves that extension out, names it, writes the rest */
+    char *out_dir = h_tmpdir();
+    char *out = NULL;
+    w3_buf_t cmd = {0};
+    w3_buf_printf(
+        &cmd, "%s export --db '%s' --domain tenantA.edvoip.it --out '%s/x' 2>&1; echo \"exit=$?\"; ls '%s/x/dialplan'",
+        h_env("W3VOIP"), srv.db, out_dir, out_dir);
+    h_run(cmd.data, &out);
+    ok(out && strstr(out, "extension 1,user/101@tenantA.edvoip.it left out of the dialplan") && strstr(out, "exit=1") &&
+           strstr(out, "tenantA.edvoip.it.xml"),
+       "w3voip export leaves the extension out, names it, exits 1 and still writes the dialplan");
+    free(out);
+    w3_buf_free(&cmd);
+    h_rmrf(out_dir);
+    free(out_dir);
     h_sql(srv.db, "PRAGMA ignore_check_constraints=ON;"
                   "UPDATE voip_extensions SET ext_number = '100' WHERE ext_number = '1,user/101';"
                   "UPDATE voip_dids SET route_target_ref = '100' WHERE e164 = '+39061234568';");

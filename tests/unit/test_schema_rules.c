@@ -158,7 +158,9 @@ static void test_v4(sqlite3 *db)
         sqlite3_free(sql);
     }
     const char *rt_n = "SELECT count(*) FROM voip_routes WHERE route_id LIKE 'r-v4-%'";
-    static const char *const bad_patterns[] = {"^((0*)*\\2*)*\\1$", "9[0-9]+", "^9.*$", "^(0*)*$", "^9[a-z]$"};
+    static const char *const bad_patterns[] = {"^((0*)*\\2*)*\\1$", "9[0-9]+",  "^9.*$",     "^(0*)*$", "^9[a-z]$",
+                                               "^(0*1)*$",          "^(0+1)+$", "^0{1,99}$", "^0{99}$", "^[0-9]{0,64}$",
+                                               "^0{,5}$",           "^(|0)*$",  "^()*$",     "^0**$",   "^((0|1)*2)*$"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad_patterns); i++) {
         char *sql = sqlite3_mprintf("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, "
                                     "cos_class) VALUES ('r-v4-%d', '" TB "', '" DB "', 'v4-%d', %Q, 'national')",
