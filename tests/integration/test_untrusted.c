@@ -264,6 +264,17 @@ static void latin1_cdrs(void)
         replaced("cdr-json-a-leg-encode-values-false-basic-auth-no100.json",
                  "\"sip_from_uri\":\"100@tenantA.edvoip.it\"", "\"sip_from_uri\":\"Caf\xe9@tenantA.edvoip.it\"", &len);
     is_int(post_fs_cdr(b, len, "application/json"), 201, "mod_json_cdr (encode-values=false): a raw 0xE9 → 201");
+    {
+        /* the body exactly as received, byte for byte */
+        w3_buf_t hex = {0};
+        for (size_t i = 0; i < len; i++)
+            w3_buf_printf(&hex, "%02X", (unsigned char)b[i]);
+        char *got = sql_text("SELECT hex(raw_body) FROM voip_cdr WHERE fs_uuid = "
+                             "'48981b44-1004-4b4a-8391-ec4349283adf'");
+        ok(got && strcmp(got, hex.data) == 0, "  ...raw_body holds the %zu bytes posted, exactly", len);
+        free(got);
+        w3_buf_free(&hex);
+    }
     v = sql_text("SELECT hex(from_uri) || '|' || (raw_body IS NOT NULL) FROM voip_cdr WHERE fs_uuid = "
                  "'48981b44-1004-4b4a-8391-ec4349283adf'");
     w3_buf_free(&exp);
