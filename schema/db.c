@@ -147,7 +147,7 @@ int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n)
     return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int schema_version(sqlite3 *db, int *version)
+int db_sqlite_user_version(sqlite3 *db, int *version)
 {
     sqlite3_stmt *st = NULL;
     int rc = -EIO;
@@ -165,26 +165,18 @@ out:
 int db_file_schema_version(const char *path, int *version, char **err)
 {
     sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
     int rc = -EIO;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-        w3_buf_t b = {0};
-        w3_buf_printf(&b, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-        *err = b.data;
-        goto out;
-    }
-    *version = sqlite3_column_int(st, 0);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        rc = db_sqlite_user_version(db, version);
+    if (rc != 0)
+        *err = errdup("cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return rc;
 }
 
 int db_schema_version(db_conn_t *c, int *version)
 {
-    return schema_version(c->h, version);
+    return db_sqlite_user_version(c->h, version);
 }
 
 /* Configuration tables whose every change lands in voip_activity_log. The
@@ -325,7 +317,7 @@ int db_migrate(db_conn_t *c, int *from, int *to, char **err)
 {
     sqlite3 *db = c->h;
     int version = 0;
-    if (schema_version(db, &version) != 0) {
+    if (db_sqlite_user_version(db, &version) != 0) {
         *err = errdup("cannot read schema version: %s%s", sqlite3_errmsg(db), NULL);
         return -EIO;
     }
@@ -348,7 +340,7 @@ int db_migrate(db_conn_t *c, int *from, int *to, char **err)
         if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
             goto fail;
         int v = 0;
-        if (schema_version(db, &v) != 0)
+        if (db_sqlite_user_version(db, &v) != 0)
             goto fail;
         if (v > i) { /* someone else migrated meanwhile */
             sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

@@ -231,17 +231,7 @@ sqlite3 *db_reader_sqlite(db_reader_t *r)
 
 int db_reader_schema_version(db_reader_t *r, int *version)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -EIO;
-    if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto out;
-    *version = sqlite3_column_int(st, 0);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return db_sqlite_user_version(r->db, version);
 }
 
 int db_read_begin(db_reader_t *r)

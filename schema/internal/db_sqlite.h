@@ -22,5 +22,7 @@ struct db_conn {
 /* The raw handles, for tests and for schema/ itself. */
 sqlite3 *db_conn_sqlite(db_conn_t *c);
 sqlite3 *db_reader_sqlite(db_reader_t *r);
+/* PRAGMA user_version of a handle: 0 or -EIO. */
+int db_sqlite_user_version(sqlite3 *db, int *version);
 
 #endif
