@@ -396,21 +396,30 @@ size_t w3_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-void w3_buf_add_utf8(w3_buf_t *out, const char *s, size_t n)
+size_t w3_utf8_valid_prefix(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    while (i < n) {
-        size_t k = w3_utf8_seq(p + i, n - i);
-        if (k) {
-            i += k;
-            continue;
+    size_t i = 0, k;
+    while (i < n && (k = w3_utf8_seq((const unsigned char *)s + i, n - i)) != 0)
+        i += k;
+    return i;
+}
+
+void w3_buf_add_utf8_repaired(w3_buf_t *out, const char *s, size_t n, bool latin1)
+{
+    for (size_t i = 0; i < n;) {
+        size_t valid = w3_utf8_valid_prefix(s + i, n - i);
+        w3_buf_add(out, s + i, valid);
+        i += valid;
+        if (i == n)
+            break;
+        unsigned char c = (unsigned char)s[i++];
+        if (latin1) {
+            char two[2] = {(char)(0xc0 | (c >> 6)), (char)(0x80 | (c & 0x3f))};
+            w3_buf_add(out, two, 2);
+        } else {
+            w3_buf_adds(out, "\xef\xbf\xbd");
         }
-        w3_buf_add(out, s + run, i - run);
-        w3_buf_adds(out, "\xef\xbf\xbd");
-        run = ++i;
     }
-    w3_buf_add(out, s + run, n - run);
     if (out->data == NULL)
         w3_buf_adds(out, "");
 }

@@ -92,9 +92,13 @@ void w3_json_pointer_at(const char *json, size_t len, size_t pos, w3_buf_t *out)
 /* Length of the longest valid UTF-8 sequence starting at s (1–4), or 0
  * when the byte at s does not start one (n bytes available). */
 size_t w3_utf8_seq(const unsigned char *s, size_t n);
+/* Length of the longest valid UTF-8 prefix of s[0..n) (n when all is). */
+size_t w3_utf8_valid_prefix(const char *s, size_t n);
 /* Appends s[0..n) to out with every byte that is not part of valid UTF-8
- * replaced by U+FFFD, so what follows is always valid UTF-8. */
-void w3_buf_add_utf8(w3_buf_t *out, const char *s, size_t n);
+ * replaced, so what follows is always valid UTF-8: by U+FFFD, or (latin1)
+ * by the character that byte is in Latin-1 (0xE9 → U+00E9). */
+void w3_buf_add_utf8_repaired(w3_buf_t *out, const char *s, size_t n, bool latin1);
+#define w3_buf_add_utf8(out, s, n) w3_buf_add_utf8_repaired((out), (s), (n), false)
 
 /* Lower-case hex MD5 of s into out[33] (OpenSSL EVP). */
 void w3_md5_hex(const char *s, size_t n, char out[33]);

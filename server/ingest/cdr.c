@@ -48,29 +48,10 @@ static long profile_index(const char *s)
  * *outn. */
 static char *latin1_repair(const char *s, size_t n, size_t *outn)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t k = w3_utf8_seq(p + i, n - i);
-        if (k == 0)
-            break;
-        i += k;
-    }
-    if (i == n)
+    if (w3_utf8_valid_prefix(s, n) == n)
         return NULL;
     w3_buf_t b = {0};
-    w3_buf_add(&b, s, i);
-    while (i < n) {
-        size_t k = w3_utf8_seq(p + i, n - i);
-        if (k) {
-            w3_buf_add(&b, s + i, k);
-            i += k;
-            continue;
-        }
-        char two[2] = {(char)(0xc0 | (p[i] >> 6)), (char)(0x80 | (p[i] & 0x3f))};
-        w3_buf_add(&b, two, 2);
-        i++;
-    }
+    w3_buf_add_utf8_repaired(&b, s, n, true);
     *outn = b.len;
     return b.data;
 }
