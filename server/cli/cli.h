@@ -28,6 +28,9 @@ int cli_export(int argc, char **argv);
  * database cannot be opened (message printed on stderr, nothing left to
  * free). The caller maps these to its exit code (2 usage/settings, 1 cannot
  * open) and frees with cli_close() on success. */
+/* The server's settings alone (cli_open() without the database): 0, or
+ * -EINVAL with the message printed and nothing left to free. */
+int cli_settings(const char *cmd, const char *db_path, srv_config_t *cfg);
 int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db, lookup_cache_t **cache);
 void cli_close(srv_config_t *cfg, db_reader_t *db, lookup_cache_t *cache);
 

@@ -213,21 +213,32 @@ int cli_token(int argc, char **argv)
     return 0;
 }
 
-int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db, lookup_cache_t **cache)
+int cli_settings(const char *cmd, const char *db_path, srv_config_t *cfg)
 {
     char *err = NULL;
-    /* same settings as the server: the environment, then the database path
-     * (no key is loaded: nothing here verifies tokens) */
+    /* same settings as the server: the environment, then the database path.
+     * No key is loaded (nothing here verifies tokens), but the server's key
+     * path is kept when the environment names it: a secret_ref may never
+     * point at it. */
+    const char *key = getenv("W3_JWT_KEY");
     char *argv[] = {"w3voip", "--db", (char *)db_path, "--jwt-key", "/dev/null", NULL};
-    *db = NULL;
     bool printed = false;
-    *cache = NULL;
-    if (srv_config_parse(cfg, 5, argv, &printed, &err) != 0) {
+    if (srv_config_parse(cfg, key && *key ? 3 : 5, argv, &printed, &err) != 0) {
         fprintf(stderr, "%s: %s\n", cmd, err);
         free(err);
         srv_config_free(cfg);
         return -EINVAL;
     }
+    return 0;
+}
+
+int cli_open(const char *cmd, const char *db_path, srv_config_t *cfg, db_reader_t **db, lookup_cache_t **cache)
+{
+    char *err = NULL;
+    *db = NULL;
+    *cache = NULL;
+    if (cli_settings(cmd, db_path, cfg) != 0)
+        return -EINVAL;
     *db = db_reader_create(db_path, cfg->db_busy_timeout_ms, &err);
     if (*db == NULL) {
         fprintf(stderr, "%s: %s\n", cmd, err);

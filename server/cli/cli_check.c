@@ -106,16 +106,8 @@ int cli_check(int argc, char **argv)
     struct report r = {0};
     const char *forbidden[3];
     srv_config_t cfg;
-    srv_config_defaults(&cfg);
-    char *dir_env = getenv("W3_SECRETS_DIR"), *prefix_env = getenv("W3_SECRET_ENV_PREFIX");
-    if (dir_env && *dir_env) {
-        free(cfg.secrets_dir);
-        cfg.secrets_dir = xstrdup(dir_env);
-    }
-    if (prefix_env) {
-        free(cfg.secret_env_prefix);
-        cfg.secret_env_prefix = xstrdup(prefix_env);
-    }
+    if (cli_settings("check", db_path, &cfg) != 0)
+        return 2;
     srv_config_secret_scope(&cfg, &r.scope, forbidden);
     int version = -1;
     db_counts_t n;
