@@ -304,41 +304,34 @@ static bool one_of(const char *v, const char *const *set)
  * p->field the pointer of the field at fault). */
 static const char *validate(cdr_post_t *p)
 {
-    static const struct {
-        const char *name;
+    /* each field with its JSON pointer, spelt once */
+#define F(x)                                                                                                           \
+    {                                                                                                                  \
+#x, "/" #x, offsetof(db_api_cdr_t, x)                                                                          \
+    }
+    static const struct api_field {
+        const char *name, *pointer;
         size_t off;
     } fields[] = {
-#define F(x) {#x, offsetof(db_api_cdr_t, x)}
         F(tenant_id), F(store_id), F(user_id),     F(sip_domain),    F(call_id),    F(leg),
         F(direction), F(from_uri), F(to_uri),      F(did_e164),      F(ext_number), F(start_ts),
         F(answer_ts), F(end_ts),   F(disposition), F(recording_url),
-#undef F
     };
-    static const char *const pointers[] = {"/tenant_id", "/store_id", "/user_id",     "/sip_domain",
-                                           "/call_id",   "/leg",      "/direction",   "/from_uri",
-                                           "/to_uri",    "/did_e164", "/ext_number",  "/start_ts",
-                                           "/answer_ts", "/end_ts",   "/disposition", "/recording_url"};
-    _Static_assert(W3_ARRAY_LEN(fields) == W3_ARRAY_LEN(pointers), "one pointer per field");
+    static const struct api_field required[] = {F(sip_domain), F(call_id), F(direction), F(start_ts)};
+#undef F
     json_t *o = p->body;
     db_api_cdr_t *c = &p->c;
     for (size_t i = 0; i < W3_ARRAY_LEN(fields); i++) {
         bool bad = false;
         *(const char **)((char *)c + fields[i].off) = str_field(o, fields[i].name, &bad);
         if (bad) {
-            p->field = pointers[i];
+            p->field = fields[i].pointer;
             return "every field except billsec and meta_json must be a string or null";
         }
     }
     static const char *const dirs[] = {"inbound", "outbound", "internal", NULL};
     static const char *const disps[] = {"ANSWERED", "NO ANSWER", "BUSY", "FAILED", NULL};
     static const char *const legs[] = {"A", "B", NULL};
-    static const struct {
-        size_t off;
-        const char *pointer;
-    } required[] = {{offsetof(db_api_cdr_t, sip_domain), "/sip_domain"},
-                    {offsetof(db_api_cdr_t, call_id), "/call_id"},
-                    {offsetof(db_api_cdr_t, direction), "/direction"},
-                    {offsetof(db_api_cdr_t, start_ts), "/start_ts"}};
     for (size_t i = 0; i < W3_ARRAY_LEN(required); i++)
         if (*(const char **)((char *)c + required[i].off) == NULL) {
             p->field = required[i].pointer;
