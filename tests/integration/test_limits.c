@@ -135,23 +135,6 @@ static const char *respond_of(const dp_result_t *r)
     return dp_find(r, "respond", 0);
 }
 
-static unsigned long long metric(const char *line_prefix)
-{
-    h_resp_t r;
-    h_request(srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
-    unsigned long long v = 0;
-    w3_buf_t want = {0};
-    w3_buf_printf(&want, "\n%s", line_prefix); /* a sample line, not its # HELP */
-    const char *p = r.body ? strstr(r.body, want.data) : NULL;
-    if (p)
-        v = strtoull(p + want.len, NULL, 10);
-    else
-        printf("# no '%s' in /metrics\n", line_prefix);
-    w3_buf_free(&want);
-    h_resp_free(&r);
-    return v;
-}
-
 #define M_RING "w3voipd_limit_refusals_total{limit=\"ring_group_members\"} "
 #define M_ROUTES "w3voipd_limit_refusals_total{limit=\"routes\"} "
 #define M_TRUNKS "w3voipd_limit_refusals_total{limit=\"store_trunks\"} "
@@ -186,7 +169,7 @@ static void ring_groups(void)
     drop_triggers("voip_ring_group_members");
     sql("INSERT INTO voip_ring_group_members (ring_group_id, sip_domain, ext_number, position) "
         "VALUES ('l6-64', '" DOM "', '3000000064', 64)");
-    unsigned long long before = metric(M_RING);
+    long long before = h_metric(srv.port, M_RING);
     char *body = did_request("+39055000064");
     dp_result_t r = call(body);
     const char *resp = respond_of(&r);
@@ -194,7 +177,7 @@ static void ring_groups(void)
        resp ? resp : "none");
     ok(dp_find(&r, "bridge", 0) == NULL, "and no bridge to a prefix of the members");
     is_int(r.n > 0 ? strcmp(r.actions[r.n - 1].app, "respond") : -1, 0, "the respond is the last action");
-    is_int(metric(M_RING) - before, 1, "counted in /metrics as limit=\"ring_group_members\"");
+    is_int(h_metric(srv.port, M_RING) - before, 1, "counted in /metrics as limit=\"ring_group_members\"");
     dp_result_free(&r);
     free(body);
     char *log = NULL;
@@ -242,12 +225,12 @@ static void trunks_and_routes(void)
     drop_triggers("voip_trunks");
     sql("INSERT INTO voip_trunks (trunk_id, tenant_id, sip_domain, store_id, gateway_name, proxy, priority) "
         "VALUES ('l7-17', '" TID "', '" DOM "', '" SID "', 'lim_gw17" GW "', '127.0.0.1', 17)");
-    unsigned long long before = metric(M_TRUNKS);
+    long long before = h_metric(srv.port, M_TRUNKS);
     r = call(body);
     const char *resp = respond_of(&r);
     ok(resp && strcmp(resp, "500 Server Internal Error") == 0 && dp_find(&r, "bridge", 0) == NULL,
        "17 trunks in the store: respond 500, no bridge (%s)", resp ? resp : "none");
-    is_int(metric(M_TRUNKS) - before, 1, "counted as limit=\"store_trunks\"");
+    is_int(h_metric(srv.port, M_TRUNKS) - before, 1, "counted as limit=\"store_trunks\"");
     dp_result_free(&r);
     sql("DELETE FROM voip_trunks WHERE trunk_id = 'l7-17'");
     r = call(body);
@@ -265,12 +248,12 @@ static void trunks_and_routes(void)
     drop_triggers("voip_routes");
     sql("INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, strip_digits, cos_class, priority) "
         "VALUES ('l9-257', '" TID "', '" DOM "', 'r257', '^5$', 0, 'national', 257)");
-    before = metric(M_ROUTES);
+    before = h_metric(srv.port, M_ROUTES);
     r = call(body);
     resp = respond_of(&r);
     ok(resp && strcmp(resp, "500 Server Internal Error") == 0 && dp_find(&r, "bridge", 0) == NULL,
        "257 routes: respond 500, no bridge (%s)", resp ? resp : "none");
-    is_int(metric(M_ROUTES) - before, 1, "counted as limit=\"routes\"");
+    is_int(h_metric(srv.port, M_ROUTES) - before, 1, "counted as limit=\"routes\"");
     dp_result_free(&r);
     free(body);
 }
@@ -282,13 +265,13 @@ static void unsafe_pattern(void)
     sql("DELETE FROM voip_routes WHERE route_id IN ('l9-257', 'l9-256');"
         "INSERT INTO voip_routes (route_id, tenant_id, sip_domain, name, pattern, strip_digits, cos_class, priority) "
         "VALUES ('l9-bad', '" TID "', '" DOM "', 'stall', '^((0*)*\\2*)*\\1$', 0, 'national', 0)");
-    unsigned long long before = metric("w3voipd_route_patterns_skipped_total ");
+    long long before = h_metric(srv.port, "w3voipd_route_patterns_skipped_total");
     char *body = outbound_request("7123456");
     uint64_t t0 = w3_now_us();
     dp_result_t r = call(body);
     ok(dp_find(&r, "bridge", 0) != NULL, "a back-referencing pattern first by priority is skipped; the 70th answers");
     ok(w3_now_us() - t0 < 3000000, "within the deadline");
-    ok(metric("w3voipd_route_patterns_skipped_total ") - before >= 1, "the skip is counted");
+    ok(h_metric(srv.port, "w3voipd_route_patterns_skipped_total") - before >= 1, "the skip is counted");
     dp_result_free(&r);
     free(body);
     w3_buf_t cmd = {0};

@@ -85,22 +85,6 @@ static int lookup_status(const h_server_t *s, const char *capture, bool *is_user
     return st;
 }
 
-static long long metric(const h_server_t *s, const char *name)
-{
-    h_resp_t r;
-    h_request(s->port, "GET", "/metrics", NULL, NULL, 0, &r);
-    char needle[128];
-    snprintf(needle, sizeof(needle), "\n%s", name); /* the sample, not its # HELP line */
-    const char *p = r.body ? strstr(r.body, needle) : NULL;
-    long long v = -1;
-    if (p) {
-        p = strchr(p + 1, ' ');
-        v = p ? atoll(p + 1) : -1;
-    }
-    h_resp_free(&r);
-    return v;
-}
-
 static void slow_loris(void)
 {
     const char *extra[] = {"--request-timeout", "1", "--idle-timeout", "30", NULL};
@@ -136,7 +120,7 @@ static void slow_loris(void)
     ok(cut == N, "all %d slow-loris connections cut (%d) after %.1f s though they kept trickling", N, cut, secs);
     ok(secs < 3.0, "within about the deadline (%.1f s)", secs);
     ok(served, "normal lookups were served all along");
-    ok(metric(&s, "w3voipd_connections_cut_total ") >= N, "cuts are counted");
+    ok(h_metric(s.port, "w3voipd_connections_cut_total ") >= N, "cuts are counted");
     for (int i = 0; i < N; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -188,7 +172,7 @@ static void flood(void)
     sleep_ms(500);
     st = lookup_status(&s, "directory-sip_auth-register.form", &user);
     ok(st == 200 && user, "once the flood is gone, lookups are served again");
-    ok(metric(&s, "w3voipd_connections_refused_total ") >= N - 20 - 2, "refusals are counted");
+    ok(h_metric(s.port, "w3voipd_connections_refused_total ") >= N - 20 - 2, "refusals are counted");
     is_int(h_server_stop(&s), 0, "server survived the flood and exits cleanly");
 }
 

@@ -31,21 +31,6 @@ static char *first(const h_resp_t *r, const char *xp)
     return r->body ? h_xpath(r->body, r->body_len, xp) : NULL;
 }
 
-static long metric(const char *name)
-{
-    h_resp_t r;
-    h_request(srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
-    long v = -1;
-    w3_buf_t line = {0};
-    w3_buf_printf(&line, "\n%s ", name); /* the sample, not its # HELP line */
-    char *p = r.body ? strstr(r.body, line.data) : NULL;
-    if (p)
-        v = atol(p + line.len);
-    w3_buf_free(&line);
-    h_resp_free(&r);
-    return v;
-}
-
 static bool log_has(const char *needle)
 {
     size_t n;
@@ -63,7 +48,7 @@ static bool log_has(const char *needle)
 /* item 1: toll fraud through another tenant's trunk */
 static void cross_tenant_rows(void)
 {
-    long before = metric("w3voipd_inconsistent_rows_total");
+    long before = h_metric(srv.port, "w3voipd_inconsistent_rows_total");
     char *body = h_capture("dialplan-internal-outbound.form", NULL);
     h_resp_t r = xml(body);
     char *bridge = first(&r, BRIDGE);
@@ -72,7 +57,8 @@ static void cross_tenant_rows(void)
     ok(bridge && !strstr(bridge, "+390676543299"), "  ...never with tenant B's caller id");
     free(bridge);
     h_resp_free(&r);
-    ok(metric("w3voipd_inconsistent_rows_total") > before, "the tenant B trunk on tenant A's store is counted");
+    ok(h_metric(srv.port, "w3voipd_inconsistent_rows_total") > before,
+       "the tenant B trunk on tenant A's store is counted");
     ok(log_has("row not used: its tenant disagrees") && log_has("id=tB2"), "  ...and logged with its trunk_id");
     ok(log_has("foreign-key check at start"), "w3voipd warned at start about the rows foreign keys would refuse");
 
@@ -251,7 +237,7 @@ static void pattern_cannot_stall(void)
     ok(r.status == 200 && h_xpath_count(r.body, r.body_len, "//user[@id='100']") == 1 && dt < limit_us,
        "tenant A's REGISTER on the same worker right after is answered in %llu us", (unsigned long long)dt);
     h_resp_free(&r);
-    ok(metric("w3voipd_route_patterns_skipped_total") > 0, "the pattern is skipped and counted");
+    ok(h_metric(srv.port, "w3voipd_route_patterns_skipped_total") > 0, "the pattern is skipped and counted");
     free(reg);
     free(call);
 

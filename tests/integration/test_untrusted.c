@@ -197,22 +197,29 @@ static void not_utf8_in_errors(void)
 }
 
 /* A capture with one piece replaced (the first occurrence), as a buffer. */
-static char *replaced(const char *capture, const char *from, const char *to, size_t *len)
+/* text with its first from replaced by to (unchanged when absent). */
+static char *replace_first(const char *text, const char *from, const char *to, size_t *len)
 {
-    size_t n;
-    char *cap = h_capture(capture, &n);
-    char *p = strstr(cap, from);
+    const char *p = strstr(text, from);
     w3_buf_t b = {0};
     if (p) {
-        w3_buf_add(&b, cap, (size_t)(p - cap));
+        w3_buf_add(&b, text, (size_t)(p - text));
         w3_buf_adds(&b, to);
         w3_buf_adds(&b, p + strlen(from));
     } else {
-        w3_buf_add(&b, cap, n);
+        w3_buf_adds(&b, text);
     }
-    free(cap);
     *len = b.len;
     return b.data;
+}
+
+/* A capture with one piece replaced (the first occurrence). */
+static char *replaced(const char *capture, const char *from, const char *to, size_t *len)
+{
+    char *cap = h_capture(capture, NULL);
+    char *out = replace_first(cap, from, to, len);
+    free(cap);
+    return out;
 }
 
 static int post_fs_cdr(const char *body, size_t len, const char *ctype)
@@ -234,20 +241,9 @@ static void latin1_cdrs(void)
     size_t len;
     char *a = replaced("cdr-json-a-leg.json", "\"sip_from_uri\":\"100%40tenantA.edvoip.it\"",
                        "\"sip_from_uri\":\"Caf%E9%40tenantA.edvoip.it\"", &len);
-    char *a2 = NULL;
     size_t len2;
-    {
-        /* and a raw byte in the caller profile */
-        char *p = strstr(a, "\"caller_id_name\":\"Sipp 100\"");
-        w3_buf_t b = {0};
-        if (p) {
-            w3_buf_add(&b, a, (size_t)(p - a));
-            w3_buf_adds(&b, "\"caller_id_name\":\"Caf\xe9\"");
-            w3_buf_adds(&b, p + strlen("\"caller_id_name\":\"Sipp 100\""));
-        }
-        a2 = b.data;
-        len2 = b.len;
-    }
+    /* and a raw byte in the caller profile */
+    char *a2 = replace_first(a, "\"caller_id_name\":\"Sipp 100\"", "\"caller_id_name\":\"Caf\xe9\"", &len2);
     is_int(post_fs_cdr(a2, len2, "application/json"), 201,
            "mod_json_cdr (encode-values): Caf%E9 in a variable and a raw 0xE9 in the profile → 201");
     char *v = sql_text(

@@ -611,3 +611,21 @@ long h_server_hwm_kb(const h_server_t *s)
     fclose(f);
     return kb;
 }
+
+long long h_metric(int port, const char *sample)
+{
+    h_resp_t r;
+    h_request(port, "GET", "/metrics", NULL, NULL, 0, &r);
+    w3_buf_t want = {0};
+    /* a whole sample line ("\nname{labels} value"), not its # HELP */
+    w3_buf_printf(&want, "\n%.*s ", (int)strcspn(sample, " "), sample);
+    const char *p = r.body ? strstr(r.body, want.data) : NULL;
+    long long v = -1;
+    if (p)
+        v = atoll(p + want.len);
+    else
+        printf("# no '%s' in /metrics\n", sample);
+    w3_buf_free(&want);
+    h_resp_free(&r);
+    return v;
+}

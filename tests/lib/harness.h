@@ -90,6 +90,9 @@ char *h_token(const h_server_t *s, const char *tenant_id, const char *sip_domain
 /* An API request with Authorization: Bearer token and, with a body, a JSON
  * content type. */
 int h_api(int port, const char *method, const char *path, const char *token, const char *body, h_resp_t *r);
+/* The value of a /metrics sample ("name" or "name{labels}"), -1 (and a
+ * diagnostic) when the exposition has no such line. */
+long long h_metric(int port, const char *sample);
 /* The server's peak resident memory (VmHWM) in kB, -1 when unknown. */
 long h_server_hwm_kb(const h_server_t *s);
 
