@@ -97,6 +97,7 @@ typedef struct db_extension {
     bool voicemail_enabled;
     bool enabled;
     bool tenant_enabled;
+    long long config_gen; /* its tenant's configuration generation */
 } db_extension_t;
 
 typedef struct db_trunk {
@@ -160,6 +161,7 @@ typedef struct db_did {
     char fallback[16];
     bool enabled;
     bool tenant_enabled;
+    long long config_gen; /* its tenant's configuration generation */
 } db_did_t;
 
 /* DIDs matching exact (an E.164 "+…") or, when national is not NULL, the

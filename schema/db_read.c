@@ -59,8 +59,10 @@ enum {
     "'[redacted]' END"
 #define REDACTED_DIFF "json_replace(diff, " REDACT("old") ", " REDACT("new") ")"
 
-/* a DID's store is its tenant's */
-#define DID_STORE_OK "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id)"
+/* a DID's store is its tenant's; and the generation of that tenant */
+#define DID_STORE_OK                                                                                                   \
+    "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id), " GEN("d")
+#define GEN(row) "COALESCE((SELECT g.gen FROM voip_config_gen g WHERE g.tenant_id = " row ".tenant_id), 0)"
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
@@ -68,20 +70,22 @@ static const char *const sql[ST_COUNT] = {
     [ST_TENANT] = "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0) FROM tenants t "
                   "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1",
     [ST_GEN] = "SELECT gen FROM voip_config_gen WHERE tenant_id = ?1",
-    [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
-               "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
-               "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
-               "json_extract(e.forwarding, '$.no_answer_timeout'), "
-               "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
-               " AND tr.tenant_id = e.tenant_id AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL "
-               " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
-               "e.voicemail_enabled, e.enabled, t.enabled, "
-               /* the tenant on both sides: the extension's store is its tenant's */
-               "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id), "
-               /* a forwarding object with a duplicated key (before schema v4) */
-               "(SELECT count(*) = count(DISTINCT key) FROM json_each(e.forwarding)) "
-               "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
-               "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    [ST_EXT] =
+        "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
+        "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
+        "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
+        "json_extract(e.forwarding, '$.no_answer_timeout'), "
+        "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
+        " AND tr.tenant_id = e.tenant_id AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL "
+        " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
+        "e.voicemail_enabled, e.enabled, t.enabled, "
+        /* the tenant on both sides: the extension's store is its tenant's */
+        "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id), "
+        /* a forwarding object with a duplicated key (before schema v4) */
+        "(SELECT count(*) = count(DISTINCT key) FROM json_each(e.forwarding)), " GEN(
+            "e") " "
+                 "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
+                 "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
     /* exact E.164 by index; the national form by index once per country
@@ -329,6 +333,7 @@ int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_ext
     out->voicemail_enabled = sqlite3_column_int(st, 14) != 0;
     out->enabled = sqlite3_column_int(st, 15) != 0;
     out->tenant_enabled = sqlite3_column_int(st, 16) != 0;
+    out->config_gen = sqlite3_column_int64(st, 19);
     if (ok && sqlite3_column_int(st, 17) == 0) {
         inconsistent("voip_extensions", out->extension_id, "its store belongs to another tenant");
         return finish(st, -ENOENT);
@@ -411,6 +416,7 @@ int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_
                 return finish(st, -EIO);
             d->enabled = sqlite3_column_int(st, 8) != 0;
             d->tenant_enabled = sqlite3_column_int(st, 9) != 0;
+            d->config_gen = sqlite3_column_int64(st, 11);
         }
         (*n)++;
     }

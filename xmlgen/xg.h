@@ -41,6 +41,9 @@ extern const char xg_default_dial_string[];
 bool xg_value_safe(const char *v);
 /* Allow-lists of the values that form dial strings. */
 #define XG_ALLOW_GATEWAY "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+/* A sofia gateway name as sofia/gateway/<name>/… needs it: 1-64 characters
+ * of XG_ALLOW_GATEWAY (the schema's CHECK, again where it is rendered). */
+bool xg_gateway_name_ok(const char *name);
 #define XG_ALLOW_DOMAIN "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"
 
 /* true when v is non-empty and only holds characters of allowed (a dial

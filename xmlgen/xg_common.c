@@ -69,6 +69,11 @@ bool xg_value_safe(const char *v)
     return !has_trigger(v, len, true);
 }
 
+bool xg_gateway_name_ok(const char *name)
+{
+    return name && strlen(name) <= 64 && xg_value_allowed(name, XG_ALLOW_GATEWAY);
+}
+
 bool xg_value_allowed(const char *v, const char *allowed)
 {
     if (*v == '\0')

@@ -221,8 +221,7 @@ static bool trunk_safe(const db_trunk_t *tr)
         if (!xg_value_safe(v[i]))
             return false;
     /* the gateway name becomes sofia/gateway/<name>/… in dial strings */
-    return xg_value_allowed(tr->gateway_name, XG_ALLOW_GATEWAY) && strlen(tr->gateway_name) <= 64 &&
-           tr->proxy[0] != '\0';
+    return xg_gateway_name_ok(tr->gateway_name) && tr->proxy[0] != '\0';
 }
 
 int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)

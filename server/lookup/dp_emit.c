@@ -47,8 +47,7 @@ static int unsafe(dp_t *d, const char *what, const char *value)
 
 int dp_check_gateway(dp_t *d, const char *gateway_name)
 {
-    size_t n = gateway_name ? strlen(gateway_name) : 0;
-    if (n == 0 || n > 64 || strspn(gateway_name, XG_ALLOW_GATEWAY) != n)
+    if (!xg_gateway_name_ok(gateway_name))
         return unsafe(d, "a trunk's gateway_name is not a sofia gateway name", gateway_name);
     return 0;
 }
@@ -118,6 +117,11 @@ int dp_export_gen(dp_t *d, const char *tenant_id)
     long long gen = 0;
     if (db_config_gen(d->ctx->db, tenant_id && *tenant_id ? tenant_id : NULL, &gen) != 0)
         return -EIO;
+    return dp_export_gen_value(d, gen);
+}
+
+int dp_export_gen_value(dp_t *d, long long gen)
+{
     return dp_action(d, "export", "w3_config_gen=%lld", gen);
 }
 

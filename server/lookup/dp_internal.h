@@ -91,6 +91,8 @@ int dp_var(dp_t *d, const char *app, const char *name, const char *value);
 /* export w3_config_gen: the generation of tenant_id (NULL: the global one)
  * that this answer was decided on; every CDR keeps it. */
 int dp_export_gen(dp_t *d, const char *tenant_id);
+/* The same for a generation already read with the tenant's rows. */
+int dp_export_gen_value(dp_t *d, long long gen);
 /* An action whose data is fmt (NULL: no data), built whole or -E2BIG. */
 int dp_action(dp_t *d, const char *app, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The actions of an explicit rejection, in the current extension. */

@@ -127,7 +127,7 @@ static int export_caller(dp_t *d, const db_extension_t *c, const char *direction
     if ((rc = dp_var(d, "export", "tenant_id", c->tenant_id)) != 0 ||
         (rc = dp_var(d, "export", "store_id", c->store_id)) != 0 ||
         (rc = dp_var(d, "export", "sip_domain", c->sip_domain)) != 0 ||
-        (rc = dp_var(d, "export", "user_id", c->user_id)) != 0 || (rc = dp_export_gen(d, c->tenant_id)) != 0)
+        (rc = dp_var(d, "export", "user_id", c->user_id)) != 0 || (rc = dp_export_gen_value(d, c->config_gen)) != 0)
         return rc;
     return dp_var(d, "export", "w3_direction", direction);
 }

@@ -20,7 +20,7 @@ int dp_export_did_vars(dp_t *d, const db_did_t *did)
         return rc;
     if ((rc = dp_var(d, "export", "w3_target_ref", did->target_ref)) != 0)
         return rc;
-    return dp_export_gen(d, did->tenant_id);
+    return dp_export_gen_value(d, did->config_gen);
 }
 
 int dp_find_did(dp_t *d, const char *raw, db_did_t *did)
