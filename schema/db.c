@@ -254,6 +254,22 @@ static bool table_exists(sqlite3 *db, const char *name)
     return found;
 }
 
+/* A migration may rebuild a table the triggers write to (v6 rebuilds
+ * voip_activity_log): they are dropped first and recreated after it. */
+static int drop_activity_triggers(sqlite3 *db)
+{
+    static const char *const ops[] = {"insert", "update", "delete"};
+    int rc = 0;
+    for (size_t i = 0; i < W3_ARRAY_LEN(audited) && rc == 0; i++)
+        for (size_t o = 0; o < 3 && rc == 0; o++) {
+            w3_buf_t s = {0};
+            w3_buf_printf(&s, "DROP TRIGGER IF EXISTS log_%s_%s", audited[i].table, ops[o]);
+            rc = sqlite3_exec(db, s.data, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+            w3_buf_free(&s);
+        }
+    return rc;
+}
+
 static int install_activity_triggers(sqlite3 *db, char **err)
 {
     static const char *const ops[] = {"insert", "update", "delete"};
@@ -292,10 +308,13 @@ static int install_activity_triggers(sqlite3 *db, char **err)
                 rc = add_json_row(db, &s, a->table, "OLD.");
             }
             w3_buf_adds(&s, "));");
-            if (gen) { /* the row's tenant, and everything */
+            /* the row's tenant, and everything; a provisioning write (its
+             * actor set) steps the generation once itself instead */
+            if (gen) {
                 w3_buf_adds(&s, "INSERT INTO voip_config_gen (tenant_id, gen) SELECT x, 1 FROM (SELECT ");
                 add_expr(&s, a->tenant, row);
                 w3_buf_adds(&s, " AS x UNION ALL SELECT '') WHERE x IS NOT NULL "
+                                "AND NOT EXISTS (SELECT 1 FROM voip_actor) "
                                 "ON CONFLICT (tenant_id) DO UPDATE SET gen = gen + 1;");
             }
             w3_buf_adds(&s, " END;");
@@ -348,7 +367,7 @@ int db_migrate(db_conn_t *c, int *from, int *to, char **err)
             i = v - 1;
             continue;
         }
-        if (sqlite3_exec(db, m->sql, NULL, NULL, &msg) != SQLITE_OK)
+        if (drop_activity_triggers(db) != 0 || sqlite3_exec(db, m->sql, NULL, NULL, &msg) != SQLITE_OK)
             goto fail;
         if (install_activity_triggers(db, err) != 0) {
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -1,0 +1,34 @@
+-- v6: provisioning (PUT /api/voip/provision/...).
+--
+-- A route is addressed by its name from now on, so the name is unique per
+-- domain. Routes that share a name when this runs are renamed (the first by
+-- rowid keeps it; the others get their route_id appended, an empty name
+-- becomes the route_id), so no row is lost and every route has a key.
+UPDATE voip_routes SET name = CASE WHEN name = '' THEN route_id ELSE substr(name, 1, 130) || ' (' || route_id || ')' END
+WHERE rowid NOT IN (SELECT min(rowid) FROM voip_routes GROUP BY sip_domain COLLATE NOCASE, name);
+UPDATE voip_routes SET name = route_id WHERE name = '';
+CREATE UNIQUE INDEX voip_routes_name ON voip_routes (sip_domain, name);
+
+-- The activity log learns two statuses: 'refused' (an authenticated write
+-- that was refused, with its reason; op 'apply' for a whole snapshot) and
+-- 'failed' (a change FreeSWITCH could not apply). SQLite cannot change a
+-- CHECK in place: the table is rebuilt with its ids (the migration runner
+-- drops the activity triggers before a migration and recreates them after).
+CREATE TABLE voip_activity_log_v6 (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    tenant_id  TEXT,
+    sip_domain TEXT COLLATE NOCASE,
+    actor      TEXT NOT NULL,
+    target     TEXT NOT NULL,   -- "<table>:<primary key>"
+    op         TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete', 'apply')),
+    status     TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'refused', 'failed')),
+    diff       TEXT NOT NULL CHECK (json_valid(diff))
+);
+INSERT INTO voip_activity_log_v6 (id, ts, tenant_id, sip_domain, actor, target, op, status, diff)
+    SELECT id, ts, tenant_id, sip_domain, actor, target, op,
+           CASE WHEN status IN ('ok', 'refused', 'failed') THEN status ELSE 'failed' END, diff
+    FROM voip_activity_log ORDER BY id;
+DROP TABLE voip_activity_log;
+ALTER TABLE voip_activity_log_v6 RENAME TO voip_activity_log;
+CREATE INDEX voip_activity_log_domain ON voip_activity_log (sip_domain, id);
