@@ -12,11 +12,13 @@
 
 enum { DB_TX_BEGIN, DB_TX_COMMIT, DB_TX_SAVE, DB_TX_UNDO, DB_TX_RELEASE, DB_TX_COUNT };
 #define DB_CONN_CACHE 16 /* statements of db_cdr.c, prepared once per connection */
+#define DB_PROV_CACHE 64 /* statements of db_prov.c, prepared on first use */
 
 struct db_conn {
     sqlite3 *h;
     sqlite3_stmt *tx[DB_TX_COUNT];
     sqlite3_stmt *cache[DB_CONN_CACHE];
+    sqlite3_stmt *prov[DB_PROV_CACHE];
 };
 
 /* The raw handles, for tests and for schema/ itself. */

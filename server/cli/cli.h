@@ -21,6 +21,7 @@ int cli_render(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_apply(int argc, char **argv);
 
 /* The server's settings (environment, as w3voipd reads them), a read-only
  * connection and a route-pattern cache, for the subcommands that run the

@@ -29,12 +29,15 @@ static int usage(FILE *f)
                "  check   --db FILE                 consistency report of the data\n"
                "  export  --db FILE --domain D --out DIR\n"
                "                                    static FreeSWITCH XML for one domain\n"
+               "  apply   --db FILE --domain D [--dry-run] SNAPSHOT.json\n"
+               "                                    make a tenant hold exactly that desired state\n"
                "\n"
                "Exit status (each COMMAND --help has the details):\n"
                "  0  done: init, a1, token; render: the answer is 200; explain: the call is\n"
                "     routed; check: nothing wrong; export: complete\n"
                "  1  init, token: failed; render: another status; explain: error; check:\n"
-               "     problems found; export: something was left out (files written)\n"
+               "     problems found; export: something was left out (files written);\n"
+               "     apply: refused (reason on stderr)\n"
                "  2  usage error (unknown command or option, missing argument)\n"
                "  3  explain: the call is rejected\n");
     return f == stderr ? 2 : 0;
@@ -42,7 +45,7 @@ static int usage(FILE *f)
 
 static const struct cli_command commands[] = {
     {"init", cli_init},   {"a1", cli_a1},           {"token", cli_token},   {"render", cli_render},
-    {"check", cli_check}, {"explain", cli_explain}, {"export", cli_export},
+    {"check", cli_check}, {"explain", cli_explain}, {"export", cli_export}, {"apply", cli_apply},
 };
 
 int main(int argc, char **argv)

@@ -77,6 +77,9 @@ static const struct opt opts[] = {
     {"api-body-max", "W3_API_BODY_MAX", T_SIZE, OFF(api_body_max), "BYTES",
      "Largest /api body (default 4194304; an API-posted CDR's meta_json is\n"
      "capped at 2 MiB)."},
+    {"provision-body-max", "W3_PROVISION_BODY_MAX", T_SIZE, OFF(provision_body_max), "BYTES",
+     "Largest PUT /api/voip/provision/snapshot body (default 67108864; a\n"
+     "tenant of 10,000 extensions is about 3.7 MB)."},
     {"cacheable", "W3_CACHEABLE_MS", T_INT, OFF(cacheable_ms), "MS",
      "Let FreeSWITCH cache directory users this long (default 0 = off). When on,\n"
      "a changed password or disabled user takes up to this long to apply\n"
@@ -109,6 +112,7 @@ void srv_config_defaults(srv_config_t *c)
     c->xml_body_max = 256 * 1024;
     c->cdr_body_max = 4 * 1024 * 1024;
     c->api_body_max = 4 * 1024 * 1024;
+    c->provision_body_max = 64 * 1024 * 1024;
     c->max_connections = 4096;
     c->jwt_leeway_s = 30;
     c->secrets_dir = xstrdup(SECRET_DEFAULT_DIR);

@@ -35,6 +35,7 @@ typedef struct srv_config {
     size_t xml_body_max;
     size_t cdr_body_max;
     size_t api_body_max;
+    size_t provision_body_max;
     int max_connections;
     int cacheable_ms;
     long jwt_leeway_s;

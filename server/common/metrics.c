@@ -112,6 +112,13 @@ void metrics_render(w3_buf_t *o)
             LOAD(metrics.connections_refused));
     counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",
             LOAD(metrics.connections_cut));
+    counter(o, "w3voipd_provision_writes_total", "Provisioning writes applied (dry runs included).",
+            LOAD(metrics.prov_writes));
+    counter(o, "w3voipd_provision_refusals_total", "Authenticated provisioning writes refused.",
+            LOAD(metrics.prov_refusals));
+    counter(o, "w3voipd_provision_refusals_unlogged_total",
+            "Refused provisioning writes past 10 per client per second, counted but not written to the activity log.",
+            LOAD(metrics.prov_refusals_unlogged));
     w3_buf_printf(o,
                   "# HELP w3voipd_gateway_document_bytes Size of the last purpose=gateways answer.\n"
                   "# TYPE w3voipd_gateway_document_bytes gauge\nw3voipd_gateway_document_bytes %llu\n",

@@ -60,6 +60,9 @@ typedef struct metrics {
     _Atomic uint64_t connections_open;
     _Atomic uint64_t connections_refused;
     _Atomic uint64_t connections_cut;
+    _Atomic uint64_t prov_writes;            /* provisioning writes applied (or dry-run) */
+    _Atomic uint64_t prov_refusals;          /* provisioning writes refused */
+    _Atomic uint64_t prov_refusals_unlogged; /* ... past the activity log's rate limit */
 } metrics_t;
 
 extern metrics_t metrics;

@@ -42,6 +42,12 @@ void route_metrics(struct evhttp_request *req, void *arg);
 void route_not_found(struct evhttp_request *req, void *arg);
 /* Registers every /api/voip/... route (route_api.c). */
 void route_api_register(struct evhttp *http, route_ctx_t *ctx);
+/* Provisioning writes (route_prov.c): the snapshot's PUT, and every path
+ * under /api/voip/provision/ that is not the snapshot (route_not_found
+ * hands them over: evhttp matches exact paths only). */
+void route_prov_snapshot_put(struct evhttp_request *req, const route_ctx_t *ctx);
+void route_prov_object(struct evhttp_request *req, void *arg);
+bool route_prov_match(const char *path);
 
 #include "req.h"
 

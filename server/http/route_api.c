@@ -13,109 +13,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "route.h"
+#include "api.h"
 #include "util.h"
 
 #define PAGE_DEFAULT 100
 #define PAGE_MAX 1000
 /* meta_json of an API-posted CDR (documented in the README) */
 #define META_JSON_MAX (2u * 1024 * 1024)
-
-typedef struct api_req {
-    req_t r;
-    struct evkeyvalq q;
-    auth_jwt_claims_t claims;
-    db_tenant_t tenant;
-} api_req_t;
-
-static void api_done(api_req_t *a)
-{
-    evhttp_clear_headers(&a->q);
-}
-
-static void reply_json(req_t *r, int status, const char *json)
-{
-    w3_buf_t b = {0};
-    w3_buf_adds(&b, json);
-    w3_buf_adds(&b, "\n");
-    req_reply(r, status, "application/json", b.data, b.len);
-    w3_buf_free(&b);
-}
-
-/* Authenticates and authorises for the domain named by `domain`. */
-static bool scope_ok(api_req_t *a, const char *domain)
-{
-    const route_ctx_t *w = a->r.w;
-    w3_strlcpy(a->r.domain, domain, sizeof(a->r.domain));
-    if (!a->claims.platform && strcasecmp(a->claims.sip_domain, domain) != 0) {
-        metrics_auth_failure("tenant_scope");
-        req_reply_error(&a->r, 403, "forbidden", "this token's tenant cannot access that sip_domain");
-        return false;
-    }
-    int rc = db_tenant_by_domain(w->db, domain, &a->tenant);
-    if (rc == -EIO) {
-        METRICS_INC(db_errors);
-        req_reply_error(&a->r, 503, "unavailable", "database unavailable");
-        return false;
-    }
-    if (!a->claims.platform && rc == 0 && strcmp(a->claims.tenant_id, a->tenant.tenant_id) != 0) {
-        metrics_auth_failure("tenant_scope");
-        req_reply_error(&a->r, 403, "forbidden", "this token's tenant_id does not own that sip_domain");
-        return false;
-    }
-    if (rc != 0) {
-        req_reply_error(&a->r, 404, "not_found", "unknown sip_domain");
-        return false;
-    }
-    return true;
-}
-
-/* method → auth → query. false when a reply was sent. */
-static bool api_begin(api_req_t *a, struct evhttp_request *req, const route_ctx_t *w, const char *route, int methods,
-                      const char *allow)
-{
-    TAILQ_INIT(&a->q);
-    if (!req_init(&a->r, req, w, MR_API, route))
-        return false;
-    if (!req_method_ok(&a->r, methods, allow))
-        return false;
-    const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    const char *reason = "missing";
-    if (auth_api(w->auth, hdr, &a->claims, &reason) != 0) {
-        metrics_auth_failure(reason);
-        a->r.what = reason;
-        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-                          "Bearer realm=\"w3voipd\", error=\"invalid_token\"");
-        char msg[160];
-        snprintf(msg, sizeof(msg), "a valid Bearer JWT is required (%s)", reason);
-        req_reply_error(&a->r, 401, "unauthorized", msg);
-        return false;
-    }
-    w3_strlcpy(a->r.client, a->claims.client_id, sizeof(a->r.client));
-    const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    if (query && evhttp_parse_query_str(query, &a->q) != 0) {
-        req_reply_error(&a->r, 400, "bad_request", "malformed query string");
-        return false;
-    }
-    return true;
-}
-
-static const char *param(api_req_t *a, const char *name)
-{
-    const char *v = evhttp_find_header(&a->q, name);
-    return v && *v ? v : NULL;
-}
-
-static const char *need(api_req_t *a, const char *name)
-{
-    const char *v = param(a, name);
-    if (v == NULL) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "missing query parameter '%s'", name);
-        req_reply_error(&a->r, 400, "bad_request", msg);
-    }
-    return v;
-}
 
 static void reply_db(api_req_t *a, int rc, char *json, const char *what)
 {
@@ -139,9 +43,13 @@ static void route_snapshot(struct evhttp_request *req, void *arg)
 {
     api_req_t a;
     const route_ctx_t *w = arg;
-    if (api_begin(&a, req, w, "/api/voip/provision/snapshot", EVHTTP_REQ_GET, "GET")) {
-        const char *d = need(&a, "sip_domain");
-        if (d && scope_ok(&a, d)) {
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_PUT) {
+        route_prov_snapshot_put(req, w);
+        return;
+    }
+    if (api_begin(&a, req, w, "/api/voip/provision/snapshot", EVHTTP_REQ_GET, "GET, PUT")) {
+        const char *d = api_need(&a, "sip_domain");
+        if (d && api_scope_ok(&a, d)) {
             char *json = NULL;
             db_read_begin(w->db);
             long long gen = 0; /* read in the same snapshot as the rows */
@@ -169,9 +77,9 @@ static void route_inbound(struct evhttp_request *req, void *arg)
     api_req_t a;
     const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/routes/inbound", EVHTTP_REQ_GET, "GET")) {
-        const char *d = need(&a, "sip_domain");
-        const char *did = d ? need(&a, "did") : NULL;
-        if (did && scope_ok(&a, d)) {
+        const char *d = api_need(&a, "sip_domain");
+        const char *did = d ? api_need(&a, "did") : NULL;
+        if (did && api_scope_ok(&a, d)) {
             /* a raw '+' in a query decodes to a space: put it back */
             char e164[40];
             snprintf(e164, sizeof(e164), "%s%s", did[0] == ' ' ? "+" : "", did[0] == ' ' ? did + 1 : did);
@@ -191,9 +99,9 @@ static void route_extension(struct evhttp_request *req, void *arg)
     api_req_t a;
     const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/extensions/by-number", EVHTTP_REQ_GET, "GET")) {
-        const char *d = need(&a, "sip_domain");
-        const char *ext = d ? need(&a, "ext") : NULL;
-        if (ext && scope_ok(&a, d)) {
+        const char *d = api_need(&a, "sip_domain");
+        const char *ext = d ? api_need(&a, "ext") : NULL;
+        if (ext && api_scope_ok(&a, d)) {
             w3_strlcpy(a.r.key, ext, sizeof(a.r.key));
             char *json = NULL;
             int rc = db_api_extension(w->db, a.tenant.sip_domain, ext, &json);
@@ -206,7 +114,7 @@ static void route_extension(struct evhttp_request *req, void *arg)
 /* cursor and limit of a listing; false when a 400 was sent */
 static bool paging(api_req_t *a, long long *after, int *limit)
 {
-    const char *c = param(a, "cursor"), *l = param(a, "limit");
+    const char *c = api_param(a, "cursor"), *l = api_param(a, "limit");
     char *end = NULL;
     *after = 0;
     *limit = PAGE_DEFAULT;
@@ -270,11 +178,11 @@ static void post_stored(void *arg, int rc)
     } else if (p->outcome == DB_API_CDR_DUPLICATE) {
         METRICS_INC(cdr_duplicate);
         snprintf(out, sizeof(out), "{\"status\":\"duplicate\"}");
-        reply_json(&p->a.r, 200, out);
+        api_reply_json(&p->a.r, 200, out);
     } else {
         METRICS_INC(cdr_ingested);
         snprintf(out, sizeof(out), "{\"status\":\"stored\",\"id\":%lld}", p->id);
-        reply_json(&p->a.r, 201, out);
+        api_reply_json(&p->a.r, 201, out);
     }
     post_free(p);
 }
@@ -410,17 +318,17 @@ static void route_cdr(struct evhttp_request *req, void *arg)
         return;
     }
     if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
-        const char *d = need(a, "sip_domain");
+        const char *d = api_need(a, "sip_domain");
         long long after;
         int limit;
-        const char *from = param(a, "from"), *to = param(a, "to");
+        const char *from = api_param(a, "from"), *to = api_param(a, "to");
         const char *bad = from && !w3_iso8601_valid(from) ? "from" : to && !w3_iso8601_valid(to) ? "to" : NULL;
         if (d && bad) {
             char msg[128];
             snprintf(msg, sizeof(msg), "query parameter '%s' must be a real ISO-8601 date or date-time", bad);
             req_reply_error_field(&a->r, 400, "bad_request", msg, bad);
-        } else if (d && paging(a, &after, &limit) && scope_ok(a, d)) {
-            const char *inc = param(a, "include");
+        } else if (d && paging(a, &after, &limit) && api_scope_ok(a, d)) {
+            const char *inc = api_param(a, "include");
             char *json = NULL;
             int rc = db_api_cdr_list(w->db, a->tenant.sip_domain, from, to, after, limit,
                                      inc && strcmp(inc, "meta") == 0, &json);
@@ -467,7 +375,7 @@ static void route_cdr(struct evhttp_request *req, void *arg)
         post_free(p);
         return;
     }
-    if (!scope_ok(a, p->c.sip_domain)) {
+    if (!api_scope_ok(a, p->c.sip_domain)) {
         post_free(p);
         return;
     }
@@ -502,10 +410,10 @@ static void route_activity(struct evhttp_request *req, void *arg)
     api_req_t a;
     const route_ctx_t *w = arg;
     if (api_begin(&a, req, w, "/api/voip/activity", EVHTTP_REQ_GET, "GET")) {
-        const char *d = need(&a, "sip_domain");
+        const char *d = api_need(&a, "sip_domain");
         long long after;
         int limit;
-        if (d && paging(&a, &after, &limit) && scope_ok(&a, d)) {
+        if (d && paging(&a, &after, &limit) && api_scope_ok(&a, d)) {
             char *json = NULL;
             int rc = db_api_activity(w->db, a.tenant.sip_domain, after, limit, &json);
             reply_db(&a, rc, json, "nothing");

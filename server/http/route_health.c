@@ -60,6 +60,10 @@ void route_metrics(struct evhttp_request *req, void *arg)
 
 void route_not_found(struct evhttp_request *req, void *arg)
 {
+    if (route_prov_match(evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)))) {
+        route_prov_object(req, arg);
+        return;
+    }
     req_t r;
     if (!req_init(&r, req, arg, MR_OTHER, "other"))
         return;

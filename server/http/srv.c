@@ -172,6 +172,8 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
         max_body = s->cfg.xml_body_max;
     if (s->cfg.api_body_max > max_body)
         max_body = s->cfg.api_body_max;
+    if (s->cfg.provision_body_max > max_body)
+        max_body = s->cfg.provision_body_max;
     evhttp_set_max_body_size(w->http, (ev_ssize_t)max_body);
     evhttp_set_max_headers_size(w->http, 64 * 1024);
     struct timeval tv = {(time_t)s->cfg.idle_timeout_s,
