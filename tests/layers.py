@@ -60,6 +60,10 @@ refused = [
     ('server/ingest/writer.c', 'lookup.h'),
     ('server/cli/cli_render.c', 'srv.h'),
     ('server/cli/cli_render.c', 'req.h'),
+    ('schema/db_prov.c', 'prov.h'),
+    ('server/lookup/lookup.c', 'prov.h'),
+    ('server/provision/prov_run.c', 'req.h'),
+    ('server/provision/prov_run.c', 'writer.h'),
 ]
 for source, header in refused:
     rc, err = compile_with(source, header)
@@ -71,6 +75,8 @@ allowed = [
     ('server/lookup/lookup.c', 'xg.h'),
     ('server/http/srv.c', 'lookup.h'),
     ('server/cli/cli_render.c', 'lookup.h'),
+    ('server/provision/prov_kinds.c', 'lookup.h'),
+    ('server/http/route_prov.c', 'prov.h'),
 ]
 for source, header in allowed:
     rc, err = compile_with(source, header)

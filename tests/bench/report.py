@@ -23,6 +23,8 @@ TARGETS = {
     "scale_ratio": 1.5,
     "cdr_per_s": 5000,
     "rss_mb": 64,
+    "prov_put10k_s": 2.0,
+    "prov_noop100_s": 0.100,
 }
 
 SCEN_TITLE = {
@@ -284,6 +286,16 @@ def cmd_markdown(a):
         tgt.append(("`purpose=gateways` document ≤ FreeSWITCH's response-max-bytes (1,048,576) at 10,000 tenants",
                     "%s bytes (%.1f×)" % (fnum(g["bytes"]), g["bytes"] / FS_RESPONSE_MAX_BYTES),
                     g["bytes"] <= FS_RESPONSE_MAX_BYTES))
+    provs = [r for r in recs if r["kind"] == "prov" and "error" not in r]
+    p10 = med([r["seconds"] for r in provs if r["scen"] == "put10k"])
+    if p10 is not None:
+        tgt.append(("provisioning: PUT of 10,000 new extensions < 2 s (median of 3, demo db)",
+                    "%.2f s (%s changes listed)" % (p10, fnum(max(r["changes"] for r in provs if r["scen"] == "put10k"))),
+                    p10 < TARGETS["prov_put10k_s"]))
+    pn = med([r["seconds"] for r in provs if r["scen"] == "noop100"])
+    if pn is not None:
+        tgt.append(("provisioning: unchanged PUT of a 100-extension tenant on the 1M db < 100 ms (median of 5)",
+                    "%.1f ms" % (pn * 1000), pn < TARGETS["prov_noop100_s"]))
     w("## Targets")
     w("")
     w("| target | measured | verdict |")

@@ -39,7 +39,7 @@ CDR_CONNS=${BENCH_CDR_CONNS:-64}
 CDR_DUR=${BENCH_CDR_DURATION:-6}
 SCALE=${BENCH_SCALE:-1}
 PERF=${BENCH_PERF:-1}
-ONLY=${BENCH_ONLY:-dir dp_public dp_internal cdr}
+ONLY=${BENCH_ONLY:-dir dp_public dp_internal cdr prov}
 NPROC=$(nproc)
 AUTH_B64=$(printf 'fsnode:secret' | base64)
 CDR_UUID=df2ca423-c52d-4e77-9e81-2211975e94c9
@@ -440,6 +440,15 @@ evidence() { # name db scenarios…
     stop_server "$name"
     python3 "$REPORT" traceline --srv "$name" --file "$WORK/$name.trace" >>"$RES"
 }
+# ---- provisioning -------------------------------------------------------------
+if want prov; then
+    log "provisioning: PUT of 10,000 new extensions; unchanged PUT of a 100-extension tenant on the 1M db"
+    TOKEN=$("$W3VOIP" token --key "$WORK/jwt.key" --platform --client-id bench)
+    big=()
+    [ "$SCALE" = 1 ] && big=(--big-port "${PORT[w3big]}")
+    python3 "$BENCH_DIR/prov_bench.py" --token "$TOKEN" --port "${PORT[w3]}" "${big[@]}" >>"$RES" ||
+        echo '{"kind": "prov", "scen": "put10k", "error": "prov_bench.py failed"}' >>"$RES"
+fi
 if [ "$SCALE" = 1 ]; then
     stop_server w3big
     if [ "${#LOOKUPS[@]}" -gt 0 ]; then
