@@ -312,7 +312,7 @@ static int desired_snapshot(plan_t *p)
     json_t *v;
     json_object_foreach((json_t *)body, name, v)
     {
-        bool known = strcmp(name, "generation") == 0 || strcmp(name, "tenant") == 0;
+        bool known = strcmp(name, "generation") == 0;
         for (int k = 0; k < DB_PK__N && !known; k++)
             known = strcmp(name, prov_kinds[k].list) == 0;
         if (!known) {
