@@ -32,3 +32,21 @@ INSERT INTO voip_activity_log_v6 (id, ts, tenant_id, sip_domain, actor, target, 
 DROP TABLE voip_activity_log;
 ALTER TABLE voip_activity_log_v6 RENAME TO voip_activity_log;
 CREATE INDEX voip_activity_log_domain ON voip_activity_log (sip_domain, id);
+
+-- A provisioning write inserts thousands of extensions at once, nearly all
+-- without forwarding: the duplicated-key check of v4 skips '{}' instead of
+-- walking it twice with json_each.
+DROP TRIGGER check_forwarding_keys_insert;
+DROP TRIGGER check_forwarding_keys_update;
+CREATE TRIGGER check_forwarding_keys_insert BEFORE INSERT ON voip_extensions
+WHEN NEW.forwarding != '{}' AND json_valid(NEW.forwarding)
+     AND (SELECT count(*) FROM json_each(NEW.forwarding)) != (SELECT count(DISTINCT key) FROM json_each(NEW.forwarding))
+BEGIN
+    SELECT RAISE(ABORT, 'forwarding holds a duplicated key');
+END;
+CREATE TRIGGER check_forwarding_keys_update BEFORE UPDATE OF forwarding ON voip_extensions
+WHEN NEW.forwarding != '{}' AND json_valid(NEW.forwarding)
+     AND (SELECT count(*) FROM json_each(NEW.forwarding)) != (SELECT count(DISTINCT key) FROM json_each(NEW.forwarding))
+BEGIN
+    SELECT RAISE(ABORT, 'forwarding holds a duplicated key');
+END;

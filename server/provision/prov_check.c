@@ -137,7 +137,7 @@ static int check_global(plan_t *p)
                 continue;
             char owner[65], f[400];
             const char *id = sval(o->row, d->id), *key = sval(o->row, d->key);
-            if (o->cur == NULL) {
+            if (o->cur == NULL && !o->fresh_id) {
                 int rc = db_prov_owner(p->db, (db_pkind_t)k, false, id, owner);
                 if (rc == -EIO)
                     return prov_fail(p, -EIO, NULL, "cannot read: %s", db_conn_error(p->db));

@@ -45,10 +45,11 @@ const char *prov_check_tenant_field(const char *name, const json_t *v);
 
 /* One object of the desired state. */
 typedef struct pobj {
-    json_t *row; /* normalised: every field of its kind (owned) */
-    json_t *cur; /* the stored row it replaces, NULL for a new one (borrowed) */
-    char *ptr;   /* where it is in the body ("/extensions/3", "" for a PUT's
-                  * body), NULL when kept as stored */
+    json_t *row;   /* normalised: every field of its kind (owned) */
+    json_t *cur;   /* the stored row it replaces, NULL for a new one (borrowed) */
+    char *ptr;     /* where it is in the body ("/extensions/3", "" for a PUT's
+                    * body), NULL when kept as stored */
+    bool fresh_id; /* its id is a UUID made for it */
 } pobj_t;
 
 typedef struct pset {

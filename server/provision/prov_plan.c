@@ -231,7 +231,7 @@ out:
     return rc;
 }
 
-static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const char *ptr)
+static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const char *ptr, bool fresh_id)
 {
     const pkind_t *d = &prov_kinds[k];
     pset_t *s = &p->want[k];
@@ -247,7 +247,7 @@ static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const cha
         s->cap = s->cap ? 2 * s->cap : 16;
         s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
     }
-    s->v[s->n] = (pobj_t){row, cur, ptr ? xstrdup(ptr) : NULL};
+    s->v[s->n] = (pobj_t){row, cur, ptr ? xstrdup(ptr) : NULL, fresh_id};
     map_set(s->by_id, id, s->n);
     map_set(s->by_key, key, s->n);
     s->n++;
@@ -261,7 +261,7 @@ static int keep_stored(plan_t *p, db_pkind_t k, long skip)
     json_t *row;
     json_array_foreach(p->cur[k], i, row) if ((long)i != skip)
     {
-        int rc = want_add(p, k, json_incref(row), row, NULL);
+        int rc = want_add(p, k, json_incref(row), row, NULL, false);
         if (rc)
             return rc;
     }
@@ -298,8 +298,10 @@ static int want_from_body(plan_t *p, db_pkind_t k, const json_t *obj, const char
     int rc = match(p, k, obj, ptr, idx);
     if (rc == 0)
         rc = normalise(p, k, obj, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr, &row);
+    /* an id made here is a new UUID: no need to ask who holds it */
+    bool fresh = *idx < 0 && k != DB_PK_STORES && json_object_get(obj, prov_kinds[k].id) == NULL;
     if (rc == 0)
-        rc = want_add(p, k, row, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr);
+        rc = want_add(p, k, row, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr, fresh);
     return rc;
 }
 
