@@ -231,14 +231,16 @@ out:
     return rc;
 }
 
-static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const char *ptr)
+/* id_given: the body named the id (else it came from the stored row its
+ * natural key matched, and a repeat is the key's fault). */
+static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const char *ptr, bool id_given)
 {
     const pkind_t *d = &prov_kinds[k];
     pset_t *s = &p->want[k];
     const char *id = sval(row, d->id), *key = sval(row, d->key);
     char f[400];
     if (map_get(s->by_id, id) >= 0 || map_get(s->by_key, key) >= 0) {
-        bool by_id = map_get(s->by_id, id) >= 0;
+        bool by_id = map_get(s->by_id, id) >= 0 && (id_given || map_get(s->by_key, key) < 0);
         snprintf(f, sizeof(f), "%s/%s", ptr ? ptr : "", by_id ? d->id : d->key);
         json_decref(row);
         return prov_fail(p, -EINVAL, f, "%s %s appears twice", by_id ? d->id : d->key, by_id ? id : key);
@@ -261,7 +263,7 @@ static int keep_stored(plan_t *p, db_pkind_t k, long skip)
     json_t *row;
     json_array_foreach(p->cur[k], i, row) if ((long)i != skip)
     {
-        int rc = want_add(p, k, json_incref(row), row, NULL);
+        int rc = want_add(p, k, json_incref(row), row, NULL, true);
         if (rc)
             return rc;
     }
@@ -299,7 +301,8 @@ static int want_from_body(plan_t *p, db_pkind_t k, const json_t *obj, const char
     if (rc == 0)
         rc = normalise(p, k, obj, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr, &row);
     if (rc == 0)
-        rc = want_add(p, k, row, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr);
+        rc = want_add(p, k, row, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr,
+                      json_object_get(obj, prov_kinds[k].id) != NULL);
     return rc;
 }
 
