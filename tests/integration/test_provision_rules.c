@@ -98,6 +98,7 @@ typedef struct fcase {
 
 static const fcase_t fields[] = {
     {"extensions", "ext_number", "100", "colour", "\"red\"", "not a field", NULL},
+    {"extensions", "ext_number", "100", "a/b~c", "1", "not a field", "a~1b~0c"},
     {"trunks", "gateway_name", "tenantA_store01", "port", "\"5090\"", "must be an integer or null", NULL},
     {"extensions", "ext_number", "100", "voicemail_enabled", "1", "true or false", NULL},
     {"routes", "name", "national", "pattern", NULL, "is required", NULL},
@@ -350,6 +351,9 @@ static void body_rules(void)
 {
     refused_text("{\"extensions\":[{\"ext_number\":\"100\",\"cos\":\"local\",\"cos\":\"national\"}]}", 422,
                  "/extensions/0/cos", "duplicated key", "a duplicated JSON key");
+    refused_text("{\"extensions\":[{\"x/y~\":1,\"x/y~\":2}]}", 422, "/extensions/0/x~1y~0", "duplicated key",
+                 "a duplicated key holding / and ~ (RFC 6901 escapes)");
+    refused_text("{\"a/b~c\":[]}", 422, "/a~1b~0c", "not a list", "an unknown list named a/b~c");
     refused_text("{\"routes\":[],\"routes\":[]}", 422, "/routes", "duplicated key", "a duplicated top-level key");
     refused_text("{\"extensions\":[", 400, NULL, "not JSON", "a body that is not JSON");
     refused_text("[]", 422, "/", "JSON object", "a body that is an array");
