@@ -23,6 +23,15 @@ int prov_fail(plan_t *p, int rc, const char *field, const char *fmt, ...)
     return rc;
 }
 
+void prov_ptr(char *out, size_t cap, const char *base, const char *name)
+{
+    w3_buf_t b = {0};
+    w3_buf_adds(&b, base);
+    w3_json_pointer_add(&b, name, strlen(name));
+    w3_strlcpy(out, b.data, cap);
+    w3_buf_free(&b);
+}
+
 static const char *sval(const json_t *row, const char *name)
 {
     const char *s = json_string_value(json_object_get(row, name));
@@ -152,7 +161,7 @@ static int normalise(plan_t *p, db_pkind_t k, const json_t *obj, const json_t *c
     json_object_foreach((json_t *)obj, name, v)
     {
         if (prov_field(d, name) == NULL && !(k == DB_PK_EXTENSIONS && strcmp(name, "password") == 0)) {
-            snprintf(f, sizeof(f), "%s/%s", ptr, name);
+            prov_ptr(f, sizeof(f), ptr, name);
             rc = prov_fail(p, -EINVAL, f, "%s is not a field of a %s", name, d->singular);
             goto out;
         }
@@ -320,7 +329,7 @@ static int desired_snapshot(plan_t *p)
             known = strcmp(name, prov_kinds[k].list) == 0;
         if (!known) {
             char f[300];
-            snprintf(f, sizeof(f), "/%s", name);
+            prov_ptr(f, sizeof(f), "", name);
             return prov_fail(p, -EINVAL, f,
                              "%s is not a list of a snapshot (stores, trunks, dids, extensions, routes, "
                              "ring_groups, ai_agents)",

@@ -199,7 +199,7 @@ static int run_tenant(plan_t *p, bool exists)
         json_object_foreach((json_t *)b, name, v)
         {
             char f[300];
-            snprintf(f, sizeof(f), "/%s", name);
+            prov_ptr(f, sizeof(f), "", name);
             if (strcmp(name, "sip_domain") == 0) {
                 if (!json_is_string(v) || strcasecmp(json_string_value(v), rq->domain) != 0) {
                     rc = prov_fail(p, -EINVAL, f, "sip_domain must be the URL's (%s) or left out", rq->domain);
