@@ -134,6 +134,16 @@ static void per_object(void)
        err_field(j, "message"));
     is_int(gen_of(TA), g, "  ...and nothing written");
     json_decref(j);
+    is_int(call("DELETE", PROV "extensions/101?sip_domain=" DA, tok, NULL, &j), 409,
+           "DELETE of extension 101, a ring member → 409");
+    ok(strstr(err_field(j, "message"), "ring_group ring_store01") != NULL, "  ...naming ring group ring_store01 (%s)",
+       err_field(j, "message"));
+    json_decref(j);
+    is_int(call("DELETE", PROV "stores/a5000000-0000-4000-8000-000000000002?sip_domain=" DA, tok, NULL, &j), 409,
+           "DELETE of store02, which has a trunk → 409");
+    ok(strstr(err_field(j, "message"), "trunk tenantA_store02") != NULL, "  ...naming trunk tenantA_store02 (%s)",
+       err_field(j, "message"));
+    json_decref(j);
     is_int(call("DELETE", PROV "extensions/999?sip_domain=" DA, tok, NULL, &j), 404,
            "DELETE of an extension that does not exist → 404");
     json_decref(j);
@@ -171,6 +181,23 @@ static void per_object(void)
     t = sq("SELECT a1_hash FROM voip_extensions WHERE ext_number = '102'");
     is_str(t, want, "  ...stored as md5(102:domain:password)");
     free(t);
+    char *row = sq("SELECT actor || '|' || diff FROM voip_activity_log WHERE status = 'ok' AND target LIKE "
+                   "'voip_extensions:%' ORDER BY id DESC LIMIT 1");
+    ok(strncmp(row, "w3-test|", 8) == 0 && strstr(row, "102") && !strstr(row, want) && !strstr(row, "pw102"),
+       "  ...its activity row: actor w3-test, neither the password nor its a1_hash (%s)", row);
+    free(row);
+    is_int(call("PUT", PROV "trunks/tenantA_store02?sip_domain=" DA "&dry_run=0", tok,
+                "{\"store_id\":\"a5000000-0000-4000-8000-000000000002\",\"proxy\":\"sip.carrier.example\","
+                "\"register\":true,\"username\":\"0298765432\",\"priority\":20}",
+                &j),
+           200, "PUT of trunk tenantA_store02 without its secret_ref → 200 (the stored one kept)");
+    ok(no_secret(j, "W3_TRUNK_TENANTA_STORE02"), "  ...the answer redacts the secret_ref");
+    json_decref(j);
+    t = sq("SELECT secret_ref FROM voip_trunks WHERE gateway_name = 'tenantA_store02'");
+    is_str(t, "env:W3_TRUNK_TENANTA_STORE02", "  ...and the stored secret_ref stays");
+    free(t);
+    is_int(sq_int("SELECT count(*) FROM voip_activity_log WHERE instr(diff, 'W3_TRUNK_TENANTA_STORE02')"), 0,
+           "  ...no activity row holds it");
     is_int(call("DELETE", PROV "extensions/102?sip_domain=" DA, tok, NULL, &j), 200, "DELETE extensions/102 → 200");
     c = json_array_get(json_object_get(j, "changes"), 0);
     ok(c && strcmp(json_string_value(json_object_get(c, "op")), "delete") == 0, "  ...op delete");
@@ -210,7 +237,25 @@ static void cross_tenant(void)
     is_int(sq_int("SELECT count(*) FROM tenants WHERE sip_domain IN ('x.example', 'tenantB.edvoip.it') AND enabled"), 1,
            "  ...no tenant created, tenant B still enabled");
 
+    is_int(call("PUT", PROV "snapshot?sip_domain=TENANTA.EDVOIP.IT", tok, "{}", NULL), 200,
+           "tenant A's token on its domain in capitals → 200");
+    is_int(call("PUT", PROV "snapshot?sip_domain=TenantB.Edvoip.It", tok, "{}", NULL), 403,
+           "tenant A's token on tenant B's domain in capitals → 403");
     char *pt = h_token(&srv, NULL, NULL);
+    static const struct {
+        const char *body, *field;
+    } bad[] = {{"{\"name\":\"X\"}", "/tenant_id"},
+               {"{\"tenant_id\":\"" TA "\"}", "/tenant_id"},
+               {"{\"tenant_id\":\"" TC "\",\"country_code\":\"039\"}", "/country_code"},
+               {"{\"tenant_id\":\"" TC "\",\"enabled\":1}", "/enabled"},
+               {"{\"tenant_id\":\"" TC "\",\"sip_domain\":\"y.example\"}", "/sip_domain"},
+               {"{\"tenant_id\":\"" TC "\",\"a/b\":1}", "/a~1b"}};
+    for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++) {
+        is_int(call("PUT", PROV "tenants/x.example", pt, bad[i].body, &j), 422, bad[i].body);
+        is_str(err_field(j, "field"), bad[i].field, "  ...its pointer");
+        json_decref(j);
+    }
+    is_int(sq_int("SELECT count(*) FROM tenants WHERE sip_domain = 'x.example'"), 0, "  ...and no tenant x.example");
     is_int(call("PUT", PROV "tenants/x.example", pt,
                 "{\"tenant_id\":\"" TC "\",\"name\":\"X\",\"country_code\":\"39\"}", &j),
            200, "a platform token: PUT tenants/x.example → 200");
@@ -317,9 +362,35 @@ static void activity(void)
            "  ...w3voipd_provision_refusals_total by all 30");
     free(t);
 
+    t = token_for(TA, DA, "prov-415");
+    w3_buf_t auth = {0};
+    w3_buf_printf(&auth, "Authorization: Bearer %s", t);
+    const char *plain[] = {auth.data, "Content-Type: text/plain", NULL};
+    h_resp_t r;
+    h_request(srv.port, "PUT", SNAP, plain, "{}", 2, &r);
+    is_int(r.status, 415, "a snapshot sent as text/plain → 415");
+    h_resp_free(&r);
+    for (int i = 0; i < 100 && refused_rows("prov-415") == 0; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    row = sq("SELECT sip_domain || '|' || target || '|' || op || '|' || json_extract(diff, '$.code') FROM "
+             "voip_activity_log WHERE actor = 'prov-415' AND status = 'refused'");
+    is_str(row, DA "|snapshot:" DA "|apply|415", "  ...leaves its refused row too, in the tenant's log");
+    free(row);
+    w3_buf_free(&auth);
+    free(t);
+    t = token_for(TA, DA, "prov-403");
+    is_int(call("DELETE", PROV "dids/%2B39067654321?sip_domain=tenantB.edvoip.it", t, NULL, NULL), 403,
+           "tenant A's DELETE of tenant B's DID → 403");
+    for (int i = 0; i < 100 && refused_rows("prov-403") == 0; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    row = sq("SELECT target || '|' || op || '|' || json_extract(diff, '$.code') FROM voip_activity_log WHERE "
+             "actor = 'prov-403' AND status = 'refused'");
+    is_str(row, "dids:+39067654321|delete|403", "  ...its refused row names the DID");
+    free(row);
+    free(t);
+
     long long total = sq_int("SELECT count(*) FROM voip_activity_log");
     const char *hdrs[] = {"Content-Type: application/json", NULL};
-    h_resp_t r;
     h_request(srv.port, "PUT", SNAP, hdrs, "{\"extensions\":[42]}", 19, &r);
     is_int(r.status, 401, "a PUT without a token → 401");
     h_resp_free(&r);
