@@ -65,6 +65,8 @@ static void refuse(prov_job_t *j, int status, const char *code, const char *mess
     w3_strlcpy(j->message, message, sizeof(j->message));
     w3_strlcpy(j->field, field ? field : "", sizeof(j->field));
     j->status = status;
+    j->rq.domain = j->domain[0] ? j->domain : NULL; /* submit() has not set them yet */
+    j->rq.key = j->key;
     if (prov_refusal_allowed(j->rq.actor) && writer_submit(j->a.r.w->writer, NULL, refusal_write, refusal_done, j) == 0)
         return;
     job_free(j);

@@ -293,9 +293,9 @@ static void refusal_row(db_conn_t *db, const prov_req_t *rq, const char *tenant_
 {
     w3_buf_t target = {0};
     if (rq->mode == PROV_SNAPSHOT)
-        w3_buf_printf(&target, "snapshot:%s", rq->domain);
+        w3_buf_printf(&target, "snapshot:%s", rq->domain ? rq->domain : "");
     else if (rq->mode == PROV_TENANT_PUT || rq->mode == PROV_TENANT_DELETE)
-        w3_buf_printf(&target, "tenants:%s", rq->domain);
+        w3_buf_printf(&target, "tenants:%s", rq->domain ? rq->domain : "");
     else
         w3_buf_printf(&target, "%s:%s", prov_kinds[rq->kind].list, rq->key ? rq->key : "");
     json_t *diff =
