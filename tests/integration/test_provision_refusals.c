@@ -378,6 +378,22 @@ static void activity(void)
     free(row);
     w3_buf_free(&auth);
     free(t);
+    t = token_for(TA, DA, "prov-dupkey");
+    char key[80], dup[240], wantf[120];
+    memset(key, 'k', 70);
+    key[70] = '\0';
+    snprintf(dup, sizeof(dup), "{\"extensions\":[{\"%s\":1,\"%s\":2}]}", key, key);
+    snprintf(wantf, sizeof(wantf), "/extensions/0/%s", key);
+    is_int(call("PUT", SNAP, t, dup, &j), 422, "a duplicated key of 70 characters → 422");
+    is_str(err_field(j, "field"), wantf, "  ...its whole pointer answered");
+    json_decref(j);
+    for (int i = 0; i < 100 && refused_rows("prov-dupkey") == 0; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    row = sq("SELECT json_extract(diff, '$.field') FROM voip_activity_log WHERE actor = 'prov-dupkey'");
+    is_str(row, wantf, "  ...and logged whole in its refused row");
+
+    free(row);
+    free(t);
     t = token_for(TA, DA, "prov-403");
     is_int(call("DELETE", PROV "dids/%2B39067654321?sip_domain=tenantB.edvoip.it", t, NULL, NULL), 403,
            "tenant A's DELETE of tenant B's DID → 403");
