@@ -29,7 +29,7 @@ typedef struct prov_job {
     char actor[140];
     int status; /* a refusal decided here, logged by the writer */
     char message[300];
-    char field[64];
+    char field[320]; /* as prov_result_t.field: a longer pointer would be dropped (w3_strlcpy) */
 } prov_job_t;
 
 static void job_free(prov_job_t *j)
