@@ -136,6 +136,7 @@ static const fcase_t fields[] = {
     {"routes", "name", "national", "pattern", "\"^9((0)*)*$\"", "safe pattern subset", NULL},
     {"routes", "name", "national", "pattern", "\"9(0[0-9]{5,10})\"", "not anchored", NULL},
     {"routes", "name", "national", "pattern", "\"^9[a-z]$\"", "digits and digit ranges only", NULL},
+    {"routes", "name", "national", "pattern", "\"^9(1+)(2)?$\"", "the database refused", NULL},
     {"routes", "name", "national", "name", "\"\"", "must not be empty", NULL},
     {"routes", "name", "national", "strip_digits", "21", "between 0 and 20", NULL},
     {"routes", "name", "national", "strip_digits", "-1", "between 0 and 20", NULL},
