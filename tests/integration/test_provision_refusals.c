@@ -151,6 +151,13 @@ static void per_object(void)
            422, "PUT extensions/100 whose body says ext_number 101 → 422");
     is_str(err_field(j, "field"), "/ext_number", "  ...at /ext_number");
     json_decref(j);
+    is_int(call("PUT", PROV "extensions/100?sip_domain=" DA, tok,
+                "{\"extension_id\":\"a3000000-0000-4000-8000-000000000101\",\"store_id\":\"" SA1
+                "\",\"user_id\":\"x\"}",
+                &j),
+           422, "PUT extensions/100 carrying extension 101's id → 422");
+    is_str(err_field(j, "field"), "/extension_id", "  ...at /extension_id");
+    json_decref(j);
     is_int(call("PUT", PROV "queues/x?sip_domain=" DA, tok, "{}", NULL), 404, "PUT of an unknown kind → 404");
     is_int(call("DELETE", PROV "extensions/?sip_domain=" DA, tok, NULL, NULL), 404, "DELETE without a key → 404");
     is_int(gen_of(TA), g, "the refusals wrote nothing");
@@ -289,6 +296,11 @@ static void cross_tenant(void)
        "  ...and the lookup of 100@x.example is answered not found");
     h_resp_free(&r);
     is_int(call("DELETE", PROV "tenants/nowhere.example", pt, NULL, NULL), 404, "DELETE of an unknown tenant → 404");
+    is_int(call("PUT", PROV "snapshot?sip_domain=nowhere.example", pt, "{}", NULL), 404,
+           "a platform token: PUT of an unknown domain's snapshot → 404");
+    is_int(call("PUT", PROV "tenants/a%20b", pt, "{\"tenant_id\":\"t-ab\"}", NULL), 422,
+           "PUT tenants/a%20b (not a domain) → 422");
+    is_int(sq_int("SELECT count(*) FROM tenants WHERE tenant_id = 't-ab'"), 0, "  ...and no tenant");
     free(pt);
 }
 
