@@ -32,6 +32,16 @@ static long long gen_of(const h_server_t *s, const char *tenant_id)
     return g;
 }
 
+/* The snapshot as GET answers it: equal before and after means nothing written. */
+static char *snapshot_text(void)
+{
+    h_resp_t r;
+    h_api(srv.port, "GET", SNAP, tok, NULL, &r);
+    char *t = xstrdup(r.status == 200 && r.body ? r.body : "");
+    h_resp_free(&r);
+    return t;
+}
+
 static json_t *snapshot(void)
 {
     h_resp_t r;
@@ -65,6 +75,7 @@ static void refused_text(const char *text, int want_status, const char *want_ptr
                          const char *name)
 {
     long long g = gen_of(&srv, TA);
+    char *before = snapshot_text();
     h_resp_t r;
     h_api(srv.port, "PUT", SNAP, tok, text, &r);
     json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL;
@@ -77,7 +88,11 @@ static void refused_text(const char *text, int want_status, const char *want_ptr
                 (want_status != 422 || (code && strcmp(code, "invalid") == 0));
     if (!ok(good, "%s → %d %s", name, want_status, want_ptr ? want_ptr : ""))
         printf("#   got %d: %s\n", r.status, r.body ? r.body : "(none)");
-    is_int(gen_of(&srv, TA), g, "  ...and the generation did not change");
+    char *after = snapshot_text();
+    ok(gen_of(&srv, TA) == g && *before && strcmp(before, after) == 0,
+       "  ...and nothing written (generation %lld, snapshot unchanged)", g);
+    free(before);
+    free(after);
     json_decref(j);
     h_resp_free(&r);
 }
@@ -302,6 +317,15 @@ static void object_rules(void)
     int d = find(s, "dids", "e164", "+39061234568");
     snprintf(ptr, sizeof(ptr), "/dids/%d/target_ref", d);
     refused(b, ptr, "which this request deletes", "deleting extension 100, a kept DID's target");
+
+    /* a change the plan accepts, then one the database refuses: neither stays */
+    b = json_deep_copy(s);
+    json_object_set_new(json_array_get(json_object_get(b, "extensions"), (size_t)i100), "display_name",
+                        json_string("Changed"));
+    json_array_append_new(json_object_get(b, "routes"), json_pack("{s:s, s:s, s:s}", "name", "late", "pattern",
+                                                                  "^9(1+)(2)?$", "cos_class", "internal"));
+    snprintf(ptr, sizeof(ptr), "/routes/%zu/pattern", json_array_size(json_object_get(s, "routes")));
+    refused(b, ptr, "the database refused", "an update written before a row the database refuses: rolled back");
 
     int st2 = find(s, "stores", "store_id", "a5000000-0000-4000-8000-000000000002");
     int t2 = find(s, "trunks", "gateway_name", "tenantA_store02");
