@@ -305,7 +305,7 @@ typedef struct jlevel {
     bool expect_key;
 } jlevel_t;
 
-static void pointer_add_key(w3_buf_t *out, const char *k, size_t n)
+void w3_json_pointer_add(w3_buf_t *out, const char *k, size_t n)
 {
     w3_buf_adds(out, "/");
     for (size_t i = 0; i < n; i++) {
@@ -355,7 +355,7 @@ void w3_json_pointer_at(const char *json, size_t len, size_t pos, w3_buf_t *out)
         if (st[l].array) {
             w3_buf_printf(out, "/%ld", st[l].index);
         } else if (st[l].key_len != (size_t)-1) {
-            pointer_add_key(out, json + st[l].key, st[l].key_len);
+            w3_json_pointer_add(out, json + st[l].key, st[l].key_len);
         }
     }
     if (out->data == NULL)

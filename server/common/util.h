@@ -88,6 +88,8 @@ bool w3_iso8601_valid(const char *s);
  * duplicate key error), the RFC 6901 pointer of the value being read there
  * ("/a/0/b"), appended to out. Best effort on malformed input. */
 void w3_json_pointer_at(const char *json, size_t len, size_t pos, w3_buf_t *out);
+/* Appends "/" and the key k (n bytes) escaped as RFC 6901 says (~0, ~1). */
+void w3_json_pointer_add(w3_buf_t *out, const char *k, size_t n);
 
 /* Length of the longest valid UTF-8 sequence starting at s (1–4), or 0
  * when the byte at s does not start one (n bytes available). */

@@ -29,7 +29,7 @@ typedef struct prov_job {
     char actor[140];
     int status; /* a refusal decided here, logged by the writer */
     char message[300];
-    char field[64];
+    char field[320]; /* as prov_result_t.field: a longer pointer would be dropped (w3_strlcpy) */
 } prov_job_t;
 
 static void job_free(prov_job_t *j)
@@ -65,7 +65,7 @@ static void refuse(prov_job_t *j, int status, const char *code, const char *mess
     w3_strlcpy(j->message, message, sizeof(j->message));
     w3_strlcpy(j->field, field ? field : "", sizeof(j->field));
     j->status = status;
-    j->rq.domain = j->domain;
+    j->rq.domain = j->domain[0] ? j->domain : NULL; /* submit() has not set them yet */
     j->rq.key = j->key;
     if (prov_refusal_allowed(j->rq.actor) && writer_submit(j->a.r.w->writer, NULL, refusal_write, refusal_done, j) == 0)
         return;

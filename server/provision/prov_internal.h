@@ -89,6 +89,8 @@ int prov_plan_desired(plan_t *p);
 int prov_plan_validate(plan_t *p);
 int prov_plan_diff(plan_t *p);
 void prov_plan_free(plan_t *p);
+/* out = base + "/" + name, name escaped (~0, ~1) as a JSON pointer's token. */
+void prov_ptr(char *out, size_t cap, const char *base, const char *name);
 /* A copy of a row fit to answer: write-only fields redacted. */
 json_t *prov_redact(const json_t *row);
 

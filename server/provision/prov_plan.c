@@ -23,6 +23,15 @@ int prov_fail(plan_t *p, int rc, const char *field, const char *fmt, ...)
     return rc;
 }
 
+void prov_ptr(char *out, size_t cap, const char *base, const char *name)
+{
+    w3_buf_t b = {0};
+    w3_buf_adds(&b, base);
+    w3_json_pointer_add(&b, name, strlen(name));
+    w3_strlcpy(out, b.data, cap);
+    w3_buf_free(&b);
+}
+
 static const char *sval(const json_t *row, const char *name)
 {
     const char *s = json_string_value(json_object_get(row, name));
@@ -152,7 +161,7 @@ static int normalise(plan_t *p, db_pkind_t k, const json_t *obj, const json_t *c
     json_object_foreach((json_t *)obj, name, v)
     {
         if (prov_field(d, name) == NULL && !(k == DB_PK_EXTENSIONS && strcmp(name, "password") == 0)) {
-            snprintf(f, sizeof(f), "%s/%s", ptr, name);
+            prov_ptr(f, sizeof(f), ptr, name);
             rc = prov_fail(p, -EINVAL, f, "%s is not a field of a %s", name, d->singular);
             goto out;
         }
@@ -231,14 +240,17 @@ out:
     return rc;
 }
 
-static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const char *ptr, bool fresh_id)
+/* id_given: the body named the id (else it came from the stored row its
+ * natural key matched, and a repeat is the key's fault; or it is a new
+ * UUID, and nobody else can hold it). */
+static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const char *ptr, bool id_given)
 {
     const pkind_t *d = &prov_kinds[k];
     pset_t *s = &p->want[k];
     const char *id = sval(row, d->id), *key = sval(row, d->key);
     char f[400];
     if (map_get(s->by_id, id) >= 0 || map_get(s->by_key, key) >= 0) {
-        bool by_id = map_get(s->by_id, id) >= 0;
+        bool by_id = map_get(s->by_id, id) >= 0 && (id_given || map_get(s->by_key, key) < 0);
         snprintf(f, sizeof(f), "%s/%s", ptr ? ptr : "", by_id ? d->id : d->key);
         json_decref(row);
         return prov_fail(p, -EINVAL, f, "%s %s appears twice", by_id ? d->id : d->key, by_id ? id : key);
@@ -247,7 +259,7 @@ static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const cha
         s->cap = s->cap ? 2 * s->cap : 16;
         s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
     }
-    s->v[s->n] = (pobj_t){row, cur, ptr ? xstrdup(ptr) : NULL, fresh_id};
+    s->v[s->n] = (pobj_t){row, cur, ptr ? xstrdup(ptr) : NULL, !id_given && cur == NULL && k != DB_PK_STORES};
     map_set(s->by_id, id, s->n);
     map_set(s->by_key, key, s->n);
     s->n++;
@@ -261,7 +273,7 @@ static int keep_stored(plan_t *p, db_pkind_t k, long skip)
     json_t *row;
     json_array_foreach(p->cur[k], i, row) if ((long)i != skip)
     {
-        int rc = want_add(p, k, json_incref(row), row, NULL, false);
+        int rc = want_add(p, k, json_incref(row), row, NULL, true);
         if (rc)
             return rc;
     }
@@ -298,10 +310,9 @@ static int want_from_body(plan_t *p, db_pkind_t k, const json_t *obj, const char
     int rc = match(p, k, obj, ptr, idx);
     if (rc == 0)
         rc = normalise(p, k, obj, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr, &row);
-    /* an id made here is a new UUID: no need to ask who holds it */
-    bool fresh = *idx < 0 && k != DB_PK_STORES && json_object_get(obj, prov_kinds[k].id) == NULL;
     if (rc == 0)
-        rc = want_add(p, k, row, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr, fresh);
+        rc = want_add(p, k, row, *idx >= 0 ? json_array_get(p->cur[k], (size_t)*idx) : NULL, ptr,
+                      json_object_get(obj, prov_kinds[k].id) != NULL);
     return rc;
 }
 
@@ -319,7 +330,7 @@ static int desired_snapshot(plan_t *p)
             known = strcmp(name, prov_kinds[k].list) == 0;
         if (!known) {
             char f[300];
-            snprintf(f, sizeof(f), "/%s", name);
+            prov_ptr(f, sizeof(f), "", name);
             return prov_fail(p, -EINVAL, f,
                              "%s is not a list of a snapshot (stores, trunks, dids, extensions, routes, "
                              "ring_groups, ai_agents)",

@@ -18,14 +18,32 @@ static const char *sval(const json_t *row, const char *name)
     return s ? s : "";
 }
 
+/* The schema's triggers that are stricter than the checks of prov_kinds.c
+ * (the route pattern GLOBs): the field their message names. */
+static const char *trigger_field(const char *error)
+{
+    static const struct {
+        const char *message, *field;
+    } map[] = {{"route pattern", "pattern"}, {"ws_url", "ws_url"}, {"forwarding", "forwarding"}};
+    for (size_t i = 0; i < W3_ARRAY_LEN(map); i++)
+        if (strncmp(error, map[i].message, strlen(map[i].message)) == 0)
+            return map[i].field;
+    return NULL;
+}
+
 static int db_refused(plan_t *p, const pchange_t *c)
 {
     const pkind_t *d = &prov_kinds[c->kind];
     const json_t *row = c->after ? c->after : c->before;
-    char f[300];
-    snprintf(f, sizeof(f), "/%s", d->list);
-    return prov_fail(p, -EINVAL, c->ptr ? c->ptr : f, "the database refused %s %s %s: %s", d->singular, d->key,
-                     sval(row, d->key), db_conn_error(p->db));
+    const char *error = db_conn_error(p->db) ? db_conn_error(p->db) : "", *field = trigger_field(error);
+    char f[400];
+    if (c->ptr == NULL)
+        snprintf(f, sizeof(f), "/%s", d->list);
+    else if (field)
+        snprintf(f, sizeof(f), "%s/%s", c->ptr, field);
+    else
+        snprintf(f, sizeof(f), "%s", c->ptr);
+    return prov_fail(p, -EINVAL, f, "the database refused %s %s %s: %s", d->singular, d->key, sval(row, d->key), error);
 }
 
 static int write_one(plan_t *p, const pchange_t *c)
@@ -199,7 +217,7 @@ static int run_tenant(plan_t *p, bool exists)
         json_object_foreach((json_t *)b, name, v)
         {
             char f[300];
-            snprintf(f, sizeof(f), "/%s", name);
+            prov_ptr(f, sizeof(f), "", name);
             if (strcmp(name, "sip_domain") == 0) {
                 if (!json_is_string(v) || strcasecmp(json_string_value(v), rq->domain) != 0) {
                     rc = prov_fail(p, -EINVAL, f, "sip_domain must be the URL's (%s) or left out", rq->domain);
@@ -293,9 +311,9 @@ static void refusal_row(db_conn_t *db, const prov_req_t *rq, const char *tenant_
 {
     w3_buf_t target = {0};
     if (rq->mode == PROV_SNAPSHOT)
-        w3_buf_printf(&target, "snapshot:%s", rq->domain);
+        w3_buf_printf(&target, "snapshot:%s", rq->domain ? rq->domain : "");
     else if (rq->mode == PROV_TENANT_PUT || rq->mode == PROV_TENANT_DELETE)
-        w3_buf_printf(&target, "tenants:%s", rq->domain);
+        w3_buf_printf(&target, "tenants:%s", rq->domain ? rq->domain : "");
     else
         w3_buf_printf(&target, "%s:%s", prov_kinds[rq->kind].list, rq->key ? rq->key : "");
     json_t *diff =
