@@ -28,6 +28,7 @@ typedef struct prov_job {
     char domain[254];
     char actor[140];
     int status; /* a refusal decided here, logged by the writer */
+    const char *code;
     char message[300];
     char field[320]; /* as prov_result_t.field: a longer pointer would be dropped (w3_strlcpy) */
 } prov_job_t;
@@ -48,28 +49,34 @@ static int refusal_write(db_conn_t *db, void *arg)
     return 0;
 }
 
-static void refusal_done(void *arg, int rc)
+static void refusal_reply(prov_job_t *j)
 {
-    (void)rc;
-    job_free(arg);
+    req_reply_error_field(&j->a.r, j->status, j->code, j->message, j->field[0] ? j->field : NULL);
+    job_free(j);
 }
 
-/* Answers a refusal decided before the writer, and has the writer log it. */
+static void refusal_done(void *arg, int rc)
+{
+    (void)rc; /* the refusal is answered whether its row was kept or not */
+    refusal_reply(arg);
+}
+
+/* A refusal decided before the writer: its activity row is written first
+ * (rate-limited), then it is answered, so the row exists when the client
+ * reads the answer. */
 static void refuse(prov_job_t *j, int status, const char *code, const char *message, const char *field)
 {
-    if (field)
-        req_reply_error_field(&j->a.r, status, code, message, field);
-    else
-        req_reply_error(&j->a.r, status, code, message);
     METRICS_INC(prov_refusals);
     w3_strlcpy(j->message, message, sizeof(j->message));
     w3_strlcpy(j->field, field ? field : "", sizeof(j->field));
     j->status = status;
+    j->code = code;
     j->rq.domain = j->domain[0] ? j->domain : NULL; /* submit() has not set them yet */
     j->rq.key = j->key;
-    if (prov_refusal_allowed(j->rq.actor) && writer_submit(j->a.r.w->writer, NULL, refusal_write, refusal_done, j) == 0)
+    if (prov_refusal_allowed(j->rq.actor) &&
+        writer_submit(j->a.r.w->writer, j->a.r.w->base, refusal_write, refusal_done, j) == 0)
         return;
-    job_free(j);
+    refusal_reply(j);
 }
 
 static int job_run(db_conn_t *db, void *arg)
@@ -215,6 +222,8 @@ static prov_job_t *job_begin(struct evhttp_request *req, const route_ctx_t *w, c
     }
     w3_strlcpy(j->actor, j->a.claims.client_id, sizeof(j->actor));
     j->rq.actor = j->actor;
+    if (!j->a.claims.platform)
+        j->rq.log_domain = j->a.claims.sip_domain;
     return j;
 }
 

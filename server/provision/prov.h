@@ -36,6 +36,8 @@ typedef struct prov_req {
     const char *actor; /* the token's sub / client_id; "cli" for w3voip apply */
     bool dry_run;
     long long if_match; /* -1 when the request has no If-Match */
+    /* where a refusal row is filed: a tenant token's own domain; NULL: domain */
+    const char *log_domain;
 } prov_req_t;
 
 typedef struct prov_result {

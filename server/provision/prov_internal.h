@@ -42,6 +42,8 @@ const pfield_t *prov_field(const pkind_t *k, const char *name);
 /* The checks the plan runs outside the field table. */
 const char *prov_check_password(const json_t *v);
 const char *prov_check_tenant_field(const char *name, const json_t *v);
+/* A tenant's sip_domain: DNS labels. */
+const char *prov_check_domain(const char *domain);
 
 /* One object of the desired state. */
 typedef struct pobj {

@@ -383,3 +383,23 @@ const char *prov_check_tenant_field(const char *name, const json_t *v)
         return json_is_boolean(v) ? NULL : "must be true or false";
     return "is not a field of a tenant (tenant_id, name, country_code, enabled)";
 }
+
+const char *prov_check_domain(const char *d)
+{
+    size_t n = strlen(d), label = 0;
+    if (n < 1 || n > 253)
+        return "must be 1 to 253 characters";
+    for (size_t i = 0; i <= n; i++) {
+        char c = d[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63 || d[i - 1] == '-' || d[i - label] == '-')
+                return "must be DNS labels of 1 to 63 characters (A-Z a-z 0-9 -, no - at either end) joined by dots";
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
+            label++;
+        } else {
+            return "may only hold A-Z a-z 0-9 - and dots";
+        }
+    }
+    return NULL;
+}

@@ -206,6 +206,11 @@ static int run_tenant(plan_t *p, bool exists)
         json_object_set_new(row, "enabled", json_false()); /* its CDRs and its log stay */
     } else {
         const json_t *b = rq->body;
+        const char *bad = exists ? NULL : prov_check_domain(rq->domain);
+        if (bad) {
+            rc = prov_fail(p, -EINVAL, "/sip_domain", "sip_domain %s", bad);
+            goto out;
+        }
         if (!json_is_object(b)) {
             rc = prov_fail(p, -EINVAL, "/", "the body must be a JSON object (a tenant)");
             goto out;
@@ -320,7 +325,12 @@ static void refusal_row(db_conn_t *db, const prov_req_t *rq, const char *tenant_
         json_pack("{s:s, s:s, s:s?}", "code", code, "reason", message, "field", field && *field ? field : NULL);
     char *text = json_dumps(diff, JSON_COMPACT);
     W3_CHECK_ALLOC(text);
-    db_prov_refusal(db, tenant_id, rq->domain, rq->actor, target.data,
+    /* filed where the writer may read it: a tenant token's own domain, so
+     * no tenant ever sees another's refusals in its log */
+    const char *where = rq->log_domain ? rq->log_domain : rq->domain;
+    if (rq->log_domain && (rq->domain == NULL || strcasecmp(rq->log_domain, rq->domain) != 0))
+        tenant_id = NULL;
+    db_prov_refusal(db, tenant_id, where, rq->actor, target.data,
                     rq->mode == PROV_DELETE || rq->mode == PROV_TENANT_DELETE ? "delete" : "apply", text);
     free(text);
     json_decref(diff);

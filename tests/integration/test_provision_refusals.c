@@ -243,6 +243,12 @@ static void cross_tenant(void)
            "a tenant token: DELETE tenants/tenantB.edvoip.it → 403");
     is_int(sq_int("SELECT count(*) FROM tenants WHERE sip_domain IN ('x.example', 'tenantB.edvoip.it') AND enabled"), 1,
            "  ...no tenant created, tenant B still enabled");
+    is_int(sq_int("SELECT count(*) FROM voip_activity_log WHERE status = 'refused' AND sip_domain = "
+                  "'tenantB.edvoip.it'"),
+           0, "  ...and tenant B's log holds none of tenant A's refusals");
+    ok(sq_int("SELECT count(*) FROM voip_activity_log WHERE status = 'refused' AND sip_domain = 'tenantA.edvoip.it' "
+              "AND target = 'snapshot:tenantB.edvoip.it'") == 1,
+       "  ...they are filed in tenant A's own log");
 
     is_int(call("PUT", PROV "snapshot?sip_domain=TENANTA.EDVOIP.IT", tok, "{}", NULL), 200,
            "tenant A's token on its domain in capitals → 200");
@@ -301,6 +307,17 @@ static void cross_tenant(void)
     is_int(call("PUT", PROV "tenants/a%20b", pt, "{\"tenant_id\":\"t-ab\"}", NULL), 422,
            "PUT tenants/a%20b (not a domain) → 422");
     is_int(sq_int("SELECT count(*) FROM tenants WHERE tenant_id = 't-ab'"), 0, "  ...and no tenant");
+    static const char *const not_domains[] = {"x..example", "x.example.", "-a.example", "a-.example"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(not_domains); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), PROV "tenants/%s", not_domains[i]);
+        json_t *e = NULL;
+        int st = call("PUT", path, pt, "{\"tenant_id\":\"t-nd\"}", &e);
+        ok(st == 422, "PUT tenants/%s → 422 (%d)", not_domains[i], st);
+        is_str(err_field(e, "field"), "/sip_domain", "  ...naming sip_domain");
+        json_decref(e);
+    }
+    is_int(sq_int("SELECT count(*) FROM tenants WHERE tenant_id = 't-nd'"), 0, "  ...and no tenant");
     free(pt);
 }
 
