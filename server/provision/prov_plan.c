@@ -18,6 +18,12 @@ int prov_fail(plan_t *p, int rc, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(p->res->message, sizeof(p->res->message), fmt, ap);
     va_end(ap);
+    /* one line: a CHECK's text from the database spans several */
+    char *m = p->res->message, *o = m;
+    for (const char *c = m; *c; c++)
+        if (!((*c == ' ' || *c == '\n' || *c == '\t' || *c == '\r') && (o == m || o[-1] == ' ')))
+            *o++ = *c == '\n' || *c == '\t' || *c == '\r' ? ' ' : *c;
+    *o = '\0';
     w3_strlcpy(p->res->field, field ? field : "", sizeof(p->res->field));
     p->res->rc = rc;
     return rc;
