@@ -18,14 +18,7 @@ static h_server_t srv;
 
 static long long gen_of(const char *tenant_id)
 {
-    char *out = NULL;
-    w3_buf_t cmd = {0};
-    w3_buf_printf(&cmd, "sqlite3 '%s' \"SELECT gen FROM voip_config_gen WHERE tenant_id = '%s'\"", srv.db, tenant_id);
-    h_run(cmd.data, &out);
-    w3_buf_free(&cmd);
-    long long g = out && *out ? atoll(out) : -1;
-    free(out);
-    return g;
+    return h_config_gen(srv.db, tenant_id);
 }
 
 static char *answer(const char *body)

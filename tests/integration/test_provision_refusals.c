@@ -29,28 +29,17 @@ static char *tok; /* tenant A, client w3-test */
 /* The first line of a query's output ("" when none), malloc'd. */
 static char *sq(const char *sql)
 {
-    char *out = NULL;
-    w3_buf_t cmd = {0};
-    w3_buf_printf(&cmd, "sqlite3 '%s' \"%s\"", srv.db, sql);
-    h_run(cmd.data, &out);
-    w3_buf_free(&cmd);
-    out[strcspn(out, "\n")] = '\0';
-    return out;
+    return h_sql_text(srv.db, sql);
 }
 
 static long long sq_int(const char *sql)
 {
-    char *s = sq(sql);
-    long long v = *s ? atoll(s) : -1;
-    free(s);
-    return v;
+    return h_sql_int(srv.db, sql);
 }
 
 static long long gen_of(const char *tenant_id)
 {
-    char q[160];
-    snprintf(q, sizeof(q), "SELECT gen FROM voip_config_gen WHERE tenant_id = '%s'", tenant_id);
-    return sq_int(q);
+    return h_config_gen(srv.db, tenant_id);
 }
 
 /* A token of tenant (NULL: platform) for client_id. */

@@ -22,14 +22,7 @@ static char *tok;
 
 static long long gen_of(const h_server_t *s, const char *tenant_id)
 {
-    char *out = NULL;
-    w3_buf_t cmd = {0};
-    w3_buf_printf(&cmd, "sqlite3 '%s' \"SELECT gen FROM voip_config_gen WHERE tenant_id = '%s'\"", s->db, tenant_id);
-    h_run(cmd.data, &out);
-    w3_buf_free(&cmd);
-    long long g = out && *out ? atoll(out) : -1;
-    free(out);
-    return g;
+    return h_config_gen(s->db, tenant_id);
 }
 
 /* The snapshot as GET answers it: equal before and after means nothing written. */

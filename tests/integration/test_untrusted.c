@@ -24,22 +24,12 @@ static char *tok_a;
 
 static char *sql_text(const char *sql)
 {
-    char *out = NULL;
-    w3_buf_t cmd = {0};
-    w3_buf_printf(&cmd, "sqlite3 '%s' \"%s\"", srv.db, sql);
-    h_run(cmd.data, &out);
-    w3_buf_free(&cmd);
-    if (out)
-        out[strcspn(out, "\n")] = '\0';
-    return out;
+    return h_sql_text(srv.db, sql);
 }
 
 static long long sql_int(const char *sql)
 {
-    char *s = sql_text(sql);
-    long long n = s && *s ? atoll(s) : -1;
-    free(s);
-    return n;
+    return h_sql_int(srv.db, sql);
 }
 
 /* The error's field (JSON pointer) and code of a JSON error answer. */

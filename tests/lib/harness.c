@@ -629,3 +629,33 @@ long long h_metric(int port, const char *sample)
     h_resp_free(&r);
     return v;
 }
+
+char *h_sql_text(const char *db, const char *sql)
+{
+    char *out = NULL;
+    w3_buf_t cmd = {0};
+    w3_buf_printf(&cmd, "sqlite3 '%s' \"%s\"", db, sql);
+    h_run(cmd.data, &out);
+    w3_buf_free(&cmd);
+    if (out == NULL)
+        out = xstrdup("");
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+long long h_sql_int(const char *db, const char *sql)
+{
+    char *s = h_sql_text(db, sql);
+    long long v = *s ? atoll(s) : -1;
+    free(s);
+    return v;
+}
+
+long long h_config_gen(const char *db, const char *tenant_id)
+{
+    w3_buf_t q = {0};
+    w3_buf_printf(&q, "SELECT gen FROM voip_config_gen WHERE tenant_id = '%s'", tenant_id);
+    long long g = h_sql_int(db, q.data);
+    w3_buf_free(&q);
+    return g;
+}

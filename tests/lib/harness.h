@@ -29,6 +29,13 @@ char *h_write_file(const char *dir, const char *name, const char *data);
 char *h_demo_db(const char *dir, const char *name);
 /* Runs SQL against a database file; returns 0 or the sqlite error (message printed). */
 int h_sql(const char *db, const char *sql);
+/* The first line a query prints through the sqlite3 CLI, as an operator's
+ * session sees it ("" when none; malloc'd), and the same as a number (-1
+ * when none). */
+char *h_sql_text(const char *db, const char *sql);
+long long h_sql_int(const char *db, const char *sql);
+/* A tenant's configuration generation (tenant_id "": the global one), -1 when none. */
+long long h_config_gen(const char *db, const char *tenant_id);
 
 typedef struct h_server {
     pid_t pid;
