@@ -130,7 +130,8 @@ enum {
     ST_DELETE = 2 * DB_PK__N,
     ST_OWNER_ID = 3 * DB_PK__N,
     ST_OWNER_KEY = 4 * DB_PK__N,
-    ST_FIXED = 5 * DB_PK__N,
+    ST_UPDATE = 5 * DB_PK__N,
+    ST_FIXED = 6 * DB_PK__N,
     ST_TENANT = ST_FIXED,
     ST_TENANT_JSON,
     ST_TENANT_PUT,
@@ -146,6 +147,7 @@ enum {
     ST_UNDO,
     ST_RELEASE,
     ST_REFUSAL,
+    ST_PARK_USER,
     ST__N
 };
 _Static_assert(ST__N <= DB_PROV_CACHE, "the connection's provisioning statement cache is too small");
@@ -171,26 +173,34 @@ static void gen_load(w3_buf_t *b, db_pkind_t k)
     if (k == DB_PK_STORES)
         w3_buf_adds(b, ", 'sip_domain', ?2");
     if (k == DB_PK_RING_GROUPS)
-        w3_buf_adds(b, ", 'members', (SELECT json_group_array(ext_number) FROM (SELECT ext_number FROM "
-                       "voip_ring_group_members m WHERE m.ring_group_id = g.ring_group_id "
-                       "ORDER BY position, ext_number))");
+        w3_buf_adds(b,
+                    ", 'members', (SELECT json_group_array(ext_number) FROM (SELECT ext_number FROM "
+                    "voip_ring_group_members m WHERE m.ring_group_id = g.ring_group_id AND m.sip_domain = g.sip_domain "
+                    "ORDER BY position, ext_number))");
     w3_buf_printf(b, ")) FROM (SELECT * FROM %s g WHERE tenant_id = ?1", d->table);
     w3_buf_adds(b, k == DB_PK_STORES ? " AND ?2 IS NOT NULL" : " AND sip_domain = ?2");
     w3_buf_printf(b, " ORDER BY %s) g", d->key);
 }
 
-static void gen_upsert(w3_buf_t *b, db_pkind_t k)
+/* An INSERT, or an UPDATE by id: not an upsert, whose INSERT triggers
+ * would fire for a row that is only updated. */
+static void gen_write(w3_buf_t *b, db_pkind_t k, bool update)
 {
     const struct kind *d = &kinds[k];
+    if (update) {
+        w3_buf_printf(b, "UPDATE %s SET ", d->table);
+        for (const col_t *c = d->cols + 1; c->api; c++)
+            w3_buf_printf(b, "%s%s = json_extract(?1, '$.%s')", c == d->cols + 1 ? "" : ", ", c->col, c->api);
+        w3_buf_printf(b, " WHERE %s = json_extract(?1, '$.%s')", d->cols[0].col, d->cols[0].api);
+        return;
+    }
     w3_buf_printf(b, "INSERT INTO %s (", d->table);
     for (const col_t *c = d->cols; c->api; c++)
         w3_buf_printf(b, "%s%s", c == d->cols ? "" : ", ", c->col);
     w3_buf_adds(b, ") VALUES (");
     for (const col_t *c = d->cols; c->api; c++)
         w3_buf_printf(b, "%sjson_extract(?1, '$.%s')", c == d->cols ? "" : ", ", c->api);
-    w3_buf_printf(b, ") ON CONFLICT (%s) DO UPDATE SET ", d->cols[0].col);
-    for (const col_t *c = d->cols + 1; c->api; c++)
-        w3_buf_printf(b, "%s%s = excluded.%s", c == d->cols + 1 ? "" : ", ", c->col, c->col);
+    w3_buf_adds(b, ")");
 }
 
 static const char *fixed_sql(int which)
@@ -233,6 +243,8 @@ static const char *fixed_sql(int which)
         return "ROLLBACK TO prov";
     case ST_RELEASE:
         return "RELEASE prov";
+    case ST_PARK_USER: /* 'parked-' + 32 hex: no user_id W3 would send looks like it */
+        return "UPDATE voip_extensions SET user_id = 'parked-' || lower(hex(randomblob(16))) WHERE extension_id = ?1";
     case ST_REFUSAL:
         return "INSERT INTO voip_activity_log (tenant_id, sip_domain, actor, target, op, status, diff) "
                "VALUES (?1, ?2, ?3, ?4, ?5, 'refused', ?6)";
@@ -254,7 +266,10 @@ static sqlite3_stmt *stmt(db_conn_t *c, int which)
             gen_load(&b, k);
             break;
         case 1:
-            gen_upsert(&b, k);
+            gen_write(&b, k, false);
+            break;
+        case 5:
+            gen_write(&b, k, true);
             break;
         case 2:
             w3_buf_printf(&b, "DELETE FROM %s WHERE %s = ?1", d->table, d->cols[0].col);
@@ -262,7 +277,7 @@ static sqlite3_stmt *stmt(db_conn_t *c, int which)
         case 3:
             w3_buf_printf(&b, "SELECT tenant_id FROM %s WHERE %s = ?1", d->table, d->cols[0].col);
             break;
-        default:
+        case 4:
             w3_buf_printf(&b, "SELECT tenant_id FROM %s WHERE %s = ?1", d->table, d->key);
             break;
         }
@@ -406,9 +421,9 @@ int db_prov_owner(db_conn_t *c, db_pkind_t k, bool by_key, const char *value, ch
     return rc;
 }
 
-int db_prov_upsert(db_conn_t *c, db_pkind_t k, const char *row_json)
+int db_prov_upsert(db_conn_t *c, db_pkind_t k, const char *row_json, bool exists)
 {
-    sqlite3_stmt *st = stmt(c, ST_UPSERT + (int)k);
+    sqlite3_stmt *st = stmt(c, (exists ? ST_UPDATE : ST_UPSERT) + (int)k);
     if (st)
         sqlite3_bind_text(st, 1, row_json, -1, SQLITE_STATIC);
     return exec(st);
@@ -419,6 +434,14 @@ int db_prov_delete(db_conn_t *c, db_pkind_t k, const char *id)
     sqlite3_stmt *st = stmt(c, ST_DELETE + (int)k);
     if (st)
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    return exec(st);
+}
+
+int db_prov_park_user(db_conn_t *c, const char *extension_id)
+{
+    sqlite3_stmt *st = stmt(c, ST_PARK_USER);
+    if (st)
+        sqlite3_bind_text(st, 1, extension_id, -1, SQLITE_STATIC);
     return exec(st);
 }
 

@@ -46,9 +46,13 @@ int db_prov_load(db_conn_t *c, db_pkind_t k, const char *tenant_id, const char *
  * 0 with owner filled, -ENOENT, -EIO. */
 int db_prov_owner(db_conn_t *c, db_pkind_t k, bool by_key, const char *value, char owner[65]);
 
-/* Inserts or updates (by the kind's id) one row from its JSON object; a
- * ring group's members are written by db_prov_members_set. */
-int db_prov_upsert(db_conn_t *c, db_pkind_t k, const char *row_json);
+/* Inserts (exists false) or updates (by the kind's id) one row from its
+ * JSON object; a ring group's members are written by db_prov_members_set. */
+int db_prov_upsert(db_conn_t *c, db_pkind_t k, const char *row_json, bool exists);
+/* Gives an extension a placeholder user_id, so that user_ids can move
+ * between extensions in one write (UNIQUE (tenant_id, user_id) holds at
+ * every row). */
+int db_prov_park_user(db_conn_t *c, const char *extension_id);
 int db_prov_delete(db_conn_t *c, db_pkind_t k, const char *id);
 /* Replaces a ring group's members with members_json (an array of extension
  * numbers, in ring order); NULL removes them all. */

@@ -120,6 +120,8 @@ static const char *const sql[ST_COUNT] = {
                         "FROM voip_trunks tr JOIN stores s ON s.store_id = tr.store_id "
                         "WHERE tr.store_id = ?1 AND tr.enabled = 1 AND s.enabled = 1 "
                         "ORDER BY tr.priority, tr.gateway_name LIMIT ?2",
+/* Only rows whose tenant owns the domain, as a provisioning write sees them. */
+#define OWNED "tenant_id = (SELECT tenant_id FROM tenants WHERE sip_domain = ?1)"
 #define JBOOL(c) "json(CASE WHEN " c " THEN 'true' ELSE 'false' END)"
     [ST_API_TRUNKS] =
         "SELECT json_group_array(json_object('trunk_id', trunk_id, 'tenant_id', tenant_id, 'sip_domain', "
@@ -129,36 +131,40 @@ static const char *const sql[ST_COUNT] = {
                         "'realm', realm, 'from_user', from_user, 'from_domain', from_domain, 'caller_id_number', "
                         "caller_id_number, 'priority', priority, 'enabled', " JBOOL(
                             "enabled") ")) FROM "
-                                       "(SELECT * FROM voip_trunks WHERE sip_domain = ?1 ORDER BY store_id, priority, "
+                                       "(SELECT * FROM voip_trunks WHERE sip_domain = ?1 AND " OWNED
+                                       " ORDER BY store_id, priority, "
                                        "gateway_name)",
     [ST_API_DIDS] = "SELECT json_group_array(json_object('did_id', did_id, 'tenant_id', tenant_id, 'sip_domain', "
                     "sip_domain, 'store_id', store_id, 'e164', e164, 'target_type', route_target_type, 'target_ref', "
                     "route_target_ref, 'fallback', fallback, 'enabled', " JBOOL(
                         "enabled") ")) FROM "
-                                   "(SELECT * FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164)",
-    [ST_API_EXTS] = "SELECT json_group_array(json_object('extension_id', extension_id, 'tenant_id', tenant_id, "
-                    "'sip_domain', sip_domain, 'store_id', store_id, 'user_id', user_id, 'ext_number', ext_number, "
-                    "'display_name', display_name, 'cos', cos, 'forwarding', json(forwarding), "
-                    "'voicemail_enabled', " JBOOL("voicemail_enabled") ", 'enabled', " JBOOL(
-                        "enabled") ")) FROM "
-                                   "(SELECT * FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number)",
-    [ST_API_ROUTES] = "SELECT json_group_array(json_object('route_id', route_id, 'tenant_id', tenant_id, 'sip_domain', "
-                      "sip_domain, 'name', name, 'pattern', pattern, 'strip_digits', strip_digits, 'prepend', prepend, "
-                      "'cos_class', cos_class, 'priority', priority, 'enabled', " JBOOL(
-                          "enabled") ")) FROM "
-                                     "(SELECT * FROM voip_routes WHERE sip_domain = ?1 ORDER BY priority, route_id)",
+                                   "(SELECT * FROM voip_dids WHERE sip_domain = ?1 AND " OWNED " ORDER BY e164)",
+    [ST_API_EXTS] =
+        "SELECT json_group_array(json_object('extension_id', extension_id, 'tenant_id', tenant_id, "
+        "'sip_domain', sip_domain, 'store_id', store_id, 'user_id', user_id, 'ext_number', ext_number, "
+        "'display_name', display_name, 'cos', cos, 'forwarding', json(forwarding), "
+        "'voicemail_enabled', " JBOOL("voicemail_enabled") ", 'enabled', " JBOOL(
+            "enabled") ")) FROM "
+                       "(SELECT * FROM voip_extensions WHERE sip_domain = ?1 AND " OWNED " ORDER BY ext_number)",
+    [ST_API_ROUTES] =
+        "SELECT json_group_array(json_object('route_id', route_id, 'tenant_id', tenant_id, 'sip_domain', "
+        "sip_domain, 'name', name, 'pattern', pattern, 'strip_digits', strip_digits, 'prepend', prepend, "
+        "'cos_class', cos_class, 'priority', priority, 'enabled', " JBOOL(
+            "enabled") ")) FROM "
+                       "(SELECT * FROM voip_routes WHERE sip_domain = ?1 AND " OWNED " ORDER BY priority, route_id)",
     [ST_API_RINGS] =
         "SELECT json_group_array(json_object('ring_group_id', g.ring_group_id, 'tenant_id', g.tenant_id, "
         "'sip_domain', g.sip_domain, 'store_id', g.store_id, 'ref', g.ref, 'strategy', g.strategy, "
         "'ring_timeout', g.ring_timeout, 'enabled', " JBOOL(
             "g.enabled") ", 'members', "
                          "(SELECT json_group_array(ext_number) FROM (SELECT ext_number FROM voip_ring_group_members m "
-                         "WHERE m.ring_group_id = g.ring_group_id ORDER BY position, ext_number)))) FROM "
-                         "(SELECT * FROM voip_ring_groups WHERE sip_domain = ?1 ORDER BY ref) g",
+                         "WHERE m.ring_group_id = g.ring_group_id AND m.sip_domain = g.sip_domain ORDER BY position, "
+                         "ext_number)))) FROM "
+                         "(SELECT * FROM voip_ring_groups WHERE sip_domain = ?1 AND " OWNED " ORDER BY ref) g",
     [ST_API_AGENTS] = "SELECT json_group_array(json_object('agent_id', agent_id, 'tenant_id', tenant_id, 'sip_domain', "
                       "sip_domain, 'ref', ref, 'name', name, 'ws_url', ws_url, 'enabled', " JBOOL(
                           "enabled") ")) FROM "
-                                     "(SELECT * FROM ai_agents WHERE sip_domain = ?1 ORDER BY ref)",
+                                     "(SELECT * FROM ai_agents WHERE sip_domain = ?1 AND " OWNED " ORDER BY ref)",
     [ST_API_STORES] = "SELECT json_group_array(json_object('store_id', store_id, 'tenant_id', tenant_id, 'sip_domain', "
                       "sip_domain, 'name', name, 'enabled', json(CASE WHEN enabled THEN 'true' ELSE 'false' END))) "
                       "FROM (SELECT s.*, t.sip_domain FROM stores s JOIN tenants t ON t.tenant_id = s.tenant_id "
@@ -185,8 +191,8 @@ static const char *const sql[ST_COUNT] = {
         "SELECT id, json_object('id', id, 'ts', ts, 'tenant_id', tenant_id, 'sip_domain', sip_domain, "
         "'actor', actor, 'target', target, 'op', op, 'status', status, 'diff', json(" REDACTED_DIFF ")) "
         "FROM voip_activity_log WHERE sip_domain = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-    [ST_LIST_EXTS] = "SELECT ext_number FROM voip_extensions WHERE sip_domain = ?1 ORDER BY ext_number",
-    [ST_LIST_DIDS] = "SELECT e164 FROM voip_dids WHERE sip_domain = ?1 ORDER BY e164",
+    [ST_LIST_EXTS] = "SELECT ext_number FROM voip_extensions WHERE sip_domain = ?1 AND " OWNED " ORDER BY ext_number",
+    [ST_LIST_DIDS] = "SELECT e164 FROM voip_dids WHERE sip_domain = ?1 AND " OWNED " ORDER BY e164",
     [ST_LIST_STORES] = "SELECT store_id FROM stores WHERE tenant_id = ?1 AND enabled = 1 ORDER BY store_id",
 };
 

@@ -50,3 +50,54 @@ WHEN NEW.forwarding != '{}' AND json_valid(NEW.forwarding)
 BEGIN
     SELECT RAISE(ABORT, 'forwarding holds a duplicated key');
 END;
+
+-- The limits of v3 are checked by a provisioning write on the whole desired
+-- state before it writes (server/provision); row by row they would refuse a
+-- valid one (a trunk moving from one full store to another, swapped with
+-- one coming back). With voip_actor set (a provisioning write) they step
+-- aside; every other writer meets them as before.
+DROP TRIGGER limit_ring_group_members_insert;
+DROP TRIGGER limit_ring_group_members_update;
+DROP TRIGGER limit_routes_insert;
+DROP TRIGGER limit_routes_update;
+DROP TRIGGER limit_trunks_insert;
+DROP TRIGGER limit_trunks_update;
+CREATE TRIGGER limit_ring_group_members_insert BEFORE INSERT ON voip_ring_group_members
+WHEN (SELECT count(*) FROM voip_ring_group_members WHERE ring_group_id = NEW.ring_group_id) >= 64
+     AND NOT EXISTS (SELECT 1 FROM voip_actor)
+BEGIN
+    SELECT RAISE(ABORT, 'a ring group has at most 64 members');
+END;
+CREATE TRIGGER limit_ring_group_members_update BEFORE UPDATE OF ring_group_id ON voip_ring_group_members
+WHEN NEW.ring_group_id IS NOT OLD.ring_group_id
+     AND (SELECT count(*) FROM voip_ring_group_members WHERE ring_group_id = NEW.ring_group_id) >= 64
+     AND NOT EXISTS (SELECT 1 FROM voip_actor)
+BEGIN
+    SELECT RAISE(ABORT, 'a ring group has at most 64 members');
+END;
+CREATE TRIGGER limit_routes_insert BEFORE INSERT ON voip_routes
+WHEN (SELECT count(*) FROM voip_routes WHERE sip_domain = NEW.sip_domain) >= 256
+     AND NOT EXISTS (SELECT 1 FROM voip_actor)
+BEGIN
+    SELECT RAISE(ABORT, 'a tenant has at most 256 routes');
+END;
+CREATE TRIGGER limit_routes_update BEFORE UPDATE OF sip_domain ON voip_routes
+WHEN NEW.sip_domain IS NOT OLD.sip_domain COLLATE NOCASE
+     AND (SELECT count(*) FROM voip_routes WHERE sip_domain = NEW.sip_domain) >= 256
+     AND NOT EXISTS (SELECT 1 FROM voip_actor)
+BEGIN
+    SELECT RAISE(ABORT, 'a tenant has at most 256 routes');
+END;
+CREATE TRIGGER limit_trunks_insert BEFORE INSERT ON voip_trunks
+WHEN (SELECT count(*) FROM voip_trunks WHERE store_id = NEW.store_id) >= 16
+     AND NOT EXISTS (SELECT 1 FROM voip_actor)
+BEGIN
+    SELECT RAISE(ABORT, 'a store has at most 16 trunks');
+END;
+CREATE TRIGGER limit_trunks_update BEFORE UPDATE OF store_id ON voip_trunks
+WHEN NEW.store_id IS NOT OLD.store_id
+     AND (SELECT count(*) FROM voip_trunks WHERE store_id = NEW.store_id) >= 16
+     AND NOT EXISTS (SELECT 1 FROM voip_actor)
+BEGIN
+    SELECT RAISE(ABORT, 'a store has at most 16 trunks');
+END;

@@ -32,7 +32,8 @@ static json_t *load(const char *path)
     json_t *j = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &err)
                                        : json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (j == NULL)
-        fprintf(stderr, "w3voip apply: %s: %s (line %d, column %d)\n", path, err.text, err.line, err.column);
+        fprintf(stderr, "w3voip apply: %s: %s at line %d, column %d\n", path, prov_json_error(&err), err.line,
+                err.column);
     return j;
 }
 

@@ -73,7 +73,8 @@ static void refuse(prov_job_t *j, int status, const char *code, const char *mess
     j->code = code;
     j->rq.domain = j->domain[0] ? j->domain : NULL; /* submit() has not set them yet */
     j->rq.key = j->key;
-    if (prov_refusal_allowed(j->rq.actor) &&
+    const char *dry = api_param(&j->a, "dry_run"); /* a dry run changes nothing, the log neither */
+    if (!(dry && (strcmp(dry, "1") == 0 || strcmp(dry, "true") == 0)) && prov_refusal_allowed(j->rq.actor) &&
         writer_submit(j->a.r.w->writer, j->a.r.w->base, refusal_write, refusal_done, j) == 0)
         return;
     refusal_reply(j);
@@ -109,7 +110,8 @@ static void job_done(void *arg, int rc)
         } map[] = {{-ENOENT, 404, "not_found"},
                    {-EINVAL, 422, "invalid"},
                    {-EEXIST, 409, "conflict"},
-                   {-ESTALE, 412, "precondition_failed"}};
+                   {-ESTALE, 412, "precondition_failed"},
+                   {-EPERM, 403, "forbidden"}};
         int status = 503;
         const char *code = "unavailable";
         for (size_t i = 0; i < W3_ARRAY_LEN(map); i++)
@@ -177,7 +179,8 @@ static bool body(prov_job_t *j, size_t max)
     }
     if (j->body == NULL) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "body is not JSON: %s (line %d, column %d)", err.text, err.line, err.column);
+        snprintf(msg, sizeof(msg), "body is not JSON: %s at line %d, column %d", prov_json_error(&err), err.line,
+                 err.column);
         refuse(j, 400, "bad_request", msg, NULL);
         return false;
     }
@@ -203,7 +206,7 @@ static char *segment(const char *s, const char *e)
     size_t n = 0;
     char *d = evhttp_uridecode(raw, 0, &n);
     free(raw);
-    if (d == NULL || n == 0 || strlen(d) != n) {
+    if (d == NULL || n == 0 || strlen(d) != n || w3_utf8_valid_prefix(d, n) != n) {
         free(d);
         return NULL;
     }
@@ -222,8 +225,10 @@ static prov_job_t *job_begin(struct evhttp_request *req, const route_ctx_t *w, c
     }
     w3_strlcpy(j->actor, j->a.claims.client_id, sizeof(j->actor));
     j->rq.actor = j->actor;
-    if (!j->a.claims.platform)
+    if (!j->a.claims.platform) {
         j->rq.log_domain = j->a.claims.sip_domain;
+        j->rq.scope_tenant_id = j->a.claims.tenant_id;
+    }
     return j;
 }
 

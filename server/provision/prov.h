@@ -5,7 +5,8 @@
  *
  * Return convention (CONTRIBUTING.md): 0, or -errno in res->rc with a
  * message and the JSON pointer of the field at fault; the HTTP layer maps
- * them (-ENOENT 404, -EINVAL 422, -EEXIST 409, -ESTALE 412, -EIO 503).
+ * them (-ENOENT 404, -EINVAL 422, -EEXIST 409, -ESTALE 412, -EPERM 403,
+ * -EIO 503).
  *
  * Ownership: the request borrows everything it points to; the result owns
  * its json (prov_result_free). prov_run runs on the thread that owns db,
@@ -38,6 +39,9 @@ typedef struct prov_req {
     long long if_match; /* -1 when the request has no If-Match */
     /* where a refusal row is filed: a tenant token's own domain; NULL: domain */
     const char *log_domain;
+    /* a tenant token's tenant_id (NULL: platform): checked again against the
+     * domain's owner on the writer, where it cannot change meanwhile */
+    const char *scope_tenant_id;
 } prov_req_t;
 
 typedef struct prov_result {
@@ -64,5 +68,8 @@ void prov_refusal_log(db_conn_t *db, const prov_req_t *rq, int status, const cha
 /* Whether one more refusal row may be written for actor now. Thread-safe. */
 bool prov_refusal_allowed(const char *actor);
 void prov_result_free(prov_result_t *res);
+/* What is wrong with a body jansson refused, without quoting it (the text
+ * near the error may be the inside of a password). Static string. */
+const char *prov_json_error(const json_error_t *err);
 
 #endif

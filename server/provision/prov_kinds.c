@@ -26,10 +26,19 @@ static bool chars(const json_t *v, size_t min, size_t max, const char *allowed)
 
 /* Free text that reaches FreeSWITCH (names): no control character and no
  * pre-processor or expansion trigger. */
+/* Characters, as the schema's length() counts them (jansson's strings are UTF-8). */
+static size_t chars_in(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static const char *text(const json_t *v, size_t max)
 {
     const char *s = json_string_value(v);
-    if (json_string_length(v) > max || strlen(s) != json_string_length(v))
+    if (strlen(s) != json_string_length(v) || chars_in(s) > max)
         return max == 100 ? "must be at most 100 characters" : "must be at most 200 characters";
     if (w3_utf8_valid_prefix(s, strlen(s)) != strlen(s) || !xg_value_safe(s))
         return "may not hold control characters, '${', '<?' or X-PRE-PROCESS";
@@ -402,4 +411,26 @@ const char *prov_check_domain(const char *d)
         }
     }
     return NULL;
+}
+
+const char *prov_json_error(const json_error_t *err)
+{
+    switch (json_error_code(err)) {
+    case json_error_invalid_utf8:
+        return "invalid UTF-8";
+    case json_error_premature_end_of_input:
+        return "the body ends too early";
+    case json_error_end_of_input_expected:
+        return "text after the JSON value";
+    case json_error_null_character:
+        return "a NUL character";
+    case json_error_duplicate_key:
+        return "a duplicated key";
+    case json_error_wrong_type:
+        return "not a JSON object";
+    case json_error_invalid_format:
+    case json_error_invalid_syntax:
+    default:
+        return "invalid JSON syntax";
+    }
 }

@@ -18,6 +18,8 @@ int prov_fail(plan_t *p, int rc, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(p->res->message, sizeof(p->res->message), fmt, ap);
     va_end(ap);
+    /* a value cut by the buffer may end inside a character */
+    p->res->message[w3_utf8_valid_prefix(p->res->message, strlen(p->res->message))] = '\0';
     /* one line: a CHECK's text from the database spans several */
     char *m = p->res->message, *o = m;
     for (const char *c = m; *c; c++)

@@ -42,7 +42,7 @@ static int db_refused(plan_t *p, const pchange_t *c)
     else if (field)
         snprintf(f, sizeof(f), "%s/%s", c->ptr, field);
     else
-        snprintf(f, sizeof(f), "%s", c->ptr);
+        snprintf(f, sizeof(f), "%s", *c->ptr ? c->ptr : "/");
     return prov_fail(p, -EINVAL, f, "the database refused %s %s %s: %s", d->singular, d->key, sval(row, d->key), error);
 }
 
@@ -55,7 +55,7 @@ static int write_one(plan_t *p, const pchange_t *c)
     } else {
         char *text = json_dumps(c->after, JSON_COMPACT);
         W3_CHECK_ALLOC(text);
-        rc = db_prov_upsert(p->db, c->kind, text);
+        rc = db_prov_upsert(p->db, c->kind, text, c->op == OP_UPDATE);
         free(text);
         if (rc == 0 && c->members_changed) {
             char *m = json_dumps(json_object_get(c->after, "members"), JSON_COMPACT);
@@ -90,6 +90,12 @@ static int write_all(plan_t *p)
         for (size_t i = 0; i < p->nch && rc == 0; i++)
             if (p->ch[i].kind == then[f] && p->ch[i].op == OP_DELETE)
                 rc = write_one(p, &p->ch[i]);
+    /* user_ids may move between extensions: park the ones that change */
+    for (size_t i = 0; i < p->nch && rc == 0; i++)
+        if (p->ch[i].kind == DB_PK_EXTENSIONS && p->ch[i].op == OP_UPDATE &&
+            strcmp(sval(p->ch[i].before, "user_id"), sval(p->ch[i].after, "user_id")) != 0 &&
+            db_prov_park_user(p->db, sval(p->ch[i].before, "extension_id")) != 0)
+            rc = db_refused(p, &p->ch[i]);
     for (int k = 0; k < DB_PK__N && rc == 0; k++)
         for (size_t i = 0; i < p->nch && rc == 0; i++)
             if ((int)p->ch[i].kind == k && p->ch[i].op != OP_DELETE)
@@ -287,21 +293,23 @@ bool prov_refusal_allowed(const char *actor)
     time_t now = time(NULL);
     bool ok = false;
     pthread_mutex_lock(&refusal_lock);
-    int slot = 0;
-    for (int i = 0; i < REFUSAL_SLOTS; i++) {
-        if (strcmp(refusal_slots[i].actor, actor) == 0) {
+    int slot = -1, idle = -1;
+    for (int i = 0; i < REFUSAL_SLOTS && slot < 0; i++) {
+        if (strcmp(refusal_slots[i].actor, actor) == 0)
             slot = i;
-            break;
-        }
-        if (refusal_slots[i].second < refusal_slots[slot].second)
-            slot = i; /* the slot idle the longest */
+        else if (refusal_slots[i].second != now && idle < 0)
+            idle = i; /* a slot nobody used this second */
     }
-    if (strcmp(refusal_slots[slot].actor, actor) != 0 || refusal_slots[slot].second != now) {
+    if (slot >= 0 && refusal_slots[slot].second != now)
+        refusal_slots[slot].n = 0;
+    if (slot < 0 && idle >= 0) {
+        slot = idle;
         w3_strlcpy(refusal_slots[slot].actor, actor, sizeof(refusal_slots[slot].actor));
-        refusal_slots[slot].second = now;
         refusal_slots[slot].n = 0;
     }
-    if (refusal_slots[slot].n < REFUSALS_PER_S) {
+    /* no slot free this second (64 clients refused at once): count only */
+    if (slot >= 0 && refusal_slots[slot].n < REFUSALS_PER_S) {
+        refusal_slots[slot].second = now;
         refusal_slots[slot].n++;
         ok = true;
     }
@@ -321,10 +329,20 @@ static void refusal_row(db_conn_t *db, const prov_req_t *rq, const char *tenant_
         w3_buf_printf(&target, "tenants:%s", rq->domain ? rq->domain : "");
     else
         w3_buf_printf(&target, "%s:%s", prov_kinds[rq->kind].list, rq->key ? rq->key : "");
-    json_t *diff =
-        json_pack("{s:s, s:s, s:s?}", "code", code, "reason", message, "field", field && *field ? field : NULL);
-    char *text = json_dumps(diff, JSON_COMPACT);
-    W3_CHECK_ALLOC(text);
+    /* the reason may quote what the caller sent: valid UTF-8 whatever it was */
+    w3_buf_t why = {0}, at = {0};
+    w3_buf_add_utf8(&why, message, strlen(message));
+    w3_buf_add_utf8(&at, field ? field : "", field ? strlen(field) : 0);
+    json_t *diff = json_pack("{s:s, s:s, s:s?}", "code", code, "reason", why.data ? why.data : "", "field",
+                             at.len ? at.data : NULL);
+    w3_buf_free(&why);
+    w3_buf_free(&at);
+    char *text = diff ? json_dumps(diff, JSON_COMPACT) : NULL;
+    if (text == NULL) { /* not worth a crash: the refusal is still counted */
+        json_decref(diff);
+        w3_buf_free(&target);
+        return;
+    }
     /* filed where the writer may read it: a tenant token's own domain, so
      * no tenant ever sees another's refusals in its log */
     const char *where = rq->log_domain ? rq->log_domain : rq->domain;
@@ -353,6 +371,8 @@ static const char *rc_code(int rc)
         return "conflict";
     case -ESTALE:
         return "precondition_failed";
+    case -EPERM:
+        return "forbidden";
     default:
         return "invalid";
     }
@@ -366,6 +386,9 @@ int prov_run(db_conn_t *db, const prov_req_t *rq, prov_result_t *res)
     bool tenant_mode = rq->mode == PROV_TENANT_PUT || rq->mode == PROV_TENANT_DELETE;
     if (rc == -EIO) {
         rc = prov_fail(&p, -EIO, NULL, "database error: %s", db_conn_error(db));
+    } else if (rq->scope_tenant_id && !tenant_mode && rc == 0 && strcmp(rq->scope_tenant_id, p.tenant.tenant_id)) {
+        /* the domain changed hands since the HTTP layer looked */
+        rc = prov_fail(&p, -EPERM, "sip_domain", "this token's tenant_id does not own that sip_domain");
     } else if (rc == -ENOENT && !tenant_mode) {
         rc = prov_fail(&p, -ENOENT, NULL, "unknown sip_domain %s (create it with PUT /api/voip/provision/tenants/%s)",
                        rq->domain, rq->domain);

@@ -111,6 +111,25 @@ int main(void)
     ok(res.nchanges == 0, "  ...changes nothing");
     prov_result_free(&res);
 
+    /* the HTTP layer saw the domain free; by the time the writer runs it is another tenant's */
+    json_t *b = json_loads("{}", 0, NULL);
+    prov_req_t rq = {.mode = PROV_SNAPSHOT,
+                     .domain = DA,
+                     .body = b,
+                     .actor = "unit",
+                     .if_match = -1,
+                     .scope_tenant_id = "b0000000-0000-4000-8000-00000000000b",
+                     .log_domain = "tenantB.edvoip.it"};
+    db_tx_begin(db);
+    is_int(prov_run(db, &rq, &res), -EPERM,
+           "a tenant token whose tenant does not own the domain on the writer → -EPERM");
+    db_tx_commit(db);
+    prov_result_free(&res);
+    json_decref(b);
+    is_int(count("SELECT count(*) FROM voip_activity_log WHERE status = 'refused' AND sip_domain = 'tenantB.edvoip.it' "
+                 "AND target = 'snapshot:" DA "'"),
+           1, "  ...its refusal filed in the token's own domain");
+
     db_conn_close(db);
     h_rmrf(dir);
     free(dir);
