@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "internal.h"
@@ -292,8 +295,12 @@ void fsn_node_connect(fsn_node_t *n)
     bufferevent_enable(n->bev, EV_READ | EV_WRITE);
     n->state = N_CONNECTING;
     arm(n, f->o.auth_timeout_s);
-    if (bufferevent_socket_connect(n->bev, ai->ai_addr, (int)ai->ai_addrlen) != 0)
+    if (bufferevent_socket_connect(n->bev, ai->ai_addr, (int)ai->ai_addrlen) != 0) {
         lost(n, "cannot connect");
+        goto out;
+    }
+    int one = 1; /* one small command at a time: no Nagle delay */
+    setsockopt(bufferevent_getfd(n->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 out:
     if (ai)
         evutil_freeaddrinfo(ai);

@@ -13,6 +13,7 @@
 #include "log.h"
 
 #define ROWS_PER_POLL 512
+#define PAGES_PER_POLL 64
 
 typedef struct list {
     char **v;
@@ -62,7 +63,8 @@ static void user(plan_t *p, const char *ext, const char *domain, bool gone)
     char k[400];
     int unused = 0;
     snprintf(k, sizeof(k), "%s %s", ext, domain);
-    add(&p->flush, k, 0, &unused);
+    if (p->flush.n <= FSNODE_FLUSH_MAX) /* past it: one bare flush */
+        add(&p->flush, k, 0, &unused);
     if (gone) {
         snprintf(k, sizeof(k), "%s@%s", ext, domain);
         add(&p->reg, k, FSNODE_REG_MAX, &p->dropped_reg);
@@ -164,18 +166,25 @@ bool fsn_feed_poll(fsnode_t *f)
 {
     db_feed_row_t *rows = xmalloc(ROWS_PER_POLL * sizeof(*rows));
     plan_t p = {.f = f};
-    int n = 0;
+    int n = 0, total = 0, pages = 0;
     bool more = false;
-    if (db_feed_read(f->db, f->feed_id, rows, ROWS_PER_POLL, &n) != 0) {
-        log_warn("change feed: cannot read the activity log", NULL);
-        goto out;
-    }
+    /* a big transaction is read whole (up to PAGES_PER_POLL pages) into one
+     * plan, so that it is coalesced once */
+    do {
+        if (db_feed_read(f->db, f->feed_id, rows, ROWS_PER_POLL, &n) != 0) {
+            log_warn("change feed: cannot read the activity log", NULL);
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            row(&p, &rows[i]);
+        if (n > 0)
+            f->feed_id = rows[n - 1].id;
+        total += n;
+        more = n == ROWS_PER_POLL;
+    } while (more && ++pages < PAGES_PER_POLL);
+    n = total;
     if (n == 0)
         goto out;
-    for (int i = 0; i < n; i++)
-        row(&p, &rows[i]);
-    f->feed_id = rows[n - 1].id;
-    more = n == ROWS_PER_POLL;
     if (p.dropped_kill || p.dropped_reg) {
         char k[16], r[16];
         snprintf(k, sizeof(k), "%d", p.dropped_kill);
