@@ -95,8 +95,8 @@ static const struct opt opts[] = {
      "A FreeSWITCH event socket (mod_event_socket, inbound) told of every\n"
      "configuration change: killgw/rescan for trunks, xml_flush_cache and\n"
      "flush_inbound_reg for extensions. Repeatable; the environment variable\n"
-     "takes a comma-separated list. With a node, directory users are answered\n"
-     "cacheable (see --cacheable)."},
+     "takes a comma-separated list (a flag replaces it). With a node, directory\n"
+     "users are answered cacheable (see --cacheable)."},
     {"fs-node-password-file", "W3_FS_NODE_PASSWORD_FILE", T_FS_PASS_FILE, 0, "FILE",
      "File holding the event socket password (event_socket.conf.xml\n"
      "'password'; one trailing newline stripped). Required with --fs-node."},

@@ -118,6 +118,13 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
     evtimer_add(f->poll, &tv);
 }
 
+/* Inside the loop: a loopbreak called before the loop started would be
+ * forgotten (event_base_loop clears it), an active event is not. */
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    event_base_loopbreak(((fsnode_t *)arg)->base);
+}
+
 static void *fsnode_main(void *arg)
 {
     fsnode_t *f = arg;
@@ -175,7 +182,9 @@ fsnode_t *fsnode_create(const fsnode_opts_t *o, char **err)
     f->base = event_base_new();
     W3_CHECK_ALLOC(f->base);
     f->poll = evtimer_new(f->base, on_poll, f);
+    f->stop = event_new(f->base, -1, 0, on_stop, f);
     W3_CHECK_ALLOC(f->poll);
+    W3_CHECK_ALLOC(f->stop);
     f->n = o->nodes_n;
     f->nodes = xcalloc((size_t)f->n, sizeof(*f->nodes));
     for (int i = 0; i < f->n; i++) {
@@ -206,7 +215,7 @@ void fsnode_destroy(fsnode_t *f)
     if (f == NULL)
         return;
     if (f->started) {
-        event_base_loopbreak(f->base);
+        event_active(f->stop, EV_READ, 0);
         pthread_join(f->thread, NULL);
     }
     for (int i = 0; f->nodes && i < f->n; i++) {
@@ -225,6 +234,8 @@ void fsnode_destroy(fsnode_t *f)
     free(f->nodes);
     if (f->poll)
         event_free(f->poll);
+    if (f->stop)
+        event_free(f->stop);
     if (f->base)
         event_base_free(f->base);
     db_reader_destroy(f->db);

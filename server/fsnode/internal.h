@@ -44,6 +44,7 @@ struct fsnode {
     bool started;
     struct event_base *base;
     struct event *poll;
+    struct event *stop; /* activated by fsnode_destroy (any thread) */
     db_reader_t *db;
     long long feed_id;
     fsn_node_t *nodes;
