@@ -99,11 +99,23 @@ void fsn_enqueue_resync(fsn_node_t *n)
     w3_buf_t b = {0};
     if (db_feed_generations(f->db, &gens) != 0)
         gens = NULL;
-    /* in reverse: the rescan first, then the flush, then the marker */
+    /* in reverse: the audio-fork subscription, the rescan, the flush, the
+     * marker */
     push_front(n, (fsn_cmd_t){.marker = true, .feed_id = f->feed_id, .gens = gens});
     push_front(n, (fsn_cmd_t){.text = xstrdup("xml_flush_cache")});
     w3_buf_printf(&b, "sofia profile %s rescan", f->o.gateway_profile);
     push_front(n, (fsn_cmd_t){.text = b.data});
+    push_front(n, (fsn_cmd_t){.raw = true, .text = xstrdup("event plain CUSTOM " FSNODE_AI_EVENTS)});
+}
+
+void fsn_enqueue_ai_fallback(fsn_node_t *n, const char *uuid)
+{
+    w3_buf_t set = {0}, go = {0};
+    /* w3_ai_result parks a call whose w3_fork starts with +OK: say it failed */
+    w3_buf_printf(&set, "uuid_setvar %s w3_fork -ERR audio stream connect_failed", uuid);
+    w3_buf_printf(&go, "uuid_transfer %s w3_ai_result XML public", uuid);
+    push_front(n, (fsn_cmd_t){.text = go.data});
+    push_front(n, (fsn_cmd_t){.text = set.data});
 }
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)

@@ -49,6 +49,10 @@ typedef struct fsnode_opts {
 #define FSNODE_FLUSH_MAX 32
 #define FSNODE_REG_MAX 100
 #define FSNODE_KILL_MAX 256
+/* The mod_audio_fork events each node is subscribed to; on connect_failed
+ * the call (the event's Unique-ID) is moved to its DID's fallback with
+ * uuid_setvar + uuid_transfer <uuid> w3_ai_result XML public. */
+#define FSNODE_AI_EVENTS "mod_audio_fork::connect mod_audio_fork::connect_failed mod_audio_fork::disconnect"
 
 typedef struct fsnode fsnode_t;
 

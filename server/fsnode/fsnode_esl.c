@@ -4,6 +4,7 @@
  * command is "api <cmd>\n\n", answered by an api/response whose body is
  * Content-Length bytes. One command in flight per node; a reply not come
  * within the command timeout closes the connection (its framing is lost). */
+#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -136,7 +137,7 @@ void fsn_node_kick(fsn_node_t *n)
             continue;
         }
         struct evbuffer *out = bufferevent_get_output(n->bev);
-        evbuffer_add_printf(out, "api %s\n\n", c->text);
+        evbuffer_add_printf(out, "%s%s\n\n", c->raw ? "" : "api ", c->text);
         n->state = N_BUSY;
         arm(n, f->o.command_timeout_s);
     }
@@ -170,6 +171,50 @@ static bool header(const char *block, const char *name, char *dst, size_t cap)
     return false;
 }
 
+/* %XX decoding in place (event-plain header values are url-encoded). */
+static void url_decode(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (s[0] == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+            char hex[3] = {s[1], s[2], 0};
+            *o++ = (char)strtol(hex, NULL, 16);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
+static bool uuid_ok(const char *u)
+{
+    size_t n = strlen(u);
+    return n >= 8 && n <= 64 && strspn(u, "0123456789abcdefABCDEF-") == n;
+}
+
+/* A text/event-plain body: the headers of one event. */
+static void ai_event(fsn_node_t *n, const char *body)
+{
+    char sub[128] = "", uuid[80] = "";
+    header(body, "Event-Subclass", sub, sizeof(sub));
+    header(body, "Unique-ID", uuid, sizeof(uuid));
+    url_decode(sub);
+    url_decode(uuid);
+    if (strncmp(sub, "mod_audio_fork::", 16) != 0)
+        return;
+    log_info("fs node audio stream event", "node", n->addr, "event", sub, "uuid", uuid, NULL);
+    if (strcmp(sub, "mod_audio_fork::connect_failed") != 0)
+        return;
+    if (!uuid_ok(uuid)) {
+        log_warn("audio stream failure without a usable Unique-ID: nothing transferred", "node", n->addr, NULL);
+        return;
+    }
+    log_warn("audio stream failed: the call goes to its DID's fallback", "node", n->addr, "uuid", uuid, NULL);
+    fsn_enqueue_ai_fallback(n, uuid);
+    fsn_node_kick(n);
+}
+
 /* One message (headers + body) is complete: act on it. false = closed. */
 static bool message(fsn_node_t *n, const char *headers, const char *body)
 {
@@ -194,9 +239,19 @@ static bool message(fsn_node_t *n, const char *headers, const char *body)
         lost(n, "authentication refused");
         return false;
     }
-    if (strcmp(type, "api/response") == 0 && n->state == N_BUSY) {
+    if (strcmp(type, "api/response") == 0 && n->state == N_BUSY && !n->q[n->q_head].raw) {
         answered(n, body);
         fsn_node_kick(n);
+        return true;
+    }
+    if (strcmp(type, "command/reply") == 0 && n->state == N_BUSY && n->q[n->q_head].raw) {
+        header(headers, "Reply-Text", reply, sizeof(reply));
+        answered(n, reply);
+        fsn_node_kick(n);
+        return true;
+    }
+    if (strcmp(type, "text/event-plain") == 0) {
+        ai_event(n, body);
         return true;
     }
     if (strcmp(type, "text/disconnect-notice") == 0) {

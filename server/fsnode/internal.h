@@ -15,6 +15,7 @@ typedef struct fsn_cmd {
     char *text;   /* the api command, e.g. "sofia profile external rescan" */
     char *domain; /* the tenant it is for, or NULL */
     bool marker;  /* no command: everything before it was answered */
+    bool raw;     /* sent as is (not "api ..."), answered by a command/reply */
     long long feed_id;
     char *gens; /* marker: generations as of feed_id */
 } fsn_cmd_t;
@@ -62,6 +63,9 @@ void fsn_enqueue(fsn_node_t *n, const char *text, const char *domain);
 void fsn_enqueue_marker(fsn_node_t *n, long long feed_id, const char *gens);
 /* The resync at connect, put in front of what is queued. */
 void fsn_enqueue_resync(fsn_node_t *n);
+/* An audio stream that failed (mod_audio_fork::connect_failed): the call
+ * is sent to its DID's fallback, ahead of anything queued. */
+void fsn_enqueue_ai_fallback(fsn_node_t *n, const char *uuid);
 void fsn_cmd_free(fsn_cmd_t *c);
 /* fsnode_feed.c: one poll; true when more rows are waiting. */
 bool fsn_feed_poll(struct fsnode *f);

@@ -92,8 +92,34 @@ static void resync_at_connect(void)
     is_int(metric("w3voipd_fs_node_connected", good, NULL), 1, "w3voipd_fs_node_connected of a good node is 1");
     is_int(metric("w3voipd_fs_node_connected", badpw, NULL), 0, "  ...of the node refusing the password is 0");
     is_int(metric("w3voipd_fs_node_connected", silent, NULL), 0, "  ...of the silent node is 0");
-    is_int(metric("w3voipd_fs_node_commands_total", good, ",result=\"ok\""), 2,
-           "w3voipd_fs_node_commands_total{result=\"ok\"} counts the 2 resync commands");
+    is_int(metric("w3voipd_fs_node_commands_total", good, ",result=\"ok\""), 3,
+           "w3voipd_fs_node_commands_total{result=\"ok\"} counts the event subscription and the 2 resync commands");
+}
+
+/* A stream the Voice Gateway never accepted: the node that carries the call
+ * says mod_audio_fork::connect_failed; w3voipd moves the call to its DID's
+ * fallback on that node, and only there. */
+static void ai_supervision(void)
+{
+    char *sub = fesl_subscription(good);
+    is_str(sub, "event plain CUSTOM mod_audio_fork::connect mod_audio_fork::connect_failed mod_audio_fork::disconnect",
+           "each node is subscribed to the audio-fork events at connect");
+    free(sub);
+    const char *const none[] = {NULL};
+    is_int(fesl_emit(good, "mod_audio_fork::connect", "5a1f0c3e-7b2d-4c1e-9f00-0123456789ab"), 1,
+           "the node emits mod_audio_fork::connect for a call");
+    expect(good, &mark1, none, "a stream that connected: nothing to do");
+    const char *const move[] = {"uuid_setvar 5a1f0c3e-7b2d-4c1e-9f00-0123456789ab w3_fork -ERR audio stream "
+                                "connect_failed",
+                                "uuid_transfer 5a1f0c3e-7b2d-4c1e-9f00-0123456789ab w3_ai_result XML public", NULL};
+    long long t0 = fesl_now_ms();
+    fesl_emit(good, "mod_audio_fork::connect_failed", "5a1f0c3e-7b2d-4c1e-9f00-0123456789ab");
+    bool fast = fesl_wait(good, mark1 + 2, 2000 * SLOW);
+    ok(fast, "connect_failed: the transfer to the fallback is sent within 2 s (%lld ms)", fesl_now_ms() - t0);
+    expect(good, &mark1, move, "connect_failed -> w3_fork marked failed, then uuid_transfer to w3_ai_result");
+    expect(good2, &mark2, none, "  ...the other node, which does not carry the call, gets nothing");
+    fesl_emit(good, "mod_audio_fork::connect_failed", "not a uuid; uuid_kill all");
+    expect(good, &mark1, none, "an event whose Unique-ID is not a UUID is never put in a command");
 }
 
 static void trunks(void)
@@ -364,6 +390,7 @@ int main(void)
         return 1;
     }
     resync_at_connect();
+    ai_supervision();
     trunks();
     extensions();
     failed_apply();

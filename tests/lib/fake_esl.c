@@ -21,6 +21,7 @@
 typedef struct client {
     int fd;
     bool authed;
+    bool subscribed; /* event plain CUSTOM ... */
     char buf[65536];
     size_t len;
 } client_t;
@@ -38,6 +39,7 @@ struct fesl {
     int ncmds;
     long long conn_ms[MAX_CONNS];
     int nconns, nauth;
+    char subscription[512];
 };
 
 long long fesl_now_ms(void)
@@ -77,6 +79,8 @@ static const char *reply_for(fesl_t *f, const char *cmd)
         return "+OK gateway marked for deletion.\n";
     if (strncmp(cmd, "xml_flush_cache", 15) == 0)
         return "+OK cleared 1 entries\n";
+    if (strncmp(cmd, "uuid_setvar ", 12) == 0 || strncmp(cmd, "uuid_transfer ", 14) == 0)
+        return "+OK\n";
     if (strstr(cmd, " flush_inbound_reg "))
         return "+OK flushing all registrations matching specified call_id\n";
     return "-ERR Command not found!\n";
@@ -110,6 +114,14 @@ static bool command(fesl_t *f, client_t *c, char *line)
     }
     if (!c->authed) {
         put(c->fd, "Content-Type: command/reply\nReply-Text: -ERR command not found\n\n");
+        return true;
+    }
+    if (strncmp(line, "event plain ", 12) == 0) {
+        pthread_mutex_lock(&f->mu);
+        snprintf(f->subscription, sizeof(f->subscription), "%.500s", line);
+        c->subscribed = true;
+        pthread_mutex_unlock(&f->mu);
+        put(c->fd, "Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n");
         return true;
     }
     bool bg = strncmp(line, "bgapi ", 6) == 0;
@@ -238,6 +250,41 @@ void fesl_stop(fesl_t *f)
         free(f->cmds[i]);
     pthread_mutex_destroy(&f->mu);
     free(f);
+}
+
+char *fesl_subscription(fesl_t *f)
+{
+    pthread_mutex_lock(&f->mu);
+    char *s = f->subscription[0] ? strdup(f->subscription) : NULL;
+    pthread_mutex_unlock(&f->mu);
+    return s;
+}
+
+int fesl_emit(fesl_t *f, const char *subclass, const char *uuid)
+{
+    char body[1024], enc[256], msg[1200];
+    size_t o = 0;
+    for (const char *p = subclass; *p && o + 4 < sizeof(enc); p++) {
+        if (*p == ':')
+            o += (size_t)snprintf(enc + o, sizeof(enc) - o, "%%3A");
+        else
+            enc[o++] = *p;
+    }
+    enc[o] = '\0';
+    int n = snprintf(body, sizeof(body),
+                     "Event-Name: CUSTOM\nCore-UUID: 0c7ab1c5-1f3b-4b4e-9d6a-3c7e8d2f1a00\n"
+                     "Event-Subclass: %s\nUnique-ID: %s\nChannel-Name: sofia/external/%%2B39061234567\n\n",
+                     enc, uuid);
+    snprintf(msg, sizeof(msg), "Content-Length: %d\nContent-Type: text/event-plain\n\n%s", n, body);
+    int sent = 0;
+    pthread_mutex_lock(&f->mu);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (f->c[i].fd >= 0 && f->c[i].authed && f->c[i].subscribed) {
+            put(f->c[i].fd, msg);
+            sent++;
+        }
+    pthread_mutex_unlock(&f->mu);
+    return sent;
 }
 
 int fesl_port(const fesl_t *f)

@@ -35,5 +35,10 @@ int fesl_connections(fesl_t *f);
 int fesl_auth_attempts(fesl_t *f);
 long long fesl_connection_ms(fesl_t *f, int i);
 long long fesl_now_ms(void);
+/* The last "event plain ..." subscription line (malloc'd), or NULL. */
+char *fesl_subscription(fesl_t *f);
+/* Sends a CUSTOM event (text/event-plain, values url-encoded as FreeSWITCH
+ * does) to every subscribed client; returns how many got it. */
+int fesl_emit(fesl_t *f, const char *subclass, const char *uuid);
 
 #endif
