@@ -104,6 +104,10 @@ static const struct opt opts[] = {
      "Sofia profile that loads the trunks' gateways (default external)."},
     {"fs-phone-profile", "W3_FS_PHONE_PROFILE", T_STR, OFF(fs_phone_profile), "NAME",
      "Sofia profile the phones register to (default internal)."},
+    {"ai-max-seconds", "W3_AI_MAX_SECONDS", T_INT, OFF(ai_max_seconds), "SECONDS",
+     "Without --fs-node, the longest an AI call stays parked on its audio\n"
+     "stream; then it goes to its DID's fallback (default 1800; 0 = no bound).\n"
+     "With a node, a stream that fails to connect moves the call at once."},
 };
 
 void srv_config_defaults(srv_config_t *c)
@@ -132,6 +136,7 @@ void srv_config_defaults(srv_config_t *c)
     c->announcement = xstrdup("ivr/ivr-not_available.wav");
     c->fs_gateway_profile = xstrdup("external");
     c->fs_phone_profile = xstrdup("internal");
+    c->ai_max_seconds = 1800;
 }
 
 static void fs_nodes_clear(srv_config_t *c);

@@ -49,6 +49,7 @@ typedef struct srv_config {
     char *fs_node_password; /* mod_event_socket's password (wiped on free) */
     char *fs_gateway_profile;
     char *fs_phone_profile;
+    int ai_max_seconds; /* without nodes: the longest parked AI call (0 = unbounded) */
 } srv_config_t;
 
 /* cacheable="ms" on directory users when nodes are configured and no

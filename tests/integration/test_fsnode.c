@@ -307,6 +307,25 @@ static void lookups(void)
     is_int(n, 0, "without a node, no cacheable attribute, as before");
     free(xml);
     free(xml_plain);
+    /* the AI park: with nodes, the stream is supervised over the event socket;
+     * without, bounded by --ai-max-seconds */
+    char *ai =
+        h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result", "Caller-Destination-Number",
+                  "w3_ai_result", "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL);
+    const h_server_t *both[2] = {&srv, &plain};
+    int sched[2] = {-1, -1}, park[2] = {-1, -1};
+    for (int i = 0; i < 2; i++) {
+        h_resp_t r;
+        h_fs_post(both[i], "/fs/xml", ai, strlen(ai), both[i]->user, both[i]->pass, &r);
+        if (r.status == 200 && r.body) {
+            sched[i] = h_xpath_count(r.body, r.body_len, "//action[@application='sched_transfer']");
+            park[i] = h_xpath_count(r.body, r.body_len, "//action[@application='park']");
+        }
+        h_resp_free(&r);
+    }
+    ok(park[0] == 1 && sched[0] == 0, "an AI call parked with nodes: no time bound (the stream is supervised)");
+    ok(park[1] == 1 && sched[1] == 1, "  ...without nodes: bounded by a sched_transfer (--ai-max-seconds)");
+    free(ai);
     h_server_stop(&plain);
 }
 
