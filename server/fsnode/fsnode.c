@@ -4,9 +4,17 @@
 #include <event2/bufferevent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "internal.h"
 #include "log.h"
+
+static long long now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
 
 #define LOCK(f) pthread_mutex_lock(&(f)->mu)
 #define UNLOCK(f) pthread_mutex_unlock(&(f)->mu)
@@ -92,20 +100,41 @@ static void push_front(fsn_node_t *n, fsn_cmd_t c)
     *slot(n, at) = c;
 }
 
+/* Drops the unsent commands of an earlier resync (a node that flaps must
+ * not pile them up). */
+static void drop_resync(fsn_node_t *n)
+{
+    int keep = 0;
+    for (int i = 0; i < n->q_len; i++) {
+        fsn_cmd_t *c = slot(n, i);
+        if (c->resync && !(i == 0 && n->state == N_BUSY)) {
+            fsn_cmd_free(c);
+            continue;
+        }
+        if (keep != i) {
+            *slot(n, keep) = *c;
+            memset(c, 0, sizeof(*c));
+        }
+        keep++;
+    }
+    n->q_len = keep;
+}
+
 void fsn_enqueue_resync(fsn_node_t *n)
 {
     fsnode_t *f = n->f;
     char *gens = NULL;
     w3_buf_t b = {0};
+    drop_resync(n);
     if (db_feed_generations(f->db, &gens) != 0)
         gens = NULL;
     /* in reverse: the audio-fork subscription, the rescan, the flush, the
      * marker */
-    push_front(n, (fsn_cmd_t){.marker = true, .feed_id = f->feed_id, .gens = gens});
-    push_front(n, (fsn_cmd_t){.text = xstrdup("xml_flush_cache")});
+    push_front(n, (fsn_cmd_t){.resync = true, .marker = true, .feed_id = f->feed_id, .gens = gens});
+    push_front(n, (fsn_cmd_t){.resync = true, .text = xstrdup("xml_flush_cache")});
     w3_buf_printf(&b, "sofia profile %s rescan", f->o.gateway_profile);
-    push_front(n, (fsn_cmd_t){.text = b.data});
-    push_front(n, (fsn_cmd_t){.raw = true, .text = xstrdup("event plain CUSTOM " FSNODE_AI_EVENTS)});
+    push_front(n, (fsn_cmd_t){.resync = true, .text = b.data});
+    push_front(n, (fsn_cmd_t){.resync = true, .raw = true, .text = xstrdup("event plain CUSTOM " FSNODE_AI_EVENTS)});
 }
 
 void fsn_enqueue_ai_fallback(fsn_node_t *n, const char *uuid)
@@ -210,6 +239,7 @@ fsnode_t *fsnode_create(const fsnode_opts_t *o, char **err)
             goto fail;
         }
         w3_strlcpy(n->st.node, n->addr, sizeof(n->st.node));
+        n->st.since_ms = now_ms(); /* down since the start */
     }
     if (pthread_create(&f->thread, NULL, fsnode_main, f) != 0) {
         *err = xstrdup("cannot start the event-socket thread");

@@ -68,6 +68,7 @@ typedef struct fsnode_status {
     char *generations;    /* JSON object tenant_id -> generation applied, or NULL */
     char last_error[256];
     uint64_t ok, error, timeout, auth_failures;
+    int queued; /* commands waiting (the one in flight included) */
 } fsnode_status_t;
 
 /* A consistent copy of every node's state (any thread). *n nodes. */

@@ -141,6 +141,9 @@ void fsn_node_kick(fsn_node_t *n)
         n->state = N_BUSY;
         arm(n, f->o.command_timeout_s);
     }
+    pthread_mutex_lock(&f->mu);
+    n->st.queued = n->q_len;
+    pthread_mutex_unlock(&f->mu);
 }
 
 static void authenticated(fsn_node_t *n)

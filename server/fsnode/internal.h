@@ -16,6 +16,7 @@ typedef struct fsn_cmd {
     char *domain; /* the tenant it is for, or NULL */
     bool marker;  /* no command: everything before it was answered */
     bool raw;     /* sent as is (not "api ..."), answered by a command/reply */
+    bool resync;  /* part of a resync: replaced by the next one */
     long long feed_id;
     char *gens; /* marker: generations as of feed_id */
 } fsn_cmd_t;

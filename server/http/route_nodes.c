@@ -36,6 +36,7 @@ static json_t *node_json(const fsnode_status_t *s)
     json_object_set_new(c, "timeout", json_integer((json_int_t)s->timeout));
     json_object_set_new(o, "commands", c);
     json_object_set_new(o, "auth_failures", json_integer((json_int_t)s->auth_failures));
+    json_object_set_new(o, "queued", json_integer(s->queued));
     return o;
 }
 

@@ -26,7 +26,7 @@
 #endif
 
 static h_server_t srv;
-static fesl_t *good, *good2, *badpw, *silent;
+static fesl_t *good, *good2, *badpw, *silent, *mute;
 static int mark1, mark2; /* commands of good / good2 already checked */
 
 static char node_label(char *out, size_t cap, const char *metric, fesl_t *n, const char *more)
@@ -170,9 +170,9 @@ static void failed_apply(void)
     w3_buf_t q = {0};
     w3_buf_printf(&q,
                   "sqlite3 '%s' \"SELECT op, status, target, json_extract(diff, '$.command'), "
-                  "json_extract(diff, '$.reply'), sip_domain FROM voip_activity_log WHERE status = 'failed' ORDER BY "
-                  "id LIMIT 1\"",
-                  srv.db);
+                  "json_extract(diff, '$.reply'), sip_domain FROM voip_activity_log WHERE status = 'failed' AND "
+                  "target = 'fs_node:127.0.0.1:%d' ORDER BY id LIMIT 1\"",
+                  srv.db, fesl_port(good2));
     h_run(q.data, &out);
     w3_buf_free(&q);
     char want[300];
@@ -329,6 +329,66 @@ static void lookups(void)
     h_server_stop(&plain);
 }
 
+/* A number of GET /api/voip/nodes for one node: "queued", or one of
+ * "commands" ("timeout"); -1 when absent. */
+static long long node_field(fesl_t *n, const char *name)
+{
+    char *tok = h_token(&srv, NULL, NULL);
+    h_resp_t r;
+    h_api(srv.port, "GET", "/api/voip/nodes", tok, NULL, &r);
+    json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL, *list = json_object_get(j, "nodes"), *m = NULL;
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", fesl_port(n));
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const char *a = json_string_value(json_object_get(json_array_get(list, i), "node"));
+        if (a && strcmp(a, addr) == 0)
+            m = json_array_get(list, i);
+    }
+    json_t *v = json_object_get(m, name);
+    if (v == NULL)
+        v = json_object_get(json_object_get(m, "commands"), name);
+    long long out = v ? json_integer_value(v) : -1;
+    json_decref(j);
+    h_resp_free(&r);
+    free(tok);
+    return out;
+}
+
+/* A node that authenticates and then never answers an api command: each
+ * command is given up after the documented timeout (5 s), counted, written
+ * to the activity log, and the connection is reopened and resynced. */
+static void command_timeout(void)
+{
+    long long t0 = fesl_now_ms();
+    while (metric("w3voipd_fs_node_commands_total", mute, ",result=\"timeout\"") < 1 &&
+           fesl_now_ms() - t0 < 20000 * SLOW)
+        usleep(100000);
+    ok(metric("w3voipd_fs_node_commands_total", mute, ",result=\"timeout\"") >= 1,
+       "a node that never answers: its command counted as result=\"timeout\"");
+    ok(fesl_connections(mute) >= 2, "  ...the connection reopened (%d connections)", fesl_connections(mute));
+    char *out = NULL;
+    w3_buf_t q = {0};
+    w3_buf_printf(&q,
+                  "sqlite3 '%s' \"SELECT json_extract(diff, '$.command') || '|' || json_extract(diff, '$.reply') "
+                  "FROM voip_activity_log WHERE status = 'failed' AND target = 'fs_node:127.0.0.1:%d' LIMIT 1\"",
+                  srv.db, fesl_port(mute));
+    h_run(q.data, &out);
+    w3_buf_free(&q);
+    is_str(out, "sofia profile external rescan|(no reply within the command timeout)\n",
+           "  ...and written to the activity log as a failed apply");
+    free(out);
+    /* one more give-up and reconnect, with no change in between: the queue
+     * holds as many commands as before (the resync not sent is replaced) */
+    long long q1 = node_field(mute, "queued"), t1 = node_field(mute, "timeout");
+    t0 = fesl_now_ms();
+    while (node_field(mute, "timeout") <= t1 && fesl_now_ms() - t0 < 8000 * SLOW)
+        usleep(100000);
+    usleep(1000000);
+    long long q2 = node_field(mute, "queued");
+    ok(q1 > 0 && q2 == q1, "  ...each reconnect resyncs once: %lld commands queued before a reconnect, %lld after", q1,
+       q2);
+}
+
 static void nodes_api(void)
 {
     char *tok = h_token(&srv, NULL, NULL);
@@ -337,7 +397,7 @@ static void nodes_api(void)
     is_int(r.status, 200, "GET /api/voip/nodes with a platform token");
     json_t *j = r.body ? json_loads(r.body, 0, NULL) : NULL;
     json_t *list = json_object_get(j, "nodes");
-    is_int((int)json_array_size(list), 4, "  ...lists the 4 nodes");
+    is_int((int)json_array_size(list), 5, "  ...lists the 5 nodes");
     char addr[64];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", fesl_port(good2));
     json_t *g = NULL, *b = NULL;
@@ -390,6 +450,7 @@ int main(void)
     good2 = fesl_start(&(fesl_opts_t){.password = "ClueCon", .fail = "flush_inbound_reg"});
     badpw = fesl_start(&(fesl_opts_t){.password = "not-the-one"});
     silent = fesl_start(&(fesl_opts_t){.silent = true});
+    mute = fesl_start(&(fesl_opts_t){.password = "ClueCon", .mute_api = true});
     char *dir = h_tmpdir();
     char *pw = h_write_file(dir, "esl.pass", "ClueCon\n");
     char n1[64], n2[64];
@@ -399,7 +460,8 @@ int main(void)
      * (W3_FS_NODES alone: a --fs-node flag replaces the environment's list) */
     const char *extra[] = {"--fs-node-password-file", pw, NULL};
     char env[256];
-    snprintf(env, sizeof(env), "%s,%s,127.0.0.1:%d,127.0.0.1:%d", n1, n2, fesl_port(badpw), fesl_port(silent));
+    snprintf(env, sizeof(env), "%s,%s,127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", n1, n2, fesl_port(badpw),
+             fesl_port(silent), fesl_port(mute));
     setenv("W3_FS_NODES", env, 1);
     int started = h_server_start(&srv, NULL, extra);
     unsetenv("W3_FS_NODES");
@@ -417,12 +479,14 @@ int main(void)
     restart();
     wrong_password();
     lookups();
+    command_timeout();
     nodes_api();
     is_int(h_server_stop(&srv), 0, "w3voipd stops cleanly with its nodes (ASan/LSan clean)");
     fesl_stop(good);
     fesl_stop(good2);
     fesl_stop(badpw);
     fesl_stop(silent);
+    fesl_stop(mute);
     h_rmrf(dir);
     free(dir);
     free(pw);

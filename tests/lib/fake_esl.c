@@ -133,6 +133,8 @@ static bool command(fesl_t *f, client_t *c, char *line)
     if (f->ncmds < MAX_CMDS)
         f->cmds[f->ncmds++] = strdup(bg ? line : line + 4);
     pthread_mutex_unlock(&f->mu);
+    if (f->o.mute_api)
+        return true;
     if (bg)
         put(c->fd, "Content-Type: command/reply\nReply-Text: +OK Job-UUID: 7f4db78a-17d7-11dd-b7a0-db4edd065621\n"
                    "Job-UUID: 7f4db78a-17d7-11dd-b7a0-db4edd065621\n\n");

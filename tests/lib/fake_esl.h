@@ -18,6 +18,7 @@ typedef struct fesl_opts {
     const char *password; /* what "auth" must carry */
     bool silent;          /* accept connections and never send a byte */
     const char *fail;     /* a command containing this gets "-ERR simulated failure" */
+    bool mute_api;        /* authenticates, then never answers an api command */
 } fesl_opts_t;
 
 fesl_t *fesl_start(const fesl_opts_t *o);
