@@ -389,6 +389,36 @@ static void command_timeout(void)
        q2);
 }
 
+/* The fs node samples in the exposition are valid Prometheus text. */
+static void metrics_valid(void)
+{
+    h_resp_t r;
+    h_request(srv.port, "GET", "/metrics", NULL, NULL, 0, &r);
+    char want[160];
+    snprintf(want, sizeof(want), "w3voipd_fs_node_connected{node=\"127.0.0.1:%d\"} 1\n", fesl_port(good2));
+    ok(r.status == 200 && r.body && strstr(r.body, want), "/metrics: %s", "w3voipd_fs_node_connected of each node");
+    w3_buf_t p = {0};
+    w3_buf_printf(&p, "%s/.tools/promtool", h_env("W3_SOURCE_ROOT"));
+    if (access(p.data, X_OK) == 0) {
+        char *dir = h_tmpdir();
+        char *f = h_write_file(dir, "metrics.txt", r.body ? r.body : "");
+        w3_buf_t cmd = {0};
+        w3_buf_printf(&cmd, "%s check metrics < %s 2>&1", p.data, f);
+        char *out = NULL;
+        ok(h_run(cmd.data, &out) == 0, "promtool check metrics accepts /metrics with the fs node samples (%s)",
+           out ? out : "");
+        free(out);
+        free(f);
+        w3_buf_free(&cmd);
+        h_rmrf(dir);
+        free(dir);
+    } else {
+        printf("ok %d # SKIP promtool not installed (make test installs it in .tools/)\n", ++tap_n);
+    }
+    w3_buf_free(&p);
+    h_resp_free(&r);
+}
+
 static void nodes_api(void)
 {
     char *tok = h_token(&srv, NULL, NULL);
@@ -480,6 +510,7 @@ int main(void)
     wrong_password();
     lookups();
     command_timeout();
+    metrics_valid();
     nodes_api();
     is_int(h_server_stop(&srv), 0, "w3voipd stops cleanly with its nodes (ASan/LSan clean)");
     fesl_stop(good);
