@@ -150,6 +150,12 @@ static void extensions(void)
     change("UPDATE voip_extensions SET forwarding = '{\"always\":\"3331234567\"}' WHERE ext_number = '101' AND "
            "sip_domain = '" DA "'",
            flush, "changed forwarding -> the same flush");
+    /* the way w3voipd's writer makes an API write: voip_actor set inside the
+     * transaction (the activity row carries the client, not 'sql') */
+    change("BEGIN; INSERT INTO voip_actor (k, actor) VALUES (1, 'api:provisioner'); UPDATE voip_extensions SET "
+           "display_name = 'Reception' WHERE ext_number = '101' AND sip_domain = '" DA
+           "'; DELETE FROM voip_actor; COMMIT;",
+           flush, "a change written as the API's writer does (voip_actor set) -> the same flush");
     change("UPDATE voip_extensions SET enabled = 0 WHERE ext_number = '101' AND sip_domain = '" DA "'", flush_reg,
            "disabled extension -> flush, then flush_inbound_reg");
     change("INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, ext_number, a1_hash) "
