@@ -60,6 +60,14 @@ refused = [
     ('server/ingest/writer.c', 'lookup.h'),
     ('server/cli/cli_render.c', 'srv.h'),
     ('server/cli/cli_render.c', 'req.h'),
+    # fsnode sits on schema + common only: no HTTP, no lookup, no writer
+    ('server/fsnode/fsnode.c', 'srv.h'),
+    ('server/fsnode/fsnode.c', 'route.h'),
+    ('server/fsnode/fsnode.c', 'lookup.h'),
+    ('server/fsnode/fsnode.c', 'writer.h'),
+    ('schema/db.c', 'fsnode.h'),
+    ('server/lookup/lookup.c', 'fsnode.h'),
+    ('server/cli/cli_render.c', 'fsnode.h'),
 ]
 for source, header in refused:
     rc, err = compile_with(source, header)
@@ -71,6 +79,8 @@ allowed = [
     ('server/lookup/lookup.c', 'xg.h'),
     ('server/http/srv.c', 'lookup.h'),
     ('server/cli/cli_render.c', 'lookup.h'),
+    ('server/fsnode/fsnode.c', 'db.h'),
+    ('server/http/srv.c', 'fsnode.h'),
 ]
 for source, header in allowed:
     rc, err = compile_with(source, header)
