@@ -331,7 +331,7 @@ typedef struct db_feed_row {
     char table[40];
     char op[8];
     char old_domain[254], new_domain[254];
-    char old_key[65], new_key[65]; /* gateway_name (trunks) or ext_number (extensions) */
+    char old_key[65], new_key[65]; /* gateway_name (trunks), ext_number (extensions), store_id (stores) */
     int old_enabled, new_enabled;
 } db_feed_row_t;
 /* The newest row's id (0 for an empty log). 0 or -EIO. */
@@ -340,6 +340,8 @@ int db_feed_last_id(db_reader_t *r, long long *id);
 int db_feed_read(db_reader_t *r, long long after, db_feed_row_t *rows, int max, int *n);
 /* The gateway_name of every trunk of a domain (enabled or not). */
 int db_feed_domain_gateways(db_reader_t *r, const char *domain, db_key_cb cb, void *arg);
+/* The gateway_name of every enabled trunk of a store. */
+int db_feed_store_gateways(db_reader_t *r, const char *store_id, db_key_cb cb, void *arg);
 /* {"<tenant_id>":<generation>,...} of every tenant (malloc'd). 0 or -EIO. */
 int db_feed_generations(db_reader_t *r, char **json);
 /* A change a FreeSWITCH node could not apply: one activity row, op

@@ -42,8 +42,10 @@ int db_feed_read(db_reader_t *r, long long after, db_feed_row_t *rows, int max, 
     static const char sql[] =
         "SELECT id, substr(target, 1, instr(target, ':') - 1), op, "
         "json_extract(diff, '$.old.sip_domain'), json_extract(diff, '$.new.sip_domain'), "
-        "COALESCE(json_extract(diff, '$.old.gateway_name'), json_extract(diff, '$.old.ext_number')), "
-        "COALESCE(json_extract(diff, '$.new.gateway_name'), json_extract(diff, '$.new.ext_number')), "
+        "COALESCE(json_extract(diff, '$.old.gateway_name'), json_extract(diff, '$.old.ext_number'), "
+        "json_extract(diff, '$.old.store_id')), "
+        "COALESCE(json_extract(diff, '$.new.gateway_name'), json_extract(diff, '$.new.ext_number'), "
+        "json_extract(diff, '$.new.store_id')), "
         "json_extract(diff, '$.old.enabled'), json_extract(diff, '$.new.enabled') "
         "FROM voip_activity_log WHERE id > ?1 AND status = 'ok' AND op IN ('insert', 'update', 'delete') "
         "ORDER BY id LIMIT ?2";
@@ -73,17 +75,15 @@ out:
     return rc;
 }
 
-int db_feed_domain_gateways(db_reader_t *r, const char *domain, db_key_cb cb, void *arg)
+static int gateways(db_reader_t *r, const char *sql, const char *key, db_key_cb cb, void *arg)
 {
     sqlite3_stmt *st = NULL;
     char **keys = NULL;
     size_t n = 0;
     int rc = -EIO, step;
-    if (sqlite3_prepare_v2(db_reader_sqlite(r),
-                           "SELECT gateway_name FROM voip_trunks WHERE sip_domain = ?1 ORDER BY gateway_name", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db_reader_sqlite(r), sql, -1, &st, NULL) != SQLITE_OK)
         goto out;
-    sqlite3_bind_text(st, 1, domain, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         keys = xrealloc(keys, (n + 1) * sizeof(*keys));
         keys[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
@@ -99,6 +99,18 @@ out:
     free(keys);
     sqlite3_finalize(st);
     return rc;
+}
+
+int db_feed_domain_gateways(db_reader_t *r, const char *domain, db_key_cb cb, void *arg)
+{
+    return gateways(r, "SELECT gateway_name FROM voip_trunks WHERE sip_domain = ?1 ORDER BY gateway_name", domain, cb,
+                    arg);
+}
+
+int db_feed_store_gateways(db_reader_t *r, const char *store_id, db_key_cb cb, void *arg)
+{
+    return gateways(r, "SELECT gateway_name FROM voip_trunks WHERE store_id = ?1 AND enabled = 1 ORDER BY gateway_name",
+                    store_id, cb, arg);
 }
 
 int db_feed_generations(db_reader_t *r, char **json)

@@ -114,6 +114,13 @@ static void row(plan_t *p, const db_feed_row_t *r)
             return; /* nothing cached yet */
         bool moved = !del && (strcmp(r->old_key, r->new_key) != 0 || strcasecmp(r->old_domain, r->new_domain) != 0);
         user(p, r->old_key, r->old_domain, del || (was_on && !is_on) || moved);
+    } else if (strcmp(r->table, "stores") == 0) {
+        /* a disabled store's trunks leave purpose=gateways */
+        if ((del || (was_on && !is_on)) && *r->old_key &&
+            db_feed_store_gateways(p->f->db, r->old_key, tenant_gw, p) != 0)
+            log_warn("change feed: cannot list a disabled store's trunks", "store", r->old_key, NULL);
+        if (!del && is_on && !was_on)
+            p->rescan = true;
     } else if (strcmp(r->table, "tenants") == 0) {
         bool renamed = !ins && !del && strcasecmp(r->old_domain, r->new_domain) != 0;
         if (del || (was_on && !is_on) || (renamed && was_on))

@@ -136,6 +136,10 @@ static void trunks(void)
     change("UPDATE voip_trunks SET enabled = 0 WHERE trunk_id = 'fsn1'", kill, "disabled trunk -> killgw");
     change("UPDATE voip_trunks SET enabled = 1 WHERE trunk_id = 'fsn1'", rescan, "enabled again -> rescan");
     change("DELETE FROM voip_trunks WHERE trunk_id = 'fsn1'", kill, "deleted trunk -> killgw");
+    const char *const store_off[] = {"sofia profile external killgw tenantA_store01", NULL};
+    change("UPDATE stores SET enabled = 0 WHERE store_id = '" SA "'", store_off,
+           "disabled store -> killgw of its trunks (they leave purpose=gateways)");
+    change("UPDATE stores SET enabled = 1 WHERE store_id = '" SA "'", rescan, "store enabled again -> rescan");
 }
 
 static void extensions(void)
