@@ -2,11 +2,13 @@
  * against a fake node on 127.0.0.1, the resync, a change, the failure
  * callback, the bounded queue of a node that is down, the status and the
  * metrics, and a clean fsnode_destroy(). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "fake_esl.h"
 #include "fsnode.h"
 #include "harness.h"
@@ -46,10 +48,59 @@ static bool connected(fsnode_t *f)
     return up;
 }
 
+/* The settings: flags, the environment, the password file, the defaults
+ * that depend on whether a node is configured. */
+static void settings(const char *dir)
+{
+    char *pw = h_write_file(dir, "pw", "s3cret\n");
+    char *pw2 = h_write_file(dir, "pw2", "two\nlines\n");
+    srv_config_t c;
+    bool printed;
+    char *err = NULL;
+    setenv("W3_FS_NODES", "10.0.0.1:8021,[::1]:8022", 1);
+    char *a1[] = {"w3voipd", "--db", "x.db", "--jwt-key", "k", "--fs-node-password-file", pw, NULL};
+    int rc = srv_config_parse(&c, 7, a1, &printed, &err);
+    ok(rc == 0 && c.fs_nodes_n == 2 && strcmp(c.fs_nodes[0], "10.0.0.1:8021") == 0 &&
+           strcmp(c.fs_nodes[1], "[::1]:8022") == 0,
+       "W3_FS_NODES: a comma-separated list (%s)", err ? err : "ok");
+    is_str(c.fs_node_password, "s3cret", "the password file's trailing newline is stripped");
+    is_int(c.cacheable_ms, SRV_CACHEABLE_WITH_NODES_MS, "with nodes, users are cacheable by default");
+    ok(strcmp(c.fs_gateway_profile, "external") == 0 && strcmp(c.fs_phone_profile, "internal") == 0 &&
+           c.ai_max_seconds == 1800,
+       "defaults: profiles external and internal, --ai-max-seconds 1800");
+    srv_config_free(&c);
+    char *a2[] = {"w3voipd", "--db",      "x.db",    "--jwt-key",   "k", "--fs-node-password-file",
+                  pw,        "--fs-node", "h3:8021", "--cacheable", "0", NULL};
+    rc = srv_config_parse(&c, 11, a2, &printed, &err);
+    ok(rc == 0 && c.fs_nodes_n == 1 && strcmp(c.fs_nodes[0], "h3:8021") == 0, "a --fs-node flag replaces the list");
+    is_int(c.cacheable_ms, 0, "--cacheable 0 overrides the default of a node");
+    srv_config_free(&c);
+    unsetenv("W3_FS_NODES");
+    char *a3[] = {"w3voipd", "--db", "x.db", "--jwt-key", "k", NULL};
+    rc = srv_config_parse(&c, 5, a3, &printed, &err);
+    ok(rc == 0 && c.fs_nodes_n == 0 && c.cacheable_ms == 0, "no node: no cacheable, as before");
+    srv_config_free(&c);
+    char *a4[] = {"w3voipd", "--db", "x.db", "--jwt-key", "k", "--fs-node", "h:1", "--fs-node-password-file",
+                  pw2,       NULL};
+    rc = srv_config_parse(&c, 9, a4, &printed, &err);
+    ok(rc == -EINVAL && err && strstr(err, "one line"), "a password file of two lines is refused (%s)", err ? err : "");
+    free(err);
+    err = NULL;
+    srv_config_free(&c);
+    char *a5[] = {"w3voipd", "--db", "x.db", "--jwt-key", "k", "--fs-node", "h:0", NULL};
+    rc = srv_config_parse(&c, 7, a5, &printed, &err);
+    ok(rc == -EINVAL && err && strstr(err, "HOST:PORT"), "port 0 is refused (%s)", err ? err : "");
+    free(err);
+    srv_config_free(&c);
+    free(pw);
+    free(pw2);
+}
+
 int main(void)
 {
     log_open("/dev/null", LOG_FMT_LOGFMT);
     char *dir = h_tmpdir();
+    settings(dir);
     char *db = h_demo_db(dir, "fsnode.db");
     fesl_t *node = fesl_start(&(fesl_opts_t){.password = "s3cret", .fail = "flush_inbound_reg"});
     int port = fesl_port(node);
