@@ -75,11 +75,36 @@ static void lost(fsn_node_t *n, const char *why)
     n->backoff_s = n->backoff_s * 2 > FSNODE_RETRY_MAX_S ? FSNODE_RETRY_MAX_S : n->backoff_s * 2;
 }
 
+/* Any line of the reply that FreeSWITCH starts with -ERR, -USAGE or
+ * Invalid (a rescan answers "Reload XML [Success]" first, its result after). */
 static bool is_error(const char *cmd, const char *reply)
 {
     if (strncmp(reply, "-ERR no such gateway", 20) == 0 && strstr(cmd, " killgw ") != NULL)
         return false; /* not loaded: nothing to remove */
-    return strncmp(reply, "-ERR", 4) == 0 || strncmp(reply, "-USAGE", 6) == 0 || strncmp(reply, "Invalid", 7) == 0;
+    for (const char *l = reply; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (strncmp(l, "-ERR", 4) == 0 || strncmp(l, "-USAGE", 6) == 0 || strncmp(l, "Invalid", 7) == 0)
+            return true;
+    return false;
+}
+
+/* The reply on one line for the log and the activity log: lines joined
+ * with " / ", at most cap - 1 bytes. */
+static void one_line(const char *text, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = text; *p && o + 1 < cap; p++) {
+        if (*p == '\r')
+            continue;
+        if (*p == '\n') {
+            if (p[1] == '\0' || o + 4 >= cap)
+                break;
+            memcpy(out + o, " / ", 3);
+            o += 3;
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
 }
 
 /* The head command got its reply (or never will: reply NULL = timeout). */
@@ -88,9 +113,8 @@ static void answered(fsn_node_t *n, const char *reply)
     fsnode_t *f = n->f;
     fsn_cmd_t *c = &n->q[n->q_head];
     const char *text = reply ? reply : "(no reply within the command timeout)";
-    size_t line = strcspn(text, "\r\n");
     char first[256];
-    snprintf(first, sizeof(first), "%.*s", (int)(line < 255 ? line : 255), text);
+    one_line(text, first, sizeof(first));
     bool err = reply == NULL || is_error(c->text, reply);
     const char *result = reply == NULL ? "timeout" : err ? "error" : "ok";
     pthread_mutex_lock(&f->mu);
