@@ -130,13 +130,11 @@ static void row(plan_t *p, const db_feed_row_t *r)
     }
 }
 
-static void send_plan(plan_t *p, long long feed_id)
+/* gens: the generations read before the rows, so never ahead of them */
+static void send_plan(plan_t *p, long long feed_id, const char *gens)
 {
     fsnode_t *f = p->f;
-    char *gens = NULL;
     w3_buf_t b = {0};
-    if (db_feed_generations(f->db, &gens) != 0)
-        gens = NULL;
     bool bare = p->flush.n > FSNODE_FLUSH_MAX;
     for (int i = 0; i < f->n; i++) {
         fsn_node_t *n = &f->nodes[i];
@@ -165,7 +163,6 @@ static void send_plan(plan_t *p, long long feed_id)
         fsn_enqueue_marker(n, feed_id, gens);
         fsn_node_kick(n);
     }
-    free(gens);
     w3_buf_free(&b);
 }
 
@@ -175,6 +172,9 @@ bool fsn_feed_poll(fsnode_t *f)
     plan_t p = {.f = f};
     int n = 0, total = 0, pages = 0;
     bool more = false;
+    char *gens = NULL;
+    if (db_feed_generations(f->db, &gens) != 0)
+        gens = NULL;
     /* a big transaction is read whole (up to PAGES_PER_POLL pages) into one
      * plan, so that it is coalesced once */
     do {
@@ -205,8 +205,9 @@ bool fsn_feed_poll(fsnode_t *f)
         snprintf(id, sizeof(id), "%lld", f->feed_id);
         log_info("change feed: applying", "rows", rn, "through_id", id, NULL);
     }
-    send_plan(&p, f->feed_id); /* at least the marker: dialplan changes apply as they are */
+    send_plan(&p, f->feed_id, gens); /* at least the marker: dialplan changes apply as they are */
 out:
+    free(gens);
     list_free(&p.kill);
     list_free(&p.flush);
     list_free(&p.reg);

@@ -450,10 +450,23 @@ static void nodes_api(void)
         if (a && strcmp(a, bad) == 0)
             b = json_array_get(list, i);
     }
-    ok(g && json_is_true(json_object_get(g, "connected")) && json_string_value(json_object_get(g, "since")) &&
-           json_integer_value(json_object_get(json_object_get(g, "generations"), TA)) > 0 &&
-           json_integer_value(json_object_get(g, "applied_activity_id")) > 0,
-       "  ...a good node: connected, since, the generation applied per tenant, the activity id applied");
+    char *gen = NULL, *last = NULL;
+    w3_buf_t q = {0};
+    w3_buf_printf(&q, "sqlite3 '%s' \"SELECT gen FROM voip_config_gen WHERE tenant_id = '" TA "'\"", srv.db);
+    h_run(q.data, &gen);
+    q.len = 0;
+    w3_buf_printf(&q, "sqlite3 '%s' \"SELECT max(id) FROM voip_activity_log WHERE status = 'ok'\"", srv.db);
+    h_run(q.data, &last);
+    w3_buf_free(&q);
+    long long applied_gen = json_integer_value(json_object_get(json_object_get(g, "generations"), TA));
+    long long applied_id = json_integer_value(json_object_get(g, "applied_activity_id"));
+    ok(g && json_is_true(json_object_get(g, "connected")) && json_string_value(json_object_get(g, "since")),
+       "  ...a good node: connected, since when");
+    ok(gen && applied_gen == atoll(gen) && last && applied_id == atoll(last),
+       "  ...everything applied: tenant A's generation %lld (database: %s), activity id %lld (last change: %s)",
+       applied_gen, gen ? strtok(gen, "\n") : "?", applied_id, last ? strtok(last, "\n") : "?");
+    free(gen);
+    free(last);
     is_str(b ? json_string_value(json_object_get(b, "last_error")) : NULL, "authentication refused",
            "  ...the refusing node: not connected, last_error \"authentication refused\"");
     ok(b && json_is_false(json_object_get(b, "connected")), "  ...and connected false");
