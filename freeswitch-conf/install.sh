@@ -41,16 +41,18 @@ SHIPPED="autoload_configs/xml_curl.conf.xml
 autoload_configs/json_cdr.conf.xml
 autoload_configs/xml_cdr.conf.xml
 autoload_configs/acl.conf.xml
+autoload_configs/event_socket.conf.xml
 sip_profiles/internal.xml
 sip_profiles/external.xml
 directory/default.xml
 dialplan/default.xml
 dialplan/public.xml
 dialplan/internal.xml"
-# files holding the HTTP credentials: not world-readable
+# files holding the HTTP credentials (and the event socket password): not world-readable
 SECRET="autoload_configs/xml_curl.conf.xml
 autoload_configs/json_cdr.conf.xml
-autoload_configs/xml_cdr.conf.xml"
+autoload_configs/xml_cdr.conf.xml
+autoload_configs/event_socket.conf.xml"
 
 run() {
 	if [ "$dry" = 1 ]; then

@@ -321,4 +321,32 @@ typedef struct db_counts {
 } db_counts_t;
 int db_check_counts(db_reader_t *r, db_counts_t *out);
 
+/* The change feed (schema/db_feed.c): voip_activity_log read by id, as the
+ * event-socket client (server/fsnode) polls it. Each row names the table
+ * and op of one committed change and the columns it needs from the diff;
+ * a column absent from the diff is "" (enabled: -1). Rows whose status is
+ * not 'ok' (refused writes, failed applies) are skipped. */
+typedef struct db_feed_row {
+    long long id;
+    char table[40];
+    char op[8];
+    char old_domain[254], new_domain[254];
+    char old_key[65], new_key[65]; /* gateway_name (trunks), ext_number (extensions), store_id (stores) */
+    int old_enabled, new_enabled;
+} db_feed_row_t;
+/* The newest row's id (0 for an empty log). 0 or -EIO. */
+int db_feed_last_id(db_reader_t *r, long long *id);
+/* Up to max rows with id > after, in id order; *n of them. 0 or -EIO. */
+int db_feed_read(db_reader_t *r, long long after, db_feed_row_t *rows, int max, int *n);
+/* The gateway_name of every trunk of a domain (enabled or not). */
+int db_feed_domain_gateways(db_reader_t *r, const char *domain, db_key_cb cb, void *arg);
+/* The gateway_name of every enabled trunk of a store. */
+int db_feed_store_gateways(db_reader_t *r, const char *store_id, db_key_cb cb, void *arg);
+/* {"<tenant_id>":<generation>,...} of every tenant (malloc'd). 0 or -EIO. */
+int db_feed_generations(db_reader_t *r, char **json);
+/* A change a FreeSWITCH node could not apply: one activity row, op
+ * 'apply', status 'failed', target "fs_node:<node>", diff {"node",
+ * "command", "reply"}; domain may be NULL. Writer connection only. */
+int db_feed_failed_insert(db_conn_t *c, const char *node, const char *command, const char *reply, const char *domain);
+
 #endif

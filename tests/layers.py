@@ -64,6 +64,14 @@ refused = [
     ('server/lookup/lookup.c', 'prov.h'),
     ('server/provision/prov_run.c', 'req.h'),
     ('server/provision/prov_run.c', 'writer.h'),
+    # fsnode sits on schema + common only: no HTTP, no lookup, no writer
+    ('server/fsnode/fsnode.c', 'srv.h'),
+    ('server/fsnode/fsnode.c', 'route.h'),
+    ('server/fsnode/fsnode.c', 'lookup.h'),
+    ('server/fsnode/fsnode.c', 'writer.h'),
+    ('schema/db.c', 'fsnode.h'),
+    ('server/lookup/lookup.c', 'fsnode.h'),
+    ('server/cli/cli_render.c', 'fsnode.h'),
 ]
 for source, header in refused:
     rc, err = compile_with(source, header)
@@ -77,6 +85,8 @@ allowed = [
     ('server/cli/cli_render.c', 'lookup.h'),
     ('server/provision/prov_kinds.c', 'lookup.h'),
     ('server/http/route_prov.c', 'prov.h'),
+    ('server/fsnode/fsnode.c', 'db.h'),
+    ('server/http/srv.c', 'fsnode.h'),
 ]
 for source, header in allowed:
     rc, err = compile_with(source, header)

@@ -7,7 +7,7 @@
 
 #include "util.h"
 
-enum opt_type { T_STR, T_INT, T_DOUBLE, T_SIZE, T_LISTEN, T_LOGFMT, T_CREDS_FILE, T_CREDS };
+enum opt_type { T_STR, T_INT, T_DOUBLE, T_SIZE, T_LISTEN, T_LOGFMT, T_CREDS_FILE, T_CREDS, T_FS_NODE, T_FS_PASS_FILE };
 
 struct opt {
     const char *flag;
@@ -81,9 +81,10 @@ static const struct opt opts[] = {
      "Largest PUT /api/voip/provision/snapshot body (default 67108864; a\n"
      "tenant of 10,000 extensions is about 3.7 MB)."},
     {"cacheable", "W3_CACHEABLE_MS", T_INT, OFF(cacheable_ms), "MS",
-     "Let FreeSWITCH cache directory users this long (default 0 = off). When on,\n"
-     "a changed password or disabled user takes up to this long to apply\n"
-     "(or run: fs_cli -x 'xml_flush_cache id EXT DOMAIN')."},
+     "Let FreeSWITCH cache directory users this long (default 0 = off, or\n"
+     "300000 with --fs-node: every change is flushed over the event socket).\n"
+     "Without a node, a changed password or disabled user takes up to this\n"
+     "long to apply (or run: fs_cli -x 'xml_flush_cache id EXT DOMAIN')."},
     {"fork-command", "W3_FORK_COMMAND", T_STR, OFF(fork_command), "TEMPLATE",
      "API command that starts the AI audio stream; {url} and {meta} are\n"
      "substituted (default: uuid_audio_fork ${uuid} start {url} mono 16k w3fork {meta})."},
@@ -93,6 +94,23 @@ static const struct opt opts[] = {
     {"announcement", "W3_ANNOUNCEMENT", T_STR, OFF(announcement), "FILE",
      "Sound played when nobody answers and voicemail is off\n"
      "(default ivr/ivr-not_available.wav)."},
+    {"fs-node", "W3_FS_NODES", T_FS_NODE, 0, "HOST:PORT",
+     "A FreeSWITCH event socket (mod_event_socket, inbound) told of every\n"
+     "configuration change: killgw/rescan for trunks, xml_flush_cache and\n"
+     "flush_inbound_reg for extensions. Repeatable; the environment variable\n"
+     "takes a comma-separated list (a flag replaces it). With a node, directory\n"
+     "users are answered cacheable (see --cacheable)."},
+    {"fs-node-password-file", "W3_FS_NODE_PASSWORD_FILE", T_FS_PASS_FILE, 0, "FILE",
+     "File holding the event socket password (event_socket.conf.xml\n"
+     "'password'; one trailing newline stripped). Required with --fs-node."},
+    {"fs-gateway-profile", "W3_FS_GATEWAY_PROFILE", T_STR, OFF(fs_gateway_profile), "NAME",
+     "Sofia profile that loads the trunks' gateways (default external)."},
+    {"fs-phone-profile", "W3_FS_PHONE_PROFILE", T_STR, OFF(fs_phone_profile), "NAME",
+     "Sofia profile the phones register to (default internal)."},
+    {"ai-max-seconds", "W3_AI_MAX_SECONDS", T_INT, OFF(ai_max_seconds), "SECONDS",
+     "Without --fs-node, the longest an AI call stays parked on its audio\n"
+     "stream; then it goes to its DID's fallback (default 1800; 0 = no bound).\n"
+     "With a node, a stream that fails to connect moves the call at once."},
 };
 
 void srv_config_defaults(srv_config_t *c)
@@ -120,18 +138,30 @@ void srv_config_defaults(srv_config_t *c)
     c->fork_command = xstrdup("uuid_audio_fork ${uuid} start {url} mono 16k w3fork {meta}");
     c->voice_gateway_url = xstrdup("wss://voice-gateway");
     c->announcement = xstrdup("ivr/ivr-not_available.wav");
+    c->fs_gateway_profile = xstrdup("external");
+    c->fs_phone_profile = xstrdup("internal");
+    c->ai_max_seconds = 1800;
 }
+
+static void fs_nodes_clear(srv_config_t *c);
 
 void srv_config_free(srv_config_t *c)
 {
-    char **strs[] = {&c->db_path,           &c->listen_host,        &c->fs_user,      &c->fs_pass,
-                     &c->jwt_key_path,      &c->log_file,           &c->pidfile,      &c->port_file,
-                     &c->fork_command,      &c->voice_gateway_url,  &c->announcement, &c->secrets_dir,
-                     &c->secret_env_prefix, &c->fs_credentials_path};
+    char **strs[] = {&c->db_path,           &c->listen_host,         &c->fs_user,
+                     &c->fs_pass,           &c->jwt_key_path,        &c->log_file,
+                     &c->pidfile,           &c->port_file,           &c->fork_command,
+                     &c->voice_gateway_url, &c->announcement,        &c->secrets_dir,
+                     &c->secret_env_prefix, &c->fs_credentials_path, &c->fs_gateway_profile,
+                     &c->fs_phone_profile};
     for (size_t i = 0; i < W3_ARRAY_LEN(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    fs_nodes_clear(c);
+    if (c->fs_node_password)
+        explicit_bzero(c->fs_node_password, strlen(c->fs_node_password));
+    free(c->fs_node_password);
+    c->fs_node_password = NULL;
 }
 
 static char *fmt_err(const char *what, const char *name, const char *val)
@@ -157,8 +187,80 @@ static int set_creds(srv_config_t *c, const char *v, const char *name, char **er
     return 0;
 }
 
+static void fs_nodes_clear(srv_config_t *c)
+{
+    for (int i = 0; i < c->fs_nodes_n; i++)
+        free(c->fs_nodes[i]);
+    free(c->fs_nodes);
+    c->fs_nodes = NULL;
+    c->fs_nodes_n = 0;
+}
+
+/* One HOST:PORT (port 1..65535, host not empty) appended to the list. */
+static int fs_node_add(srv_config_t *c, const char *name, const char *v, size_t n, char **err)
+{
+    char *one = xstrndup(v, n);
+    const char *colon = strrchr(one, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == one || end == colon + 1 || *end || port < 1 || port > 65535 ||
+        strpbrk(one, " \t\r\n\"\\") != NULL) {
+        *err = fmt_err("expected HOST:PORT for", name, one);
+        free(one);
+        return -EINVAL;
+    }
+    c->fs_nodes = xrealloc(c->fs_nodes, (size_t)(c->fs_nodes_n + 1) * sizeof(*c->fs_nodes));
+    c->fs_nodes[c->fs_nodes_n++] = one;
+    return 0;
+}
+
+/* --fs-node (repeatable: the first flag replaces the environment's list)
+ * and --fs-node-password-file. */
+static int apply_fs(srv_config_t *c, bool node, const char *name, const char *v, char **err)
+{
+    if (node) {
+        bool env = strncmp(name, "--", 2) != 0;
+        if (env || c->fs_nodes_from_env)
+            fs_nodes_clear(c);
+        c->fs_nodes_from_env = env;
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, ",");
+            if (n > 0 && fs_node_add(c, name, p, n, err) != 0)
+                return -EINVAL;
+            p += n + (p[n] == ',');
+        }
+        return 0;
+    }
+    char *data = NULL;
+    int rc = w3_read_file(v, 4096, &data, NULL);
+    if (rc) {
+        w3_buf_t b = {0};
+        w3_buf_printf(&b, "cannot read %s %s: %s", name, v, strerror(-rc));
+        *err = b.data;
+        return -EINVAL;
+    }
+    size_t len = strlen(data);
+    if (len > 0 && data[len - 1] == '\n')
+        data[--len] = '\0';
+    if (len > 0 && data[len - 1] == '\r')
+        data[--len] = '\0';
+    if (len == 0 || strpbrk(data, "\r\n") != NULL) {
+        *err = fmt_err("expected one line (the event socket password) in", name, v);
+        explicit_bzero(data, len);
+        free(data);
+        return -EINVAL;
+    }
+    if (c->fs_node_password)
+        explicit_bzero(c->fs_node_password, strlen(c->fs_node_password));
+    free(c->fs_node_password);
+    c->fs_node_password = data;
+    return 0;
+}
+
 static int apply(srv_config_t *c, const struct opt *o, const char *name, const char *v, char **err)
 {
+    if (o->type == T_FS_NODE || o->type == T_FS_PASS_FILE)
+        return apply_fs(c, o->type == T_FS_NODE, name, v, err);
     char *end = NULL;
     void *field = (char *)c + o->off;
     switch (o->type) {
@@ -253,6 +355,9 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
     }
     case T_CREDS:
         return set_creds(c, v, name, err);
+    case T_FS_NODE:
+    case T_FS_PASS_FILE:
+        break; /* apply_fs */
     }
     return -EINVAL;
 }
@@ -308,6 +413,7 @@ int srv_config_parse(srv_config_t *c, int argc, char **argv, bool *printed, char
     *err = NULL;
     *printed = false;
     srv_config_defaults(c);
+    c->cacheable_ms = -1; /* not given: decided once the nodes are known */
     /* environment first, flags override */
     for (size_t i = 0; i < W3_ARRAY_LEN(opts); i++) {
         const char *v = getenv(opts[i].env);
@@ -364,6 +470,13 @@ int srv_config_parse(srv_config_t *c, int argc, char **argv, bool *printed, char
     }
     if (c->writer_batch_max < 1)
         c->writer_batch_max = 1;
+    if (c->cacheable_ms < 0)
+        c->cacheable_ms = c->fs_nodes_n > 0 ? SRV_CACHEABLE_WITH_NODES_MS : 0;
+    if (c->fs_nodes_n > 0 && c->fs_node_password == NULL) {
+        *err = xstrdup("--fs-node needs the event socket password: pass --fs-node-password-file FILE "
+                       "(or set W3_FS_NODE_PASSWORD_FILE)");
+        return -EINVAL;
+    }
     if (c->pidfile == NULL) {
         w3_buf_t b = {0};
         w3_buf_printf(&b, "%s.pid", c->db_path);

@@ -43,7 +43,19 @@ typedef struct srv_config {
     char *fork_command; /* template, see --help */
     char *voice_gateway_url;
     char *announcement;
+    /* FreeSWITCH event sockets told of every change (server/fsnode) */
+    char **fs_nodes; /* "HOST:PORT", fs_nodes_n of them */
+    int fs_nodes_n;
+    bool fs_nodes_from_env;
+    char *fs_node_password; /* mod_event_socket's password (wiped on free) */
+    char *fs_gateway_profile;
+    char *fs_phone_profile;
+    int ai_max_seconds; /* without nodes: the longest parked AI call (0 = unbounded) */
 } srv_config_t;
+
+/* cacheable="ms" on directory users when nodes are configured and no
+ * --cacheable is given (README, "FreeSWITCH follows every change"). */
+#define SRV_CACHEABLE_WITH_NODES_MS 300000
 
 /* 0 on success, with *printed true when --help/--version was printed (the
  * caller exits 0 without starting); -EINVAL with *err (malloc'd) naming the

@@ -19,6 +19,7 @@
 
 typedef struct conn_table conn_table_t;
 struct lookup_cache;
+struct fsnode;
 
 typedef struct route_ctx {
     db_reader_t *db; /* this worker's read-only connection */
@@ -27,6 +28,7 @@ typedef struct route_ctx {
     writer_t *writer;
     struct event_base *base;       /* this worker's loop: writer replies land here */
     struct lookup_cache *patterns; /* this worker's compiled route patterns */
+    struct fsnode *fs;             /* the event-socket client (NULL: no --fs-node) */
     /* plumbing of req.c */
     conn_table_t *conns;
     atomic_int *inflight;
@@ -40,6 +42,7 @@ void route_healthz(struct evhttp_request *req, void *arg);
 void route_readyz(struct evhttp_request *req, void *arg);
 void route_metrics(struct evhttp_request *req, void *arg);
 void route_not_found(struct evhttp_request *req, void *arg);
+void route_nodes(struct evhttp_request *req, void *arg); /* route_nodes.c */
 /* Registers every /api/voip/... route (route_api.c). */
 void route_api_register(struct evhttp *http, route_ctx_t *ctx);
 /* Provisioning writes (route_prov.c): the snapshot's PUT, and every path

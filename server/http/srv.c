@@ -26,6 +26,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "route.h"
+#include "srv_fsnode.h"
 #include "util.h"
 #include "writer.h"
 
@@ -45,6 +46,7 @@ struct srv {
     srv_config_t cfg;
     auth_t *auth;
     writer_t *writer;
+    fsnode_t *fs;
     worker_t *workers;
     int nworkers;
     int port;
@@ -186,6 +188,7 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
         .writer = s->writer,
         .base = w->base,
         .patterns = lookup_cache_create(LOOKUP_CACHE_SIZE),
+        .fs = s->fs,
         .conns = conn_table_create(w->base, w->http, &s->connections, s->cfg.max_connections, s->cfg.request_timeout_s),
         .inflight = &s->inflight,
         .stopping = &s->stopping,
@@ -197,6 +200,7 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
     evhttp_set_cb(w->http, "/healthz", route_healthz, ctx);
     evhttp_set_cb(w->http, "/readyz", route_readyz, ctx);
     evhttp_set_cb(w->http, "/metrics", route_metrics, ctx);
+    evhttp_set_cb(w->http, "/api/voip/nodes", route_nodes, ctx);
     evhttp_set_gencb(w->http, route_not_found, ctx);
     w->bound = evhttp_accept_socket_with_handle(w->http, fd);
     if (w->bound == NULL) {
@@ -285,6 +289,8 @@ srv_t *srv_create(srv_config_t *cfg, char **err)
                         .queue_max = 100000};
     s->writer = writer_create(s->cfg.db_path, &wo, err);
     if (s->writer == NULL)
+        goto fail;
+    if (srv_fsnode_create(&s->cfg, s->writer, &s->fs, err) != 0)
         goto fail;
 
     s->nworkers = s->cfg.workers;
@@ -410,6 +416,8 @@ int srv_run(srv_t *s)
     event_base_dispatch(s->main_base);
 
     /* requests are answered; commit what is queued, then stop the loops */
+    fsnode_destroy(s->fs); /* before the writer it records failures with */
+    s->fs = NULL;
     writer_destroy(s->writer);
     s->writer = NULL;
     for (int i = 0; i < s->nworkers; i++)
@@ -429,6 +437,7 @@ void srv_destroy(srv_t *s)
 {
     if (s == NULL)
         return;
+    fsnode_destroy(s->fs);
     writer_destroy(s->writer);
     for (int i = 0; s->workers && i < s->nworkers; i++) {
         worker_t *w = &s->workers[i];

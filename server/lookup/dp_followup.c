@@ -60,6 +60,23 @@ int dp_after_bridge(dp_t *d)
     return dp_done(d, "after-bridge");
 }
 
+int dp_ai_park(dp_t *d, bool supervised)
+{
+    int rc = 0;
+    /* without an event-socket node nobody sees a stream that fails later:
+     * the park is bounded, then w3_ai_result (w3_fork no longer +OK) runs
+     * the DID's fallback */
+    int max = d->ctx->cfg->ai_max_seconds;
+    if (!supervised && max > 0) {
+        lookup_trace(d->ctx, "no event-socket node watches the stream: the fallback runs after %d s (--ai-max-seconds)",
+                     max);
+        if ((rc = dp_action(d, "sched_transfer", "+%d %s XML %s", max, DP_AI_RESULT, d->context)) != 0 ||
+            (rc = dp_action(d, "set", "w3_fork=-ERR AI call longer than %d s", max)) != 0)
+            return rc;
+    }
+    return dp_action(d, "park", NULL);
+}
+
 int dp_ai_result(dp_t *d)
 {
     db_did_t did;
@@ -72,7 +89,7 @@ int dp_ai_result(dp_t *d)
     xg_dp_extension(d->x, "w3_ai_result", DP_AI_RESULT);
     if (res && strncmp(res, "+OK", 3) == 0) {
         lookup_trace(d->ctx, "the audio stream started (%s): park the call for the agent", res);
-        if ((rc = dp_action(d, "park", NULL)) != 0)
+        if ((rc = dp_ai_park(d, d->ctx->cfg->fs_nodes_n > 0)) != 0)
             return rc;
         return dp_done(d, "ai-park");
     }

@@ -37,8 +37,14 @@
 #define DP_DIALABLE "0123456789+*#"
 #define DP_AFTER_BRIDGE "w3_after_bridge"
 #define DP_AI_RESULT "w3_ai_result"
-/* bridge failures that mean "nobody answered" and lead to the fallback */
-#define DP_NOBODY_ANSWERED "NO_ANSWER,USER_BUSY,NO_USER_RESPONSE,USER_NOT_REGISTERED,SUBSCRIBER_ABSENT,ALLOTTED_TIMEOUT"
+/* bridge failures that mean "that phone did not take the call" and lead to
+ * the fallback: also a registered but unreachable phone (503 =
+ * NORMAL_TEMPORARY_FAILURE, seen on FreeSWITCH 1.10.12), a timer expiry, a
+ * phone out of order, declining or without a route */
+#define DP_NOBODY_ANSWERED                                                                                             \
+    "NO_ANSWER,USER_BUSY,NO_USER_RESPONSE,USER_NOT_REGISTERED,SUBSCRIBER_ABSENT,ALLOTTED_TIMEOUT,"                     \
+    "NORMAL_TEMPORARY_FAILURE,RECOVERY_ON_TIMER_EXPIRE,DESTINATION_OUT_OF_ORDER,NO_ROUTE_DESTINATION,"                 \
+    "UNALLOCATED_NUMBER,CALL_REJECTED,NETWORK_OUT_OF_ORDER"
 #define DP_DEFAULT_RING_S 30
 #define DP_STR_(x) #x
 #define DP_STR(x) DP_STR_(x) /* a limit's number inside its message */
@@ -95,6 +101,9 @@ int dp_export_gen(dp_t *d, const char *tenant_id);
 int dp_export_gen_value(dp_t *d, long long gen);
 /* An action whose data is fmt (NULL: no data), built whole or -E2BIG. */
 int dp_action(dp_t *d, const char *app, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The park of an AI call whose stream started; unless an event-socket node
+ * supervises the stream, bounded by --ai-max-seconds (dp_followup.c). */
+int dp_ai_park(dp_t *d, bool supervised);
 /* The actions of an explicit rejection, in the current extension. */
 int dp_reject_actions(dp_t *d, const char *sip_status, const char *why, const char *direction, const char *tenant_id,
                       const char *domain);

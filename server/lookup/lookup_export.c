@@ -294,7 +294,7 @@ static int did_followups(dp_t *d, const db_did_t *did, const char *digits)
         xg_dp_extension(d->x, w3_sbuf_str(&name), DP_AI_RESULT);
         xg_dp_condition(d->x, "${w3_did}", w3_sbuf_str(&didre));
         xg_dp_condition(d->x, "${w3_fork}", "^\\+OK");
-        if ((rc = dp_action(d, "park", NULL)) != 0)
+        if ((rc = dp_ai_park(d, false)) != 0) /* static files: no w3voipd watches the stream */
             goto out;
         w3_sbuf_free(&name);
         w3_sbuf_init(&name, NAME_MAX_LEN);

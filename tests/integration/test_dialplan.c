@@ -67,6 +67,8 @@ static bool action_syntax_ok(const char *app, const char *data)
         return matches(data, "^[3-6][0-9][0-9] [A-Za-z ]+$");
     if (strcmp(app, "transfer") == 0)
         return matches(data, "^[A-Za-z0-9_+*#]+ XML [A-Za-z0-9_.-]+$");
+    if (strcmp(app, "sched_transfer") == 0) /* mod_dptools: [+]SECONDS EXTENSION DIALPLAN CONTEXT */
+        return matches(data, "^\\+[0-9]+ [A-Za-z0-9_+*#]+ XML [A-Za-z0-9_.-]+$");
     if (strcmp(app, "voicemail") == 0)
         return matches(data, "^default [A-Za-z0-9.-]+ [0-9]+$");
     if (strcmp(app, "hangup") == 0)
@@ -299,7 +301,10 @@ static void public_ring_ai(void)
     body = h_rewrite("dialplan-public-did.form", "Hunt-Destination-Number", "w3_ai_result", "Caller-Destination-Number",
                      "w3_ai_result", "variable_w3_did", "+39061234567", "variable_w3_fork", "+OK Success", NULL);
     r = call(body);
-    EXPECT(r, r.n == 1 && has(&r, "park", ""), "fork result +OK → park");
+    EXPECT(r,
+           r.n == 3 && pos(&r, "sched_transfer", "+1800 w3_ai_result XML public") == 0 &&
+               pos(&r, "set", "w3_fork=-ERR AI call longer than 1800 s") == 1 && pos(&r, "park", "") == 2,
+           "fork result +OK → park, bounded by --ai-max-seconds (1800) when no event-socket node watches the stream");
     dp_result_free(&r);
     char *b2 = h_form_set(body, "variable_w3_fork", "-ERR Failed to start");
     r = call(b2);
@@ -387,7 +392,8 @@ static void internal(void)
             {"export", "w3_ext=101"},
             {"set", "hangup_after_bridge=true"},
             {"set", "continue_on_fail=NO_ANSWER,USER_BUSY,NO_USER_RESPONSE,USER_NOT_REGISTERED,SUBSCRIBER_ABSENT,"
-                    "ALLOTTED_TIMEOUT"},
+                    "ALLOTTED_TIMEOUT,NORMAL_TEMPORARY_FAILURE,RECOVERY_ON_TIMER_EXPIRE,DESTINATION_OUT_OF_ORDER,"
+                    "NO_ROUTE_DESTINATION,UNALLOCATED_NUMBER,CALL_REJECTED,NETWORK_OUT_OF_ORDER"},
             {"set", "call_timeout=30"},
             {"bridge", "user/101@tenantA.edvoip.it"},
             {"answer", ""},
