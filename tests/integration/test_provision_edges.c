@@ -110,9 +110,10 @@ static void full_store(void)
     ok(st == 200, "two trunks trade places between two full stores in one snapshot → 200 (%d %s)", st,
        st == 200 ? "" : raw);
     free(raw);
-    is_str(h_sql_text(srv.db, "SELECT group_concat(store_id) FROM (SELECT store_id FROM voip_trunks WHERE "
-                              "gateway_name IN ('full_0', 'full_20') ORDER BY gateway_name)"),
-           SA2 "," SA1, "  ...full_0 is in store 2, full_20 in store 1");
+    char *where = h_sql_text(srv.db, "SELECT group_concat(store_id) FROM (SELECT store_id FROM voip_trunks WHERE "
+                                     "gateway_name IN ('full_0', 'full_20') ORDER BY gateway_name)");
+    is_str(where, SA2 "," SA1, "  ...full_0 is in store 2, full_20 in store 1");
+    free(where);
     free(body);
     json_decref(s);
 }
