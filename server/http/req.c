@@ -117,6 +117,8 @@ static void reply(req_t *r, int status, const char *content_type, const char *bo
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
     evhttp_add_header(out, "Cache-Control", "no-store");
+    if (atomic_load(r->w->stopping) && evhttp_find_header(out, "Connection") == NULL) /* no keep-alive now */
+        evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
     W3_CHECK_ALLOC(buf);
     if (take) /* a large answer (gateways) is not copied again */

@@ -407,13 +407,20 @@ int srv_run(srv_t *s)
 
     event_base_dispatch(s->main_base);
 
-    /* requests are answered; commit what is queued, then stop the loops */
-    writer_destroy(s->writer);
-    s->writer = NULL;
+    /* in order: the listeners are closed (on_signal), the requests answered;
+     * now stop the worker loops, and only then the writer they submit to */
     for (int i = 0; i < s->nworkers; i++)
         event_base_loopexit(s->workers[i].base, NULL);
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i].thread, NULL);
+    writer_destroy(s->writer); /* commits what is queued */
+    s->writer = NULL;
+    for (int i = 0; i < s->nworkers; i++) {
+        /* answers of the jobs committed just now wait on the worker loops;
+         * a request read meanwhile finds no writer and gets 503 */
+        s->workers[i].ctx.writer = NULL;
+        event_base_loop(s->workers[i].base, EVLOOP_NONBLOCK);
+    }
     if (s->fk_started)
         pthread_join(s->fk_thread, NULL);
     for (int i = 0; i < 3; i++)
