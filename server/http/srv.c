@@ -23,6 +23,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "db.h"
+#include "lockfile.h"
 #include "log.h"
 #include "lookup.h"
 #include "route.h"
@@ -65,43 +66,13 @@ static char *errf(const char *fmt, const char *a, const char *b)
     return buf.data;
 }
 
-/* flock()ed lock file; the lock dies with the process, even on kill -9.
- * The descriptor, or -errno (-EBUSY: another process holds it) with *err. */
-static int take_lock(const char *path, bool write_pid, char **err)
-{
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        *err = errf("cannot open lock file %s: %s", path, strerror(e));
-        return -e;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        if (n > 0)
-            pid[strcspn(pid, "\n")] = '\0';
-        *err = errf("another w3voipd (pid %s) already holds %s", pid[0] ? pid : "?", path);
-        close(fd);
-        return -EBUSY;
-    }
-    if (write_pid) {
-        char pid[32];
-        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-            *err = errf("cannot write pid to %s: %s", path, strerror(errno));
-            close(fd);
-            return -EIO;
-        }
-    }
-    return fd;
-}
-
 static int port_lock(srv_t *s, int port, char **err)
 {
-    const char *dir = getenv("XDG_RUNTIME_DIR");
-    char path[512];
-    snprintf(path, sizeof(path), "%s/w3voipd-%s-%d.lock", dir && *dir ? dir : "/tmp", s->cfg.listen_host, port);
-    s->port_lock_fd = take_lock(path, true, err);
+    char *path = lockfile_port_path(s->cfg.listen_host, port, s->cfg.db_path, err);
+    if (path == NULL)
+        return -EACCES;
+    s->port_lock_fd = lockfile_take(path, true, err);
+    free(path);
     return s->port_lock_fd < 0 ? s->port_lock_fd : 0;
 }
 
@@ -267,7 +238,7 @@ srv_t *srv_create(srv_config_t *cfg, char **err)
     s->lock_fd = s->port_lock_fd = -1;
     evthread_use_pthreads();
 
-    s->lock_fd = take_lock(s->cfg.pidfile, true, err);
+    s->lock_fd = lockfile_take(s->cfg.pidfile, true, err);
     if (s->lock_fd < 0)
         goto fail;
     if (s->cfg.listen_port != 0 && port_lock(s, s->cfg.listen_port, err) != 0)
@@ -449,12 +420,8 @@ void srv_destroy(srv_t *s)
     if (s->main_base)
         event_base_free(s->main_base);
     auth_destroy(s->auth);
-    if (s->lock_fd >= 0) {
-        unlink(s->cfg.pidfile);
-        close(s->lock_fd);
-    }
-    if (s->port_lock_fd >= 0)
-        close(s->port_lock_fd);
+    lockfile_release(s->lock_fd, s->cfg.pidfile);
+    lockfile_release(s->port_lock_fd, NULL);
     srv_config_free(&s->cfg);
     free(s);
 }
