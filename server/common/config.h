@@ -42,6 +42,14 @@ typedef struct srv_config {
     char *fork_command; /* template, see --help */
     char *voice_gateway_url;
     char *announcement;
+    /* network safety (listen port -1 = --listen off) */
+    double header_timeout_s;    /* a complete request within this long */
+    int max_connections_per_ip; /* 0 = no per-address limit */
+    char *tls_listen_host;      /* NULL = no TLS listener */
+    int tls_listen_port;
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca; /* asks for a client cert; /fs/... then needs one */
 } srv_config_t;
 
 /* 0 on success, with *printed true when --help/--version was printed (the
