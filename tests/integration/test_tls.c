@@ -209,7 +209,8 @@ static void tls_only(void)
         int st = 0;
         curl("--cacert ca.pem", hz, &st, NULL);
         is_int(st, 200, "HTTPS answers on the one port");
-        ok(curl("", plain, &st, NULL) != 0 || st != 200, "plain HTTP on it gets no answer (%d)", st);
+        int rc = curl("", plain, &st, NULL);
+        ok(rc != 0 && st != 200, "plain HTTP on it gets no answer (curl exit %d)", rc);
         w3_buf_t fsopts = {0};
         w3_buf_printf(&fsopts, "--cacert ca.pem -u fsnode:secret --data-binary @%s", form);
         char *fs = url(s.port, "/fs/xml", true);
