@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/hmac.h>
+
+#include "auth_jwt.h"
 #include "harness.h"
 #include "tap.h"
 #include "util.h"
@@ -320,6 +323,66 @@ static void per_ip(void)
     is_int(h_server_stop(&s), 0, "server exits cleanly");
 }
 
+static char *b64url(const void *data, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const unsigned char *p = data;
+    w3_buf_t b = {0};
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], tab[v >> 6 & 63], tab[v & 63]};
+        w3_buf_add(&b, q, i + 2 < n ? 4 : i + 1 < n ? 3 : 2);
+    }
+    return b.data;
+}
+
+/* An HS256 token over exactly this payload, signed with the server's key. */
+static char *raw_token(const h_server_t *s, const char *payload)
+{
+    auth_jwt_key_t key;
+    const char *why = NULL;
+    if (auth_jwt_key_load(s->jwt_key, true, &key, &why) != 0)
+        return NULL;
+    const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    char *h = b64url(hdr, strlen(hdr)), *p = b64url(payload, strlen(payload));
+    w3_buf_t t = {0};
+    w3_buf_printf(&t, "%s.%s", h, p);
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    HMAC(EVP_sha256(), key.bytes, (int)key.len, (const unsigned char *)t.data, t.len, mac, &maclen);
+    char *sig = b64url(mac, maclen);
+    w3_buf_printf(&t, ".%s", sig);
+    free(sig);
+    free(h);
+    free(p);
+    auth_jwt_key_free(&key);
+    return t.data;
+}
+
+static void duplicate_claims(void)
+{
+    h_server_t s;
+    if (!ok(h_server_start(&s, NULL, NULL) == 0, "server for the JWT checks"))
+        return;
+    const char *path = "/api/voip/extensions/by-number?sip_domain=tenantA.edvoip.it&ext=100";
+    char payload[256];
+    long exp = (long)time(NULL) + 300;
+    snprintf(payload, sizeof(payload), "{\"sub\":\"ops\",\"scope\":\"pbx\",\"exp\":%ld}", exp);
+    char *good = raw_token(&s, payload);
+    snprintf(payload, sizeof(payload), "{\"sub\":\"ops\",\"scope\":\"none\",\"scope\":\"pbx\",\"exp\":%ld}", exp);
+    char *dup = raw_token(&s, payload);
+    h_resp_t r;
+    h_api(s.port, "GET", path, good, NULL, &r);
+    is_int(r.status, 200, "a hand-signed platform token is accepted (the signing is right)");
+    h_resp_free(&r);
+    h_api(s.port, "GET", path, dup, NULL, &r);
+    is_int(r.status, 401, "the same with \"scope\":\"none\",\"scope\":\"pbx\" is refused: 401");
+    h_resp_free(&r);
+    free(good);
+    free(dup);
+    is_int(h_server_stop(&s), 0, "server exits cleanly");
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -327,5 +390,6 @@ int main(void)
     header_timeout();
     fd_limit();
     per_ip();
+    duplicate_claims();
     return tap_done();
 }

@@ -228,6 +228,13 @@ static void tls_only(void)
     is_int(h_server_expect_fail(bad, &err), 2, "--listen off without --tls-listen is a usage error");
     ok(err && strstr(err, "--tls-listen"), "and says so");
     free(err);
+    const char *help[] = {h_env("W3VOIPD"), "--help", NULL};
+    is_int(h_server_expect_fail(help, &err), 0, "--help");
+    ok(err && strstr(err, "--tls-listen HOST:PORT") && strstr(err, "--tls-client-ca FILE") &&
+           strstr(err, "--header-timeout SECONDS") && strstr(err, "--max-connections-per-ip N") &&
+           strstr(err, "HOST:PORT|off"),
+       "--help documents the TLS, header-timeout and per-address flags");
+    free(err);
     w3_buf_free(&cert);
     w3_buf_free(&key);
 }
