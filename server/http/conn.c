@@ -107,7 +107,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     c->bev = a->tls ? tls_bufferevent_new(a->tls, base) : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     W3_CHECK_ALLOC(c->bev);
     bufferevent_incref(c->bev); /* ours, dropped by the sweep */
-    c->fr = framing_attach(c->bev);
+    c->fr = framing_attach(c->bev, t->o.receiving);
     c->since_us = w3_now_us();
     if (atomic_fetch_add(t->o.total, 1) >= t->o.max) {
         METRICS_INC(connections_refused);
@@ -240,6 +240,7 @@ bool conn_begin(conn_table_t *t, struct evhttp_request *req)
     if (c == NULL)
         return true;
     count_peer(t, c);
+    framing_dispatched(c->fr);
     c->busy = true;
     return !c->refused;
 }

@@ -35,7 +35,8 @@ typedef struct conn_opts {
     int max;
     double request_timeout_s;
     double header_timeout_s;
-    peers_t *peers; /* shared by the workers */
+    peers_t *peers;        /* shared by the workers */
+    atomic_int *receiving; /* requests begun, not yet dispatched (framing.h) */
 } conn_opts_t;
 
 conn_table_t *conn_table_create(struct event_base *base, const conn_opts_t *o);

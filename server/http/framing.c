@@ -26,7 +26,16 @@ struct framing {
     bool rewriting; /* our own change of the buffer */
     uint64_t since_us;
     const char *error;
+    atomic_int *receiving;
+    bool counted; /* in *receiving */
 };
+
+static void uncount(framing_t *f)
+{
+    if (f->counted)
+        atomic_fetch_sub(f->receiving, 1);
+    f->counted = false;
+}
 
 /* A line evhttp's header parser refuses: it answers 400 and closes. */
 static const char poison[] = "\x01\r\n\r\n";
@@ -122,6 +131,7 @@ static void refuse(framing_t *f, const char *why)
 {
     f->error = why;
     f->st = S_DEAD;
+    uncount(f);
     f->rewriting = true;
     evbuffer_drain(f->in, evbuffer_get_length(f->in));
     evbuffer_add(f->in, poison, sizeof(poison) - 1);
@@ -141,6 +151,10 @@ static size_t read_head(framing_t *f, const char *p, size_t n)
         if (!f->waiting) {
             f->waiting = true;
             f->since_us = w3_now_us();
+        }
+        if (!f->counted) {
+            f->counted = true;
+            atomic_fetch_add(f->receiving, 1);
         }
     }
     size_t old = f->head.len;
@@ -264,9 +278,10 @@ static void on_added(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     free(chunk);
 }
 
-framing_t *framing_attach(struct bufferevent *bev)
+framing_t *framing_attach(struct bufferevent *bev, atomic_int *receiving)
 {
     framing_t *f = xcalloc(1, sizeof(*f));
+    f->receiving = receiving;
     f->waiting = true; /* since accepted */
     f->since_us = w3_now_us();
     f->in = bufferevent_get_input(bev);
@@ -279,9 +294,15 @@ void framing_destroy(framing_t *f)
 {
     if (f == NULL)
         return;
+    uncount(f);
     evbuffer_remove_cb_entry(f->in, f->cb);
     w3_buf_free(&f->head);
     free(f);
+}
+
+void framing_dispatched(framing_t *f)
+{
+    uncount(f);
 }
 
 const char *framing_error(const framing_t *f)

@@ -21,12 +21,18 @@
 #define W3_FRAMING_H
 
 #include <event2/bufferevent.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 typedef struct framing framing_t;
 
-framing_t *framing_attach(struct bufferevent *bev);
+/* receiving counts the requests of every connection whose first byte has
+ * arrived and that have not been dispatched yet (a graceful shutdown waits
+ * for them too). */
+framing_t *framing_attach(struct bufferevent *bev, atomic_int *receiving);
+/* The request read so far reached a route. */
+void framing_dispatched(framing_t *f);
 void framing_destroy(framing_t *f);
 /* Why a header block was refused, or NULL. */
 const char *framing_error(const framing_t *f);

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ typedef struct worker {
     pthread_t thread;
     struct event_base *base;
     listener_t plain, tls;
+    int stop_tries; /* shutdown: rounds spent accepting what was queued */
     db_reader_t *db;
     route_ctx_t ctx; /* what its routes see */
 } worker_t;
@@ -64,6 +67,8 @@ struct srv {
     peers_t *peers;
     struct event_base *main_base;
     atomic_int inflight;
+    atomic_int receiving;      /* requests being read, not yet dispatched */
+    atomic_int open_listeners; /* workers still listening (shutdown) */
     atomic_int connections;
     atomic_bool stopping;
     pthread_t fk_thread;
@@ -147,7 +152,8 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, evutil_socket
                       .max = s->cfg.max_connections,
                       .request_timeout_s = s->cfg.request_timeout_s,
                       .header_timeout_s = s->cfg.header_timeout_s,
-                      .peers = s->peers};
+                      .peers = s->peers,
+                      .receiving = &s->receiving};
     w->ctx = (route_ctx_t){
         .db = w->db,
         .cfg = &s->cfg,
@@ -350,13 +356,30 @@ static void listener_close(listener_t *l)
     }
 }
 
+/* true when connections wait in l's accept queue */
+static bool queued(const listener_t *l)
+{
+    if (l->bound == NULL)
+        return false;
+    struct pollfd p = {.fd = evconnlistener_get_fd(evhttp_bound_socket_get_listener(l->bound)), .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+/* On the worker's loop: connections already queued are still accepted
+ * (for up to 0.2 s), then the listeners close. */
 static void stop_accepting(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     worker_t *w = arg;
+    if ((queued(&w->plain) || queued(&w->tls)) && w->stop_tries++ < 20) {
+        static const struct timeval ms10 = {0, 10 * 1000};
+        event_base_once(w->base, -1, EV_TIMEOUT, stop_accepting, w, &ms10);
+        return;
+    }
     listener_close(&w->plain);
     listener_close(&w->tls);
+    atomic_fetch_sub(&w->srv->open_listeners, 1);
 }
 
 struct shutdown_state {
@@ -370,7 +393,9 @@ static void shutdown_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct shutdown_state *st = arg;
-    int inflight = atomic_load(&st->s->inflight);
+    /* requests being answered, requests whose first byte has come, and
+     * listeners still accepting what was queued before the signal */
+    int inflight = atomic_load(&st->s->inflight) + atomic_load(&st->s->receiving) + atomic_load(&st->s->open_listeners);
     if (inflight > 0 && w3_now_us() < st->deadline_us) {
         struct timeval tv = {0, 10000};
         evtimer_add(st->tick, &tv);
@@ -403,6 +428,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     }
     if (atomic_exchange(&s->stopping, true))
         return;
+    atomic_store(&s->open_listeners, s->nworkers);
     log_info("shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
     static const struct timeval now = {0, 0};
     for (int i = 0; i < s->nworkers; i++)
