@@ -63,6 +63,7 @@ struct srv {
     int port, tls_port; /* bound; -1 when that listener is off */
     int lock_fd;
     int port_lock_fd, tls_lock_fd;
+    char *port_lock_path, *tls_lock_path; /* removed on exit */
     tls_t *tls;
     peers_t *peers;
     struct event_base *main_base;
@@ -82,14 +83,18 @@ static char *errf(const char *fmt, const char *a, const char *b)
     return buf.data;
 }
 
-/* The port lock of host:port into *fd; 0 or -errno with *err. */
-static int port_lock(srv_t *s, const char *host, int port, int *fd, char **err)
+/* The port lock of host:port into *fd (its path into *path); 0 or -errno
+ * with *err. */
+static int port_lock(srv_t *s, const char *host, int port, int *fd, char **path, char **err)
 {
-    char *path = lockfile_port_path(host, port, s->cfg.db_path, err);
-    if (path == NULL)
+    *path = lockfile_port_path(host, port, s->cfg.db_path, err);
+    if (*path == NULL)
         return -EACCES;
-    *fd = lockfile_take(path, true, err);
-    free(path);
+    *fd = lockfile_take(*path, true, err);
+    if (*fd < 0) {
+        free(*path);
+        *path = NULL;
+    }
     return *fd < 0 ? *fd : 0;
 }
 
@@ -234,7 +239,8 @@ static int prepare_database(srv_t *s, char **err)
 /* The socket of worker i for host:want (-1 off): with port 0 the first one
  * picks the port (*bound, locked into *lock_fd), the others reuse it. -1
  * when off, -2 with *err on failure. */
-static evutil_socket_t worker_socket(srv_t *s, int i, const char *host, int want, int *bound, int *lock_fd, char **err)
+static evutil_socket_t worker_socket(srv_t *s, int i, const char *host, int want, int *bound, int *lock_fd,
+                                     char **lock_path, char **err)
 {
     if (want < 0)
         return -1;
@@ -243,7 +249,7 @@ static evutil_socket_t worker_socket(srv_t *s, int i, const char *host, int want
         return -2;
     if (i == 0) {
         *bound = listen_port_of(fd);
-        if (want == 0 && port_lock(s, host, *bound, lock_fd, err) != 0) {
+        if (want == 0 && port_lock(s, host, *bound, lock_fd, lock_path, err) != 0) {
             close(fd);
             return -2;
         }
@@ -288,10 +294,11 @@ srv_t *srv_create(srv_config_t *cfg, char **err)
     s->lock_fd = lockfile_take(s->cfg.pidfile, true, err);
     if (s->lock_fd < 0)
         goto fail;
-    if (s->cfg.listen_port > 0 && port_lock(s, s->cfg.listen_host, s->cfg.listen_port, &s->port_lock_fd, err) != 0)
+    if (s->cfg.listen_port > 0 &&
+        port_lock(s, s->cfg.listen_host, s->cfg.listen_port, &s->port_lock_fd, &s->port_lock_path, err) != 0)
         goto fail;
     if (s->cfg.tls_listen_port > 0 &&
-        port_lock(s, s->cfg.tls_listen_host, s->cfg.tls_listen_port, &s->tls_lock_fd, err) != 0)
+        port_lock(s, s->cfg.tls_listen_host, s->cfg.tls_listen_port, &s->tls_lock_fd, &s->tls_lock_path, err) != 0)
         goto fail;
     s->cfg.max_connections = listen_fd_budget(s->cfg.max_connections, reserved_fds(&s->cfg));
     if (s->cfg.tls_listen_host) {
@@ -318,11 +325,12 @@ srv_t *srv_create(srv_config_t *cfg, char **err)
     for (int i = 0; i < s->nworkers; i++) {
         s->workers[i].id = i;
         int want = s->cfg.listen_port, want_tls = s->cfg.tls_listen_host ? s->cfg.tls_listen_port : -1;
-        evutil_socket_t fd = worker_socket(s, i, s->cfg.listen_host, want, &s->port, &s->port_lock_fd, err);
+        evutil_socket_t fd =
+            worker_socket(s, i, s->cfg.listen_host, want, &s->port, &s->port_lock_fd, &s->port_lock_path, err);
         if (fd == -2)
             goto fail;
-        evutil_socket_t tls_fd =
-            worker_socket(s, i, s->cfg.tls_listen_host, want_tls, &s->tls_port, &s->tls_lock_fd, err);
+        evutil_socket_t tls_fd = worker_socket(s, i, s->cfg.tls_listen_host, want_tls, &s->tls_port, &s->tls_lock_fd,
+                                               &s->tls_lock_path, err);
         if (tls_fd == -2) {
             if (fd >= 0)
                 close(fd);
@@ -527,8 +535,10 @@ void srv_destroy(srv_t *s)
     tls_destroy(s->tls);
     peers_destroy(s->peers);
     lockfile_release(s->lock_fd, s->cfg.pidfile);
-    lockfile_release(s->port_lock_fd, NULL);
-    lockfile_release(s->tls_lock_fd, NULL);
+    lockfile_release(s->port_lock_fd, s->port_lock_path);
+    lockfile_release(s->tls_lock_fd, s->tls_lock_path);
+    free(s->port_lock_path);
+    free(s->tls_lock_path);
     srv_config_free(&s->cfg);
     free(s);
 }

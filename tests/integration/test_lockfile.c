@@ -96,10 +96,11 @@ static void explicit_pidfile(void)
         ok(1, "# skip not root: the port lock is in $XDG_RUNTIME_DIR or beside the database");
     }
     ok(!holds_tmp_file(s.pid), "the server holds no file in /tmp (another build's stale %s aside)", tmp.data);
-    w3_buf_free(&lock);
     w3_buf_free(&tmp);
     is_int(h_server_stop(&s), 0, "stopped cleanly");
     ok(access(pidfile.data, F_OK) != 0, "the pid file is removed on exit");
+    ok(geteuid() != 0 || access(lock.data, F_OK) != 0, "and so is the port lock");
+    w3_buf_free(&lock);
 out:
     w3_buf_free(&pidfile);
     w3_buf_free(&sub);
