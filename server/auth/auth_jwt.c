@@ -177,6 +177,24 @@ static int check_header(const char *token, auth_jwt_alg_t pinned, const char **w
     return rc;
 }
 
+/* libjwt parses the payload keeping the last of duplicated claims
+ * ("scope":"none","scope":"pbx"): refuse any duplicated key instead. */
+static bool payload_unique(const char *token)
+{
+    const char *dot1 = strchr(token, '.');
+    const char *dot2 = strchr(dot1 + 1, '.');
+    size_t plen = 0;
+    char *payload = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);
+    if (payload == NULL)
+        return false;
+    json_error_t jerr;
+    json_t *j = json_loadb(payload, plen, JSON_REJECT_DUPLICATES, &jerr);
+    bool ok = json_is_object(j);
+    json_decref(j);
+    free(payload);
+    return ok;
+}
+
 static bool scope_has_pbx(jwt_t *jwt)
 {
     bool found = false;
@@ -249,6 +267,10 @@ int auth_jwt_verify(const auth_jwt_key_t *key, const char *token, time_t now, lo
         return -EACCES;
     if (jwt_decode(&jwt, token, key->bytes, (int)key->len) != 0 || jwt == NULL) {
         *why = "signature";
+        goto out;
+    }
+    if (!payload_unique(token)) {
+        *why = "malformed";
         goto out;
     }
     if (jwt_get_alg(jwt) != to_libjwt(key->alg)) {

@@ -7,7 +7,19 @@
 
 #include "util.h"
 
-enum opt_type { T_STR, T_INT, T_DOUBLE, T_SIZE, T_LISTEN, T_LOGFMT, T_CREDS_FILE, T_CREDS, T_FS_NODE, T_FS_PASS_FILE };
+enum opt_type {
+    T_STR,
+    T_INT,
+    T_DOUBLE,
+    T_SIZE,
+    T_LISTEN,
+    T_LOGFMT,
+    T_CREDS_FILE,
+    T_CREDS,
+    T_FS_NODE,
+    T_FS_PASS_FILE,
+    T_TLS_LISTEN
+};
 
 struct opt {
     const char *flag;
@@ -22,8 +34,21 @@ struct opt {
 
 static const struct opt opts[] = {
     {"db", "W3_DB", T_STR, OFF(db_path), "FILE", "SQLite database (created and migrated on start). Required."},
-    {"listen", "W3_LISTEN", T_LISTEN, 0, "HOST:PORT",
-     "Address to serve on (default 127.0.0.1:8080; port 0 = any free port)."},
+    {"listen", "W3_LISTEN", T_LISTEN, 0, "HOST:PORT|off",
+     "Address to serve plain HTTP on (default 127.0.0.1:8080; port 0 = any\n"
+     "free port; off = TLS only, with --tls-listen)."},
+    {"tls-listen", "W3_TLS_LISTEN", T_TLS_LISTEN, 0, "HOST:PORT",
+     "Also serve HTTPS here (TLS 1.2 and 1.3 only; needs --tls-cert and\n"
+     "--tls-key). Default: off."},
+    {"tls-cert", "W3_TLS_CERT", T_STR, OFF(tls_cert), "FILE",
+     "PEM certificate chain of the HTTPS listener (re-read on SIGHUP)."},
+    {"tls-key", "W3_TLS_KEY", T_STR, OFF(tls_key), "FILE", "PEM private key of --tls-cert (re-read on SIGHUP)."},
+    {"tls-client-ca", "W3_TLS_CLIENT_CA", T_STR, OFF(tls_client_ca), "FILE",
+     "PEM CA certificates: the HTTPS handshake asks for a client certificate\n"
+     "(without requiring one), and /fs/... is then served only over HTTPS to\n"
+     "a client certificate signed by this CA, besides the Basic credentials;\n"
+     "refused on the plain listener. /healthz, /readyz, /metrics and /api/...\n"
+     "need no certificate."},
     {"workers", "W3_WORKERS", T_INT, OFF(workers), "N",
      "Worker threads, each with its own socket (SO_REUSEPORT) and read-only\n"
      "database connection (default: number of CPU cores)."},
@@ -60,7 +85,17 @@ static const struct opt opts[] = {
      "it, so a keep-alive connection lives as long as requests keep coming\n"
      "(default 10)."},
     {"max-connections", "W3_MAX_CONNECTIONS", T_INT, OFF(max_connections), "N",
-     "Open connections accepted at once, all workers together (default 4096)."},
+     "Open connections accepted at once, all workers together (default 4096;\n"
+     "lowered at start to what the open-file limit leaves, and logged). Past\n"
+     "it the oldest connection not being answered is closed."},
+    {"max-connections-per-ip", "W3_MAX_CONNECTIONS_PER_IP", T_INT, OFF(max_connections_per_ip), "N",
+     "Open connections from one client address (default 1024; 0 = no limit):\n"
+     "past it the address's new connections are closed, so one flooding\n"
+     "address does not take the slots of FreeSWITCH's lookups."},
+    {"header-timeout", "W3_HEADER_TIMEOUT", T_DOUBLE, OFF(header_timeout_s), "SECONDS",
+     "A connection that has not sent a complete request within this long\n"
+     "(since accepted, or since the first byte of a later request) is closed\n"
+     "(default 2)."},
     {"db-busy-timeout", "W3_DB_BUSY_TIMEOUT", T_INT, OFF(db_busy_timeout_ms), "MS",
      "How long a query waits for a database lock before failing (default 1000).\n"
      "A directory lookup that fails gets 503, never a false not-found."},
@@ -141,6 +176,9 @@ void srv_config_defaults(srv_config_t *c)
     c->fs_gateway_profile = xstrdup("external");
     c->fs_phone_profile = xstrdup("internal");
     c->ai_max_seconds = 1800;
+    c->header_timeout_s = 2;
+    c->max_connections_per_ip = 1024;
+    c->tls_listen_port = -1;
 }
 
 static void fs_nodes_clear(srv_config_t *c);
@@ -152,7 +190,8 @@ void srv_config_free(srv_config_t *c)
                      &c->pidfile,           &c->port_file,           &c->fork_command,
                      &c->voice_gateway_url, &c->announcement,        &c->secrets_dir,
                      &c->secret_env_prefix, &c->fs_credentials_path, &c->fs_gateway_profile,
-                     &c->fs_phone_profile};
+                     &c->fs_phone_profile,  &c->tls_listen_host,     &c->tls_cert,
+                     &c->tls_key,           &c->tls_client_ca};
     for (size_t i = 0; i < W3_ARRAY_LEN(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -257,6 +296,32 @@ static int apply_fs(srv_config_t *c, bool node, const char *name, const char *v,
     return 0;
 }
 
+static int host_port(const char *v, const char *name, char **host, int *port_out, char **err)
+{
+    char *end = NULL;
+    const char *colon = strrchr(v, ':');
+    if (colon == NULL || colon == v) {
+        *err = fmt_err("expected HOST:PORT for", name, v);
+        return -EINVAL;
+    }
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || port < 0 || port > 65535) {
+        *err = fmt_err("bad port for", name, v);
+        return -EINVAL;
+    }
+    free(*host);
+    const char *h = v;
+    size_t hl = (size_t)(colon - v);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:8080 */
+        h++;
+        hl -= 2;
+    }
+    *host = xstrndup(h, hl);
+    *port_out = (int)port;
+    return 0;
+}
+
 static int apply(srv_config_t *c, const struct opt *o, const char *name, const char *v, char **err)
 {
     if (o->type == T_FS_NODE || o->type == T_FS_PASS_FILE)
@@ -301,29 +366,14 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
         *(size_t *)field = (size_t)n;
         return 0;
     }
-    case T_LISTEN: {
-        const char *colon = strrchr(v, ':');
-        if (colon == NULL || colon == v) {
-            *err = fmt_err("expected HOST:PORT for", name, v);
-            return -EINVAL;
+    case T_LISTEN:
+        if (strcmp(v, "off") == 0) {
+            c->listen_port = -1;
+            return 0;
         }
-        errno = 0;
-        long port = strtol(colon + 1, &end, 10);
-        if (errno || end == colon + 1 || *end || port < 0 || port > 65535) {
-            *err = fmt_err("bad port for", name, v);
-            return -EINVAL;
-        }
-        free(c->listen_host);
-        const char *h = v;
-        size_t hl = (size_t)(colon - v);
-        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:8080 */
-            h++;
-            hl -= 2;
-        }
-        c->listen_host = xstrndup(h, hl);
-        c->listen_port = (int)port;
-        return 0;
-    }
+        return host_port(v, name, &c->listen_host, &c->listen_port, err);
+    case T_TLS_LISTEN:
+        return host_port(v, name, &c->tls_listen_host, &c->tls_listen_port, err);
     case T_LOGFMT:
         if (strcmp(v, "logfmt") == 0)
             c->log_format = LOG_FMT_LOGFMT;
@@ -391,7 +441,8 @@ void srv_config_usage(FILE *f)
     fprintf(f, "  --help, --version\n"
                "\n"
                "Signals: SIGTERM/SIGINT finish in-flight requests and commit queued CDRs,\n"
-               "then exit; SIGHUP re-opens the log file.\n"
+               "then exit; SIGHUP re-opens the log file and re-reads the TLS certificate,\n"
+               "key and client CA.\n"
                "\n"
                "Exit status:\n"
                "  0  stopped cleanly (SIGTERM/SIGINT), or --help/--version\n"
@@ -466,6 +517,18 @@ int srv_config_parse(srv_config_t *c, int argc, char **argv, bool *printed, char
     }
     if (c->workers < 1 || c->workers > 256) {
         *err = xstrdup("--workers must be between 1 and 256");
+        return -EINVAL;
+    }
+    if (c->listen_port < 0 && c->tls_listen_host == NULL) {
+        *err = xstrdup("--listen off needs --tls-listen HOST:PORT");
+        return -EINVAL;
+    }
+    if (c->tls_listen_host && (c->tls_cert == NULL || c->tls_key == NULL)) {
+        *err = xstrdup("--tls-listen needs --tls-cert FILE and --tls-key FILE");
+        return -EINVAL;
+    }
+    if (c->tls_client_ca && c->tls_listen_host == NULL) {
+        *err = xstrdup("--tls-client-ca needs --tls-listen (without it /fs/... could never be served)");
         return -EINVAL;
     }
     if (c->writer_batch_max < 1)

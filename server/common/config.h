@@ -51,6 +51,14 @@ typedef struct srv_config {
     char *fs_gateway_profile;
     char *fs_phone_profile;
     int ai_max_seconds; /* without nodes: the longest parked AI call (0 = unbounded) */
+    /* network safety (listen port -1 = --listen off) */
+    double header_timeout_s;    /* a complete request within this long */
+    int max_connections_per_ip; /* 0 = no per-address limit */
+    char *tls_listen_host;      /* NULL = no TLS listener */
+    int tls_listen_port;
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca; /* asks for a client cert; /fs/... then needs one */
 } srv_config_t;
 
 /* cacheable="ms" on directory users when nodes are configured and no

@@ -94,6 +94,7 @@ static void add_value(w3_buf_t *b, const char *v)
         return;
     }
     w3_buf_add(b, "\"", 1);
+    size_t n = strlen(v);
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if (*p == '"' || *p == '\\')
             w3_buf_printf(b, "\\%c", *p);
@@ -101,8 +102,18 @@ static void add_value(w3_buf_t *b, const char *v)
             w3_buf_adds(b, "\\n");
         else if (*p < 0x20 || *p == 0x7f)
             w3_buf_printf(b, "\\u%04x", *p);
-        else
+        else if (*p < 0x80)
             w3_buf_add(b, p, 1);
+        else {
+            /* caller bytes: a log line stays valid UTF-8 whatever they are */
+            size_t k = w3_utf8_seq(p, n - (size_t)(p - (const unsigned char *)v));
+            if (k == 0)
+                w3_buf_printf(b, log_fmt == LOG_FMT_JSON ? "\\u%04x" : "\\x%02X", *p);
+            else {
+                w3_buf_add(b, p, k);
+                p += k - 1;
+            }
+        }
     }
     w3_buf_add(b, "\"", 1);
 }

@@ -108,7 +108,9 @@ void metrics_render(w3_buf_t *o)
     counter(o, "w3voipd_inconsistent_rows_total",
             "Rows never used because their tenant disagrees with what they reference (foreign keys were off).",
             LOAD(metrics.inconsistent_rows));
-    counter(o, "w3voipd_connections_refused_total", "Connections closed at once because of --max-connections.",
+    counter(o, "w3voipd_connections_refused_total",
+            "Connections closed because of --max-connections (the new one, or the oldest idle one for it) or "
+            "--max-connections-per-ip.",
             LOAD(metrics.connections_refused));
     counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",
             LOAD(metrics.connections_cut));

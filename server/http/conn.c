@@ -1,13 +1,19 @@
 /* Connection tracking (conn.h). */
 #include "conn.h"
 
+#include <arpa/inet.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
+#include "framing.h"
 #include "metrics.h"
+#include "tls.h"
 #include "util.h"
 
 #define BUCKETS 1024
@@ -15,21 +21,30 @@
 typedef struct conn {
     struct conn *next; /* hash chain, keyed by bufferevent */
     conn_table_t *t;
-    struct bufferevent *bev;
+    struct bufferevent *bev; /* the socket or TLS bufferevent */
+    framing_t *fr;
+    bool tls;
     uint64_t since_us; /* accepted, or last answer sent */
     bool busy;         /* a request is being answered: never cut it */
-    bool refused;      /* over the limit */
+    bool refused;      /* over a limit */
     bool cut;
+    char peer[INET6_ADDRSTRLEN]; /* counted in peers once known */
     void (*on_close)(void *arg);
     void *on_close_arg;
 } conn_t;
 
+typedef struct attachment {
+    struct attachment *next;
+    conn_table_t *t;
+    struct tls *tls;
+} attachment_t;
+
 struct conn_table {
     conn_t *slots[BUCKETS];
-    atomic_int *total;
-    int max;
-    uint64_t limit_us;
+    conn_opts_t o;
+    uint64_t limit_us, header_us;
     struct event *sweep;
+    attachment_t *attached;
 };
 
 static size_t slot_of(const void *bev)
@@ -49,33 +64,83 @@ static conn_t *find(conn_table_t *t, struct evhttp_request *req)
     return NULL;
 }
 
-static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+static void cut(conn_t *c)
 {
-    conn_table_t *t = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    W3_CHECK_ALLOC(bev);
-    bufferevent_incref(bev); /* ours, dropped by the sweep */
-    conn_t *c = xcalloc(1, sizeof(*c));
-    c->t = t;
-    c->bev = bev;
-    c->since_us = w3_now_us();
-    if (atomic_fetch_add(t->total, 1) >= t->max) {
-        c->refused = true;
-        METRICS_INC(connections_refused);
-    }
-    size_t slot = slot_of(bev);
-    c->next = t->slots[slot];
-    t->slots[slot] = c;
-    atomic_fetch_add_explicit(&metrics.connections_open, 1, memory_order_relaxed);
-    return bev;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR); /* evhttp sees the end and frees it */
+    c->cut = true;
 }
 
 static void release(conn_table_t *t, conn_t *c)
 {
+    framing_destroy(c->fr);
     bufferevent_decref(c->bev);
-    atomic_fetch_sub(t->total, 1);
+    if (c->peer[0])
+        peers_release(t->o.peers, c->peer);
+    atomic_fetch_sub(t->o.total, 1);
     atomic_fetch_sub_explicit(&metrics.connections_open, 1, memory_order_relaxed);
     free(c);
+}
+
+/* Over --max-connections: the oldest connection not being answered goes. */
+static bool evict_oldest(conn_table_t *t)
+{
+    conn_t *oldest = NULL;
+    for (size_t i = 0; i < BUCKETS; i++)
+        for (conn_t *c = t->slots[i]; c; c = c->next)
+            if (!c->busy && !c->cut && (oldest == NULL || c->since_us < oldest->since_us))
+                oldest = c;
+    if (oldest == NULL)
+        return false;
+    cut(oldest);
+    return true;
+}
+
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+    attachment_t *a = arg;
+    conn_table_t *t = a->t;
+    conn_t *c = xcalloc(1, sizeof(*c));
+    c->t = t;
+    c->tls = a->tls != NULL;
+    c->bev = a->tls ? tls_bufferevent_new(a->tls, base) : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    W3_CHECK_ALLOC(c->bev);
+    bufferevent_incref(c->bev); /* ours, dropped by the sweep */
+    c->fr = framing_attach(c->bev, t->o.receiving);
+    c->since_us = w3_now_us();
+    if (atomic_fetch_add(t->o.total, 1) >= t->o.max) {
+        METRICS_INC(connections_refused);
+        if (!evict_oldest(t))
+            c->refused = true;
+    }
+    size_t slot = slot_of(c->bev);
+    c->next = t->slots[slot];
+    t->slots[slot] = c;
+    atomic_fetch_add_explicit(&metrics.connections_open, 1, memory_order_relaxed);
+    return c->bev;
+}
+
+/* Counts c against its address once its socket is known. */
+static void count_peer(conn_table_t *t, conn_t *c)
+{
+    if (c->peer[0] || c->cut)
+        return;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    const void *addr = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    if (inet_ntop(ss.ss_family, addr, c->peer, sizeof(c->peer)) == NULL) {
+        c->peer[0] = '\0';
+        return;
+    }
+    if (!peers_acquire(t->o.peers, c->peer) && !c->refused) {
+        c->refused = true;
+        METRICS_INC(connections_refused);
+    }
 }
 
 static void sweep(evutil_socket_t fd, short what, void *arg)
@@ -97,32 +162,43 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
                 release(t, c);
                 continue;
             }
-            if (!c->busy && !c->cut && (c->refused || now - c->since_us > t->limit_us)) {
-                evutil_socket_t sfd = bufferevent_getfd(c->bev);
-                if (sfd >= 0)
-                    shutdown(sfd, SHUT_RDWR);
-                c->cut = true;
-                if (!c->refused)
-                    METRICS_INC(connections_cut);
-            }
             p = &c->next;
+            count_peer(t, c);
+            if (c->busy || c->cut)
+                continue;
+            uint64_t since = 0;
+            bool waiting = framing_waiting(c->fr, &since);
+            if (c->refused) {
+                cut(c);
+            } else if ((waiting && now - since > t->header_us) || now - c->since_us > t->limit_us) {
+                cut(c);
+                METRICS_INC(connections_cut);
+            }
         }
     }
 }
 
-conn_table_t *conn_table_create(struct event_base *base, struct evhttp *http, atomic_int *total, int max,
-                                double request_timeout_s)
+conn_table_t *conn_table_create(struct event_base *base, const conn_opts_t *o)
 {
     conn_table_t *t = xcalloc(1, sizeof(*t));
-    t->total = total;
-    t->max = max;
-    t->limit_us = (uint64_t)(request_timeout_s * 1e6);
+    t->o = *o;
+    t->limit_us = (uint64_t)(o->request_timeout_s * 1e6);
+    t->header_us = (uint64_t)(o->header_timeout_s * 1e6);
     t->sweep = event_new(base, -1, EV_PERSIST, sweep, t);
     W3_CHECK_ALLOC(t->sweep);
     struct timeval every = {0, 200 * 1000};
     event_add(t->sweep, &every);
-    evhttp_set_bevcb(http, on_new_conn, t);
     return t;
+}
+
+void conn_table_attach(conn_table_t *t, struct evhttp *http, struct tls *tls)
+{
+    attachment_t *a = xcalloc(1, sizeof(*a));
+    a->t = t;
+    a->tls = tls;
+    a->next = t->attached;
+    t->attached = a;
+    evhttp_set_bevcb(http, on_new_conn, a);
 }
 
 void conn_table_destroy(conn_table_t *t)
@@ -136,7 +212,26 @@ void conn_table_destroy(conn_table_t *t)
             t->slots[k] = c->next;
             release(t, c);
         }
+    while (t->attached) {
+        attachment_t *a = t->attached;
+        t->attached = a->next;
+        free(a);
+    }
     free(t);
+}
+
+bool conn_table_unsent(conn_table_t *t)
+{
+    for (size_t i = 0; t && i < BUCKETS; i++)
+        for (conn_t *c = t->slots[i]; c; c = c->next) {
+            bufferevent_data_cb readcb = NULL, writecb = NULL;
+            bufferevent_event_cb eventcb = NULL;
+            bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, NULL);
+            bool live = readcb || writecb || eventcb;
+            if (live && !c->cut && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+                return true;
+        }
+    return false;
 }
 
 bool conn_begin(conn_table_t *t, struct evhttp_request *req)
@@ -144,6 +239,8 @@ bool conn_begin(conn_table_t *t, struct evhttp_request *req)
     conn_t *c = find(t, req);
     if (c == NULL)
         return true;
+    count_peer(t, c);
+    framing_dispatched(c->fr);
     c->busy = true;
     return !c->refused;
 }
@@ -176,4 +273,10 @@ bool conn_watch(conn_table_t *t, struct evhttp_request *req, void (*on_close)(vo
     c->on_close_arg = arg;
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), closed, c);
     return true;
+}
+
+bool conn_client_verified(conn_table_t *t, struct evhttp_request *req)
+{
+    conn_t *c = find(t, req);
+    return c && c->tls && tls_peer_verified(c->bev);
 }

@@ -117,6 +117,8 @@ static void reply(req_t *r, int status, const char *content_type, const char *bo
     if (content_type)
         evhttp_add_header(out, "Content-Type", content_type);
     evhttp_add_header(out, "Cache-Control", "no-store");
+    if (atomic_load(r->w->stopping) && evhttp_find_header(out, "Connection") == NULL) /* no keep-alive now */
+        evhttp_add_header(out, "Connection", "close");
     struct evbuffer *buf = evbuffer_new();
     W3_CHECK_ALLOC(buf);
     if (take) /* a large answer (gateways) is not copied again */
@@ -221,6 +223,13 @@ int req_body(req_t *r, size_t max, char **body, size_t *len)
 
 bool req_auth_fs(req_t *r)
 {
+    if (r->w->cfg->tls_client_ca && !conn_client_verified(r->w->conns, r->req)) {
+        metrics_auth_failure("client_cert");
+        r->what = "client_cert";
+        req_reply_error(r, 403, "client_certificate_required",
+                        "/fs/... is served only over HTTPS with a client certificate signed by --tls-client-ca");
+        return false;
+    }
     const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
     const char *reason = "missing";
     int rc = auth_fs(r->w->auth, hdr, r->client, sizeof(r->client), &reason);

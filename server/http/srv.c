@@ -8,21 +8,28 @@
 #include <errno.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "conn.h"
 #include "db.h"
+#include "listen.h"
+#include "lockfile.h"
+#include "peers.h"
+#include "tls.h"
 #include "log.h"
 #include "lookup.h"
 #include "route.h"
@@ -30,14 +37,20 @@
 #include "util.h"
 #include "writer.h"
 
+/* One listener of a worker: plain HTTP or HTTPS. */
+typedef struct listener {
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    listen_guard_t *guard;
+} listener_t;
+
 typedef struct worker {
     int id;
     srv_t *srv;
     pthread_t thread;
     struct event_base *base;
-    struct evhttp *http;
-    evutil_socket_t fd;
-    struct evhttp_bound_socket *bound;
+    listener_t plain, tls;
+    int stop_tries; /* shutdown: rounds spent accepting what was queued */
     db_reader_t *db;
     route_ctx_t ctx; /* what its routes see */
 } worker_t;
@@ -49,11 +62,16 @@ struct srv {
     fsnode_t *fs;
     worker_t *workers;
     int nworkers;
-    int port;
+    int port, tls_port; /* bound; -1 when that listener is off */
     int lock_fd;
-    int port_lock_fd;
+    int port_lock_fd, tls_lock_fd;
+    char *port_lock_path, *tls_lock_path; /* removed on exit */
+    tls_t *tls;
+    peers_t *peers;
     struct event_base *main_base;
     atomic_int inflight;
+    atomic_int receiving;      /* requests being read, not yet dispatched */
+    atomic_int open_listeners; /* workers still listening (shutdown) */
     atomic_int connections;
     atomic_bool stopping;
     pthread_t fk_thread;
@@ -67,106 +85,31 @@ static char *errf(const char *fmt, const char *a, const char *b)
     return buf.data;
 }
 
-/* flock()ed lock file; the lock dies with the process, even on kill -9.
- * The descriptor, or -errno (-EBUSY: another process holds it) with *err. */
-static int take_lock(const char *path, bool write_pid, char **err)
+/* The port lock of host:port into *fd (its path into *path); 0 or -errno
+ * with *err. */
+static int port_lock(srv_t *s, const char *host, int port, int *fd, char **path, char **err)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int e = errno;
-        *err = errf("cannot open lock file %s: %s", path, strerror(e));
-        return -e;
+    *path = lockfile_port_path(host, port, s->cfg.db_path, err);
+    if (*path == NULL)
+        return -EACCES;
+    *fd = lockfile_take(*path, true, err);
+    if (*fd < 0) {
+        free(*path);
+        *path = NULL;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-        if (n > 0)
-            pid[strcspn(pid, "\n")] = '\0';
-        *err = errf("another w3voipd (pid %s) already holds %s", pid[0] ? pid : "?", path);
-        close(fd);
-        return -EBUSY;
-    }
-    if (write_pid) {
-        char pid[32];
-        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
-            *err = errf("cannot write pid to %s: %s", path, strerror(errno));
-            close(fd);
-            return -EIO;
-        }
-    }
-    return fd;
+    return *fd < 0 ? *fd : 0;
 }
 
-static int port_lock(srv_t *s, int port, char **err)
+/* One evhttp of w serving every route on fd over TLS when tls; 0, or
+ * -errno with *err (fd is closed on failure). */
+static int listener_setup(worker_t *w, listener_t *l, evutil_socket_t fd, tls_t *tls, char **err)
 {
-    const char *dir = getenv("XDG_RUNTIME_DIR");
-    char path[512];
-    snprintf(path, sizeof(path), "%s/w3voipd-%s-%d.lock", dir && *dir ? dir : "/tmp", s->cfg.listen_host, port);
-    s->port_lock_fd = take_lock(path, true, err);
-    return s->port_lock_fd < 0 ? s->port_lock_fd : 0;
-}
-
-/* A bound, listening, non-blocking socket, or -1 with *err (a socket type:
- * evutil_socket_t). */
-static evutil_socket_t listen_socket(const char *host, int port, char **err)
-{
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
-    struct addrinfo *ai = NULL;
-    char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    int gai = getaddrinfo(host, portstr, &hints, &ai);
-    if (gai != 0) {
-        *err = errf("bad listen address %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    evutil_socket_t fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1;
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        *err = errf("cannot listen on %s: %s", host, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(ai);
-    return fd;
-}
-
-/* The port fd is bound to, or -errno. */
-static int bound_port(evutil_socket_t fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return -errno;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
-/* 0, or -errno with *err (fd is closed on failure). */
-static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
-{
-    w->srv = s;
-    w->fd = fd;
-    w->base = event_base_new();
-    w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (w->http == NULL) {
-        *err = xstrdup("cannot create an event loop");
-        close(fd);
-        return -ENOMEM;
-    }
-    w->db = db_reader_create(s->cfg.db_path, s->cfg.db_busy_timeout_ms, err);
-    if (w->db == NULL) {
-        close(fd);
-        return -EIO;
-    }
+    srv_t *s = w->srv;
+    l->http = evhttp_new(w->base);
+    W3_CHECK_ALLOC(l->http);
     /* every method reaches the routes, which answer 405 themselves
      * (evhttp's own answer would be 501) */
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+    evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
                                             EVHTTP_REQ_TRACE);
     size_t max_body = s->cfg.cdr_body_max;
@@ -176,11 +119,51 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
         max_body = s->cfg.api_body_max;
     if (s->cfg.provision_body_max > max_body)
         max_body = s->cfg.provision_body_max;
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)max_body);
-    evhttp_set_max_headers_size(w->http, 64 * 1024);
+    evhttp_set_max_body_size(l->http, (ev_ssize_t)max_body);
+    evhttp_set_max_headers_size(l->http, 64 * 1024);
     struct timeval tv = {(time_t)s->cfg.idle_timeout_s,
                          (suseconds_t)((s->cfg.idle_timeout_s - (double)(time_t)s->cfg.idle_timeout_s) * 1e6)};
-    evhttp_set_timeout_tv(w->http, &tv);
+    evhttp_set_timeout_tv(l->http, &tv);
+    conn_table_attach(w->ctx.conns, l->http, tls);
+    route_ctx_t *ctx = &w->ctx;
+    evhttp_set_cb(l->http, "/fs/xml", route_fs_xml, ctx);
+    evhttp_set_cb(l->http, "/fs/cdr", route_fs_cdr, ctx);
+    route_api_register(l->http, ctx);
+    evhttp_set_cb(l->http, "/healthz", route_healthz, ctx);
+    evhttp_set_cb(l->http, "/readyz", route_readyz, ctx);
+    evhttp_set_cb(l->http, "/metrics", route_metrics, ctx);
+    evhttp_set_cb(l->http, "/api/voip/nodes", route_nodes, ctx);
+    evhttp_set_gencb(l->http, route_not_found, ctx);
+    l->bound = evhttp_accept_socket_with_handle(l->http, fd);
+    if (l->bound == NULL) {
+        *err = xstrdup("cannot accept on the listening socket");
+        close(fd);
+        return -EIO;
+    }
+    l->guard = listen_guard_create(w->base, l->bound);
+    return 0;
+}
+
+/* 0, or -errno with *err (the sockets, -1 when off, are closed on failure). */
+static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, evutil_socket_t tls_fd, char **err)
+{
+    w->srv = s;
+    w->base = event_base_new();
+    W3_CHECK_ALLOC(w->base);
+    w->db = db_reader_create(s->cfg.db_path, s->cfg.db_busy_timeout_ms, err);
+    if (w->db == NULL) {
+        if (fd >= 0)
+            close(fd);
+        if (tls_fd >= 0)
+            close(tls_fd);
+        return -EIO;
+    }
+    conn_opts_t co = {.total = &s->connections,
+                      .max = s->cfg.max_connections,
+                      .request_timeout_s = s->cfg.request_timeout_s,
+                      .header_timeout_s = s->cfg.header_timeout_s,
+                      .peers = s->peers,
+                      .receiving = &s->receiving};
     w->ctx = (route_ctx_t){
         .db = w->db,
         .cfg = &s->cfg,
@@ -189,26 +172,20 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, char **err)
         .base = w->base,
         .patterns = lookup_cache_create(LOOKUP_CACHE_SIZE),
         .fs = s->fs,
-        .conns = conn_table_create(w->base, w->http, &s->connections, s->cfg.max_connections, s->cfg.request_timeout_s),
+        .conns = conn_table_create(w->base, &co),
         .inflight = &s->inflight,
         .stopping = &s->stopping,
     };
-    route_ctx_t *ctx = &w->ctx;
-    evhttp_set_cb(w->http, "/fs/xml", route_fs_xml, ctx);
-    evhttp_set_cb(w->http, "/fs/cdr", route_fs_cdr, ctx);
-    route_api_register(w->http, ctx);
-    evhttp_set_cb(w->http, "/healthz", route_healthz, ctx);
-    evhttp_set_cb(w->http, "/readyz", route_readyz, ctx);
-    evhttp_set_cb(w->http, "/metrics", route_metrics, ctx);
-    evhttp_set_cb(w->http, "/api/voip/nodes", route_nodes, ctx);
-    evhttp_set_gencb(w->http, route_not_found, ctx);
-    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
-    if (w->bound == NULL) {
-        *err = xstrdup("cannot accept on the listening socket");
-        close(fd);
-        return -EIO;
+    int rc = 0;
+    if (fd >= 0)
+        rc = listener_setup(w, &w->plain, fd, NULL, err);
+    if (tls_fd >= 0) {
+        if (rc == 0)
+            rc = listener_setup(w, &w->tls, tls_fd, s->tls, err);
+        else
+            close(tls_fd);
     }
-    return 0;
+    return rc;
 }
 
 /* Logs the first rows a foreign key would refuse; the lookups never use
@@ -265,19 +242,77 @@ static int prepare_database(srv_t *s, char **err)
     return rc;
 }
 
+/* The socket of worker i for host:want (-1 off): with port 0 the first one
+ * picks the port (*bound, locked into *lock_fd), the others reuse it. -1
+ * when off, -2 with *err on failure. */
+static evutil_socket_t worker_socket(srv_t *s, int i, const char *host, int want, int *bound, int *lock_fd,
+                                     char **lock_path, char **err)
+{
+    if (want < 0)
+        return -1;
+    evutil_socket_t fd = listen_socket(host, i == 0 ? want : *bound, err);
+    if (fd < 0)
+        return -2;
+    if (i == 0) {
+        *bound = listen_port_of(fd);
+        if (want == 0 && port_lock(s, host, *bound, lock_fd, lock_path, err) != 0) {
+            close(fd);
+            return -2;
+        }
+    }
+    return fd;
+}
+
+/* The descriptors the server holds besides its connections: per worker its
+ * sockets, event loop and database files; the writer, the lock files, the
+ * log, the start-up check, and a margin for accept bursts. */
+static int reserved_fds(const srv_config_t *c)
+{
+    return 64 + c->workers * (c->tls_listen_host ? 12 : 10);
+}
+
+static int write_port_file(const srv_t *s, char **err)
+{
+    FILE *f = fopen(s->cfg.port_file, "w");
+    int rc = f == NULL ? -1 : 0;
+    if (rc == 0 && s->port >= 0)
+        rc = fprintf(f, "%d\n", s->port) < 0 ? -1 : 0;
+    if (rc == 0 && s->tls_port >= 0)
+        rc = fprintf(f, s->port >= 0 ? "tls %d\n" : "%d\n", s->tls_port) < 0 ? -1 : 0;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    if (rc != 0) {
+        *err = errf("cannot write %s: %s", s->cfg.port_file, strerror(errno));
+        return -EIO;
+    }
+    return 0;
+}
+
 srv_t *srv_create(srv_config_t *cfg, char **err)
 {
     srv_t *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     memset(cfg, 0, sizeof(*cfg)); /* the server owns the strings now */
-    s->lock_fd = s->port_lock_fd = -1;
+    s->lock_fd = s->port_lock_fd = s->tls_lock_fd = -1;
+    s->port = s->tls_port = -1;
     evthread_use_pthreads();
 
-    s->lock_fd = take_lock(s->cfg.pidfile, true, err);
+    s->lock_fd = lockfile_take(s->cfg.pidfile, true, err);
     if (s->lock_fd < 0)
         goto fail;
-    if (s->cfg.listen_port != 0 && port_lock(s, s->cfg.listen_port, err) != 0)
+    if (s->cfg.listen_port > 0 &&
+        port_lock(s, s->cfg.listen_host, s->cfg.listen_port, &s->port_lock_fd, &s->port_lock_path, err) != 0)
         goto fail;
+    if (s->cfg.tls_listen_port > 0 &&
+        port_lock(s, s->cfg.tls_listen_host, s->cfg.tls_listen_port, &s->tls_lock_fd, &s->tls_lock_path, err) != 0)
+        goto fail;
+    s->cfg.max_connections = listen_fd_budget(s->cfg.max_connections, reserved_fds(&s->cfg));
+    if (s->cfg.tls_listen_host) {
+        s->tls = tls_create(s->cfg.tls_cert, s->cfg.tls_key, s->cfg.tls_client_ca, err);
+        if (s->tls == NULL)
+            goto fail;
+    }
+    s->peers = peers_create(s->cfg.max_connections_per_ip);
     if (prepare_database(s, err) != 0)
         goto fail;
     s->auth = auth_create(&s->cfg, err);
@@ -297,27 +332,23 @@ srv_t *srv_create(srv_config_t *cfg, char **err)
     s->workers = xcalloc((size_t)s->nworkers, sizeof(*s->workers));
     for (int i = 0; i < s->nworkers; i++) {
         s->workers[i].id = i;
-        /* with port 0 the first socket picks the port, the others reuse it */
-        evutil_socket_t fd = listen_socket(s->cfg.listen_host, i == 0 ? s->cfg.listen_port : s->port, err);
-        if (fd < 0)
+        int want = s->cfg.listen_port, want_tls = s->cfg.tls_listen_host ? s->cfg.tls_listen_port : -1;
+        evutil_socket_t fd =
+            worker_socket(s, i, s->cfg.listen_host, want, &s->port, &s->port_lock_fd, &s->port_lock_path, err);
+        if (fd == -2)
             goto fail;
-        if (i == 0) {
-            s->port = bound_port(fd);
-            if (s->cfg.listen_port == 0 && port_lock(s, s->port, err) != 0) {
+        evutil_socket_t tls_fd = worker_socket(s, i, s->cfg.tls_listen_host, want_tls, &s->tls_port, &s->tls_lock_fd,
+                                               &s->tls_lock_path, err);
+        if (tls_fd == -2) {
+            if (fd >= 0)
                 close(fd);
-                goto fail;
-            }
-        }
-        if (worker_setup(s, &s->workers[i], fd, err) != 0)
-            goto fail;
-    }
-    if (s->cfg.port_file) {
-        FILE *f = fopen(s->cfg.port_file, "w");
-        if (f == NULL || fprintf(f, "%d\n", s->port) < 0 || fclose(f) != 0) {
-            *err = errf("cannot write %s: %s", s->cfg.port_file, strerror(errno));
             goto fail;
         }
+        if (worker_setup(s, &s->workers[i], fd, tls_fd, err) != 0)
+            goto fail;
     }
+    if (s->cfg.port_file && write_port_file(s, err) != 0)
+        goto fail;
     return s;
 fail:
     srv_destroy(s);
@@ -331,15 +362,40 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static void listener_close(listener_t *l)
+{
+    listen_guard_destroy(l->guard);
+    l->guard = NULL;
+    if (l->bound) {
+        evhttp_del_accept_socket(l->http, l->bound);
+        l->bound = NULL;
+    }
+}
+
+/* true when connections wait in l's accept queue */
+static bool queued(const listener_t *l)
+{
+    if (l->bound == NULL)
+        return false;
+    struct pollfd p = {.fd = evconnlistener_get_fd(evhttp_bound_socket_get_listener(l->bound)), .events = POLLIN};
+    return poll(&p, 1, 0) == 1;
+}
+
+/* On the worker's loop: connections already queued are still accepted
+ * (for up to 0.2 s), then the listeners close. */
 static void stop_accepting(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     worker_t *w = arg;
-    if (w->bound) {
-        evhttp_del_accept_socket(w->http, w->bound);
-        w->bound = NULL;
+    if ((queued(&w->plain) || queued(&w->tls)) && w->stop_tries++ < 20) {
+        static const struct timeval ms10 = {0, 10 * 1000};
+        event_base_once(w->base, -1, EV_TIMEOUT, stop_accepting, w, &ms10);
+        return;
     }
+    listener_close(&w->plain);
+    listener_close(&w->tls);
+    atomic_fetch_sub(&w->srv->open_listeners, 1);
 }
 
 struct shutdown_state {
@@ -353,7 +409,9 @@ static void shutdown_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct shutdown_state *st = arg;
-    int inflight = atomic_load(&st->s->inflight);
+    /* requests being answered, requests whose first byte has come, and
+     * listeners still accepting what was queued before the signal */
+    int inflight = atomic_load(&st->s->inflight) + atomic_load(&st->s->receiving) + atomic_load(&st->s->open_listeners);
     if (inflight > 0 && w3_now_us() < st->deadline_us) {
         struct timeval tv = {0, 10000};
         evtimer_add(st->tick, &tv);
@@ -375,10 +433,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (sig == SIGHUP) {
         log_reopen();
         log_info("log reopened", NULL);
+        char *err = NULL;
+        if (s->tls && tls_reload(s->tls, &err) != 0) {
+            log_error("TLS files not re-read: the ones in use stay", "error", err, NULL);
+            free(err);
+        } else if (s->tls) {
+            log_info("TLS certificate, key and client CA re-read", NULL);
+        }
         return;
     }
     if (atomic_exchange(&s->stopping, true))
         return;
+    atomic_store(&s->open_listeners, s->nworkers);
     log_info("shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
     static const struct timeval now = {0, 0};
     for (int i = 0; i < s->nworkers; i++)
@@ -407,23 +473,43 @@ int srv_run(srv_t *s)
             abort();
         }
     s->fk_started = pthread_create(&s->fk_thread, NULL, fk_check_main, s) == 0;
-    char port[16], workers[16];
+    char port[16], tls_port[16], workers[16];
     snprintf(port, sizeof(port), "%d", s->port);
+    snprintf(tls_port, sizeof(tls_port), "%d", s->tls_port);
     snprintf(workers, sizeof(workers), "%d", s->nworkers);
-    log_info("listening", "host", s->cfg.listen_host, "port", port, "workers", workers, "db", s->cfg.db_path, "jwt_alg",
+    log_info("listening", "host", s->port >= 0 ? s->cfg.listen_host : "off", "port", port, "tls_host",
+             s->tls ? s->cfg.tls_listen_host : "off", "tls_port", tls_port, "tls_client_ca",
+             s->cfg.tls_client_ca ? s->cfg.tls_client_ca : "none", "workers", workers, "db", s->cfg.db_path, "jwt_alg",
              auth_jwt_alg_name(auth_key(s->auth)->alg), "fs_static_credentials", s->cfg.fs_user ? "yes" : "no", NULL);
 
     event_base_dispatch(s->main_base);
 
-    /* requests are answered; commit what is queued, then stop the loops */
-    fsnode_destroy(s->fs); /* before the writer it records failures with */
-    s->fs = NULL;
-    writer_destroy(s->writer);
-    s->writer = NULL;
+    /* in order: the listeners are closed (on_signal), the requests answered;
+     * now stop the worker loops, and only then the writer they submit to */
     for (int i = 0; i < s->nworkers; i++)
         event_base_loopexit(s->workers[i].base, NULL);
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i].thread, NULL);
+    fsnode_destroy(s->fs); /* before the writer it records failed applies with */
+    s->fs = NULL;
+    writer_destroy(s->writer); /* commits what is queued */
+    s->writer = NULL;
+    /* answers of the jobs committed just now, and answers not yet written
+     * out, wait on the worker loops: turn them until written (1 s at most);
+     * a request read meanwhile finds no writer and gets 503 */
+    for (int i = 0; i < s->nworkers; i++)
+        s->workers[i].ctx.writer = NULL;
+    for (int round = 0; round < 100; round++) {
+        bool pending = false;
+        for (int i = 0; i < s->nworkers; i++) {
+            event_base_loop(s->workers[i].base, EVLOOP_NONBLOCK);
+            pending |= conn_table_unsent(s->workers[i].ctx.conns);
+        }
+        if (!pending)
+            break;
+        struct timespec ms10 = {0, 10 * 1000 * 1000};
+        nanosleep(&ms10, NULL);
+    }
     if (s->fk_started)
         pthread_join(s->fk_thread, NULL);
     for (int i = 0; i < 3; i++)
@@ -441,8 +527,12 @@ void srv_destroy(srv_t *s)
     writer_destroy(s->writer);
     for (int i = 0; s->workers && i < s->nworkers; i++) {
         worker_t *w = &s->workers[i];
-        if (w->http)
-            evhttp_free(w->http);
+        listen_guard_destroy(w->plain.guard);
+        listen_guard_destroy(w->tls.guard);
+        if (w->plain.http)
+            evhttp_free(w->plain.http);
+        if (w->tls.http)
+            evhttp_free(w->tls.http);
         conn_table_destroy(w->ctx.conns);
         lookup_cache_destroy(w->ctx.patterns); /* the worker thread has ended */
         if (w->base)
@@ -453,12 +543,13 @@ void srv_destroy(srv_t *s)
     if (s->main_base)
         event_base_free(s->main_base);
     auth_destroy(s->auth);
-    if (s->lock_fd >= 0) {
-        unlink(s->cfg.pidfile);
-        close(s->lock_fd);
-    }
-    if (s->port_lock_fd >= 0)
-        close(s->port_lock_fd);
+    tls_destroy(s->tls);
+    peers_destroy(s->peers);
+    lockfile_release(s->lock_fd, s->cfg.pidfile);
+    lockfile_release(s->port_lock_fd, s->port_lock_path);
+    lockfile_release(s->tls_lock_fd, s->tls_lock_path);
+    free(s->port_lock_path);
+    free(s->tls_lock_path);
     srv_config_free(&s->cfg);
     free(s);
 }

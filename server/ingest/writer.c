@@ -185,6 +185,8 @@ void writer_destroy(writer_t *w)
 
 static int enqueue(writer_t *w, job_t *j)
 {
+    if (w == NULL)
+        return -ESHUTDOWN; /* the server has stopped its writer */
     pthread_mutex_lock(&w->lock);
     if (w->stop) {
         pthread_mutex_unlock(&w->lock);

@@ -32,7 +32,8 @@ typedef struct writer_opts {
 
 writer_t *writer_create(const char *db_path, const writer_opts_t *o, char **err);
 void writer_destroy(writer_t *w);
-/* 0, or -EAGAIN (queue full) / -ESHUTDOWN (stopping): done is then not called. */
+/* 0, or -EAGAIN (queue full) / -ESHUTDOWN (stopping, or w NULL: stopped):
+ * done is then not called. */
 int writer_submit(writer_t *w, struct event_base *reply_base, writer_fn fn, writer_done_fn done, void *arg);
 
 typedef struct writer_stats {

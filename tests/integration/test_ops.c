@@ -360,16 +360,17 @@ static void *post_slow_cdr(void *arg)
 
 static void graceful(void)
 {
-    /* the writer waits 0.8 s to fill a batch: SIGTERM lands while the CDR
-     * is queued; it must still be committed and acknowledged */
-    const char *extra[] = {"--writer-delay", "0.8", NULL};
+    /* the writer waits 2 s to fill a batch: SIGTERM lands while the CDR
+     * is queued (1 s after it was sent, time enough to reach the server on
+     * a loaded machine); it must still be committed and acknowledged */
+    const char *extra[] = {"--writer-delay", "2", NULL};
     h_server_t s;
     if (!ok(h_server_start(&s, NULL, extra) == 0, "server with a slow writer batch"))
         return;
     struct inflight f = {.port = s.port};
     pthread_t th;
     pthread_create(&th, NULL, post_slow_cdr, &f);
-    struct timespec ts = {0, 250 * 1000 * 1000};
+    struct timespec ts = {1, 0};
     nanosleep(&ts, NULL);
     kill(s.pid, SIGTERM);
     pthread_join(th, NULL);

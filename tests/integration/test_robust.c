@@ -1,7 +1,7 @@
 /* Hard to break: slow-loris connections are cut at --request-timeout (per
  * request: a keep-alive connection that keeps asking lives on) and do
- * not starve others; connections past --max-connections are refused with
- * 503 while the server stays up; a 10x overload burst leaves it healthy;
+ * not starve others; past --max-connections the oldest idle connection
+ * makes room for a new one while the server stays up; a 10x overload burst leaves it healthy;
  * SQLite contention never turns into a false not-found or a lost CDR. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -165,7 +165,9 @@ static void flood(void)
     ok(closed >= N - 20 - 2, "connections past the limit are closed at once (%d of %d)", closed, N);
     bool user = false;
     int st = lookup_status(&s, "directory-sip_auth-register.form", &user);
-    ok(st == 503 || st == -1, "a new lookup while the limit is reached is refused (%d), not queued forever", st);
+    /* the oldest connection not being answered makes room (issue 13: idle
+     * sockets must not turn every lookup into 503) */
+    ok(st == 200 && user, "a new lookup while the limit is reached is served (%d): an idle one is closed for it", st);
     for (int i = 0; i < N; i++)
         if (fds[i] >= 0)
             close(fds[i]);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -159,6 +160,8 @@ static int wait_port_file(const char *path, pid_t pid, int *port)
     return -1;
 }
 
+long h_server_nofile;
+
 int h_server_start(h_server_t *s, const char *db, const char *const *extra)
 {
     memset(s, 0, sizeof(*s));
@@ -203,6 +206,11 @@ int h_server_start(h_server_t *s, const char *db, const char *const *extra)
             dup2(fd, 2);
             close(fd);
         }
+        if (h_server_nofile > 0) {
+            struct rlimit rl = {(rlim_t)h_server_nofile, (rlim_t)h_server_nofile};
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
@@ -218,6 +226,22 @@ int h_server_start(h_server_t *s, const char *db, const char *const *extra)
     free(cred);
     w3_buf_free(&portfile);
     return rc;
+}
+
+int h_server_tls_port(const h_server_t *s)
+{
+    w3_buf_t path = {0};
+    w3_buf_printf(&path, "%s/port", s->dir);
+    char *data = NULL;
+    int port = -1;
+    if (w3_read_file(path.data, 4096, &data, NULL) == 0) {
+        const char *t = strstr(data, "tls ");
+        if (t)
+            port = atoi(t + 4);
+    }
+    free(data);
+    w3_buf_free(&path);
+    return port;
 }
 
 int h_server_stop(h_server_t *s)

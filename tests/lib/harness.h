@@ -51,6 +51,11 @@ typedef struct h_server {
 /* extra: NULL-terminated extra flags. db: NULL = fresh demo database.
  * 0 once the server listens, -1 (diagnostics printed) otherwise. */
 int h_server_start(h_server_t *s, const char *db, const char *const *extra);
+/* When > 0, servers started next run with soft = hard RLIMIT_NOFILE = it. */
+extern long h_server_nofile;
+/* The port of the --tls-listen listener from the port file ("tls PORT" on
+ * its second line), -1 when there is none. */
+int h_server_tls_port(const h_server_t *s);
 /* SIGTERM, wait, record the exit status (ASan/LSan report non-zero). */
 int h_server_stop(h_server_t *s);
 /* Starts w3voipd expecting failure: returns its exit code, stderr in *err. */

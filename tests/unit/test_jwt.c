@@ -2,6 +2,7 @@
  * with the openssl CLI in a temporary directory. */
 #include <errno.h>
 #include <jwt.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,44 @@ static char *hand_token(const char *header, const char *payload, const char *sig
     free(h);
     free(p);
     return t;
+}
+
+/* An HS256 token over exactly these header and payload texts (libjwt
+ * cannot write a duplicated claim), signed with HMAC-SHA256. */
+static char *hs_raw_token(const auth_jwt_key_t *k, const char *header, const char *payload)
+{
+    char *unsigned_tok = hand_token(header, payload, "");
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    size_t n = strlen(unsigned_tok) - 1; /* without the last dot */
+    HMAC(EVP_sha256(), k->bytes, (int)k->len, (const unsigned char *)unsigned_tok, n, mac, &maclen);
+    char *sig = b64url(mac, maclen);
+    char *t = malloc(n + strlen(sig) + 2);
+    sprintf(t, "%.*s.%s", (int)n, unsigned_tok, sig);
+    free(sig);
+    free(unsigned_tok);
+    return t;
+}
+
+static void test_duplicate_claims(const auth_jwt_key_t *hs)
+{
+    char payload[256];
+    const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    snprintf(payload, sizeof(payload), "{\"sub\":\"ops\",\"scope\":\"pbx\",\"exp\":%ld}", (long)now + 600);
+    char *t = hs_raw_token(hs, hdr, payload);
+    verify_is(hs, t, now, 30, NULL, NULL, "the hand-signed platform token itself is valid");
+    free(t);
+    snprintf(payload, sizeof(payload), "{\"sub\":\"ops\",\"scope\":\"none\",\"scope\":\"pbx\",\"exp\":%ld}",
+             (long)now + 600);
+    t = hs_raw_token(hs, hdr, payload);
+    verify_is(hs, t, now, 30, "malformed", NULL, "payload with scope twice (none, then pbx) refused");
+    free(t);
+    snprintf(payload, sizeof(payload),
+             "{\"sub\":\"a\",\"tenant_id\":\"t1\",\"sip_domain\":\"x\",\"sip_domain\":\"y\",\"exp\":%ld}",
+             (long)now + 600);
+    t = hs_raw_token(hs, hdr, payload);
+    verify_is(hs, t, now, 30, "malformed", NULL, "payload with sip_domain twice refused");
+    free(t);
 }
 
 /* An HS256 token with exactly the given claims (JSON object), signed by libjwt. */
@@ -534,6 +573,7 @@ int main(void)
     test_claims(&hs);
     test_refused(&hs, &rs_priv, &rs_pub, &rs2_pub);
     test_key_load();
+    test_duplicate_claims(&hs);
 
     auth_jwt_key_free(&hs);
     auth_jwt_key_free(&hs_priv);

@@ -1,0 +1,66 @@
+/* Log lines are valid UTF-8 whatever the caller sent (a REGISTER for user
+ * %FF%FE, a dialled %C3%28): invalid bytes are escaped, \xFF in logfmt and
+ * \u00ff in JSON; valid multi-byte characters pass as they are. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "log.h"
+#include "tap.h"
+#include "util.h"
+
+/* Logs one event in fmt to a fresh file and returns the file's text. */
+static char *log_once(const char *dir, log_format_t fmt, const char *value)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s.log", dir, fmt == LOG_FMT_JSON ? "json" : "logfmt");
+    remove(path);
+    if (log_open(path, fmt) != 0)
+        return NULL;
+    log_info("lookup \xc3\x28", "user", value, "ok", "caf\xc3\xa9", NULL);
+    log_close();
+    char *data = NULL;
+    return w3_read_file(path, 1 << 20, &data, NULL) == 0 ? data : NULL;
+}
+
+int main(void)
+{
+    char *dir = h_tmpdir();
+    const char *bad = "\xff\xfe-\xc3\x28-\xed\xa0\x80-\xf4\x90\x80\x80-\xe2\x82"; /* none of it UTF-8 */
+
+    char *l = log_once(dir, LOG_FMT_LOGFMT, bad);
+    ok(l != NULL, "logfmt line written");
+    if (l) {
+        size_t n = strlen(l);
+        is_int(w3_utf8_valid_prefix(l, n), n, "logfmt line is valid UTF-8");
+        ok(strstr(l, "user=\"\\xFF\\xFE-\\xC3(-\\xED\\xA0\\x80-\\xF4\\x90\\x80\\x80-\\xE2\\x82\"") != NULL,
+           "logfmt escapes each invalid byte as \\xHH");
+        printf("# %s", l);
+        ok(strstr(l, "msg=\"lookup \\xC3(\"") != NULL, "the message is escaped too");
+        ok(strstr(l, "ok=\"caf\xc3\xa9\"") != NULL, "a valid é is kept as it is");
+    }
+    free(l);
+
+    l = log_once(dir, LOG_FMT_JSON, bad);
+    ok(l != NULL, "JSON line written");
+    if (l) {
+        size_t n = strlen(l);
+        is_int(w3_utf8_valid_prefix(l, n), n, "JSON line is valid UTF-8");
+        json_error_t err;
+        json_t *j = json_loads(l, 0, &err);
+        ok(j != NULL, "JSON line parses strictly: %s", j ? "yes" : err.text);
+        is_str(json_string_value(json_object_get(j, "user")),
+               "\xc3\xbf\xc3\xbe-\xc3\x83(-\xc3\xad\xc2\xa0\xc2\x80-\xc3\xb4\xc2\x90\xc2\x80\xc2\x80-\xc3\xa2\xc2\x82",
+               "each invalid byte is \\u00XX in JSON");
+        is_str(json_string_value(json_object_get(j, "ok")), "caf\xc3\xa9", "a valid é is kept in JSON");
+        ok(strstr(l, "\\u00ff\\u00fe") != NULL, "escaped as \\u00ff");
+        printf("# %s", l);
+        json_decref(j);
+    }
+    free(l);
+    h_rmrf(dir);
+    free(dir);
+    return tap_done();
+}
