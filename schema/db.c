@@ -201,6 +201,11 @@ static const struct audited {
     {"voip_routes", "X.route_id", "X.tenant_id", "X.sip_domain"},
 };
 
+int db_sqlite_gen_triggers(void)
+{
+    return (int)W3_ARRAY_LEN(audited) * 3;
+}
+
 /* Replaces every "X." in expr with prefix (NEW. / OLD.). */
 static void add_expr(w3_buf_t *b, const char *expr, const char *prefix)
 {

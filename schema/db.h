@@ -137,6 +137,10 @@ int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out);
 /* The configuration generation of a tenant (tenant_id NULL: the global one,
  * which grows with every tenant's changes). 0 when none was recorded. */
 int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen);
+/* The global generation, and whether it is trusted to step with every
+ * configuration write: false while any trigger that steps it is missing
+ * (dropped by a sqlite3 session), then nothing may be cached on it. */
+int db_config_stamp(db_reader_t *r, long long *gen, bool *trusted);
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
 
 /* Walks enabled tenants (one domain when domain != NULL) in domain order and,

@@ -10,39 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
-#include "internal/db_sqlite.h"
-
-enum {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_TENANT,
-    ST_EXT,
-    ST_GW_ALL,
-    ST_GW_ONE,
-    ST_DID,
-    ST_TRUNK_OWNER,
-    ST_AGENT,
-    ST_RING,
-    ST_RING_MEMBERS,
-    ST_ROUTES,
-    ST_STORE_TRUNKS,
-    ST_API_TRUNKS,
-    ST_API_DIDS,
-    ST_API_EXTS,
-    ST_API_ROUTES,
-    ST_API_RINGS,
-    ST_API_AGENTS,
-    ST_API_STORES,
-    ST_API_INBOUND,
-    ST_API_EXT,
-    ST_API_CDRS,
-    ST_API_ACTIVITY,
-    ST_LIST_EXTS,
-    ST_LIST_DIDS,
-    ST_LIST_STORES,
-    ST_GEN,
-    ST_COUNT
-};
+#include "internal/db_reader.h"
 
 #define GW_SELECT                                                                                                      \
     "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, tr.store_id, tr.trunk_id, tr.gateway_name, "         \
@@ -70,6 +38,10 @@ static const char *const sql[ST_COUNT] = {
     [ST_TENANT] = "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0) FROM tenants t "
                   "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1",
     [ST_GEN] = "SELECT gen FROM voip_config_gen WHERE tenant_id = ?1",
+    [ST_SCHEMA] = "PRAGMA schema_version",
+    /* the triggers that step the generation (schema/db.c), all of them */
+    [ST_GEN_TRIGGERS] = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'log\\_%' ESCAPE '\\' "
+                        "AND sql LIKE '%voip_config_gen%'",
     [ST_EXT] =
         "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
         "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
@@ -196,12 +168,6 @@ static const char *const sql[ST_COUNT] = {
     [ST_LIST_STORES] = "SELECT store_id FROM stores WHERE tenant_id = ?1 AND enabled = 1 ORDER BY store_id",
 };
 
-struct db_reader {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST_COUNT];
-    bool in_txn;
-};
-
 db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
 {
     db_reader_t *r = xcalloc(1, sizeof(*r));
@@ -276,9 +242,7 @@ static bool col(sqlite3_stmt *st, int i, char *dst, size_t cap)
 
 static int finish(sqlite3_stmt *st, int rc)
 {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc;
+    return db_reader_finish(st, rc);
 }
 
 int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
@@ -305,6 +269,25 @@ int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen)
     int rc = sqlite3_step(st);
     *gen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     return finish(st, rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO);
+}
+
+int db_config_stamp(db_reader_t *r, long long *gen, bool *trusted)
+{
+    sqlite3_stmt *st = r->st[ST_SCHEMA];
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return finish(st, -EIO);
+    int v = sqlite3_column_int(st, 0);
+    finish(st, 0);
+    if (v != r->schema_seen || v == 0) { /* a trigger dropped or created changes the schema version */
+        st = r->st[ST_GEN_TRIGGERS];
+        if (sqlite3_step(st) != SQLITE_ROW)
+            return finish(st, -EIO);
+        r->gen_trusted = sqlite3_column_int(st, 0) == db_sqlite_gen_triggers();
+        finish(st, 0);
+        r->schema_seen = v;
+    }
+    *trusted = r->gen_trusted;
+    return db_config_gen(r, NULL, gen);
 }
 
 /* A row whose references disagree on the tenant (written with foreign keys
@@ -538,127 +521,6 @@ int db_store_trunks(db_reader_t *r, const char *store_id, const char *tenant_id,
         t->priority = sqlite3_column_int(st, 7);
     }
     return finish(st, rc == SQLITE_DONE ? 0 : -EIO);
-}
-
-/* One JSON text column of a one-row statement. */
-static int json_one(sqlite3_stmt *st, char **json)
-{
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        return finish(st, -ENOENT);
-    if (rc != SQLITE_ROW)
-        return finish(st, -EIO);
-    const unsigned char *v = sqlite3_column_text(st, 0);
-    /* text the schema accepted may hold bytes that are not UTF-8 (CAST(x'ff'
-     * AS TEXT)): the API answers valid JSON whatever the rows hold */
-    w3_buf_t b = {0};
-    if (v)
-        w3_buf_add_utf8(&b, (const char *)v, (size_t)sqlite3_column_bytes(st, 0));
-    else
-        w3_buf_adds(&b, "null");
-    *json = b.data;
-    return finish(st, 0);
-}
-
-int db_api_snapshot(db_reader_t *r, const char *domain, char **json)
-{
-    static const struct {
-        int st;
-        const char *key;
-    } parts[] = {{ST_API_TRUNKS, "trunks"}, {ST_API_DIDS, "dids"},         {ST_API_EXTS, "extensions"},
-                 {ST_API_ROUTES, "routes"}, {ST_API_RINGS, "ring_groups"}, {ST_API_AGENTS, "ai_agents"},
-                 {ST_API_STORES, "stores"}};
-    w3_buf_t b = {0};
-    w3_buf_adds(&b, "{");
-    for (size_t i = 0; i < W3_ARRAY_LEN(parts); i++) {
-        sqlite3_stmt *st = r->st[parts[i].st];
-        sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-        char *part = NULL;
-        if (json_one(st, &part) != 0) {
-            w3_buf_free(&b);
-            return -EIO;
-        }
-        w3_buf_printf(&b, "%s\"%s\":%s", i ? "," : "", parts[i].key, part);
-        free(part);
-    }
-    w3_buf_adds(&b, "}");
-    *json = b.data;
-    return 0;
-}
-
-int db_api_inbound(db_reader_t *r, const char *domain, const char *e164, char **json)
-{
-    sqlite3_stmt *st = r->st[ST_API_INBOUND];
-    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, e164, -1, SQLITE_STATIC);
-    return json_one(st, json);
-}
-
-int db_api_extension(db_reader_t *r, const char *domain, const char *ext, char **json)
-{
-    sqlite3_stmt *st = r->st[ST_API_EXT];
-    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-    return json_one(st, json);
-}
-
-/* Runs a paging statement (id, json) and wraps its rows. */
-static int page(sqlite3_stmt *st, int limit, char **json)
-{
-    w3_buf_t b = {0};
-    w3_buf_adds(&b, "{\"items\":[");
-    int rc, n = 0;
-    long long last = 0;
-    bool more = false;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t row = (size_t)sqlite3_column_bytes(st, 1);
-        /* one more than asked, or a page that would pass its byte budget
-         * (a tenant's 1,000 rows of 1 MiB must not take gigabytes): there
-         * is a next page */
-        if (n == limit || (n > 0 && b.len + row > DB_PAGE_BYTES)) {
-            more = true;
-            break;
-        }
-        if (n)
-            w3_buf_adds(&b, ",");
-        w3_buf_add_utf8(&b, (const char *)sqlite3_column_text(st, 1), row);
-        last = sqlite3_column_int64(st, 0);
-        n++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        w3_buf_free(&b);
-        return finish(st, -EIO);
-    }
-    if (more)
-        w3_buf_printf(&b, "],\"next_cursor\":\"%lld\"}", last);
-    else
-        w3_buf_adds(&b, "],\"next_cursor\":null}");
-    *json = b.data;
-    return finish(st, 0);
-}
-
-int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id, int limit,
-                    bool with_meta, char **json)
-{
-    sqlite3_stmt *st = r->st[ST_API_CDRS];
-    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-    if (from)
-        sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
-    if (to)
-        sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, after_id);
-    sqlite3_bind_int(st, 5, limit + 1);
-    sqlite3_bind_int(st, 6, with_meta);
-    return page(st, limit, json);
-}
-
-int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int limit, char **json)
-{
-    sqlite3_stmt *st = r->st[ST_API_ACTIVITY];
-    sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, after_id);
-    sqlite3_bind_int(st, 3, limit + 1);
-    return page(st, limit, json);
 }
 
 static int list(db_reader_t *r, int which, const char *key, db_key_cb cb, void *arg)

@@ -24,6 +24,8 @@ struct db_conn {
 /* The raw handles, for tests and for schema/ itself. */
 sqlite3 *db_conn_sqlite(db_conn_t *c);
 sqlite3 *db_reader_sqlite(db_reader_t *r);
+/* How many activity triggers step the configuration generation (db.c). */
+int db_sqlite_gen_triggers(void);
 /* PRAGMA user_version of a handle: 0 or -EIO. */
 int db_sqlite_user_version(sqlite3 *db, int *version);
 

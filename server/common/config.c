@@ -112,6 +112,11 @@ static const struct opt opts[] = {
     {"api-body-max", "W3_API_BODY_MAX", T_SIZE, OFF(api_body_max), "BYTES",
      "Largest /api body (default 4194304; an API-posted CDR's meta_json is\n"
      "capped at 2 MiB)."},
+    {"answer-cache-bytes", "W3_ANSWER_CACHE_BYTES", T_SIZE, OFF(answer_cache_bytes), "BYTES",
+     "Rendered answers each worker keeps (default 4194304; 0 = none). An answer\n"
+     "is served again only for the same configuration generation and the same\n"
+     "values of every field its lookup read: never stale. purpose=gateways is\n"
+     "never kept (it holds secrets read from outside the database)."},
     {"provision-body-max", "W3_PROVISION_BODY_MAX", T_SIZE, OFF(provision_body_max), "BYTES",
      "Largest PUT /api/voip/provision/snapshot body (default 67108864; a\n"
      "tenant of 10,000 extensions is about 3.7 MB)."},
@@ -166,6 +171,7 @@ void srv_config_defaults(srv_config_t *c)
     c->cdr_body_max = 4 * 1024 * 1024;
     c->api_body_max = 4 * 1024 * 1024;
     c->provision_body_max = 64 * 1024 * 1024;
+    c->answer_cache_bytes = 4 * 1024 * 1024;
     c->max_connections = 4096;
     c->jwt_leeway_s = 30;
     c->secrets_dir = xstrdup(SECRET_DEFAULT_DIR);

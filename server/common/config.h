@@ -36,6 +36,7 @@ typedef struct srv_config {
     size_t cdr_body_max;
     size_t api_body_max;
     size_t provision_body_max;
+    size_t answer_cache_bytes; /* per worker; 0 = no answer cache */
     int max_connections;
     int cacheable_ms;
     long jwt_leeway_s;

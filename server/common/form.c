@@ -97,8 +97,11 @@ void form_free(form_t *f)
 
 const char *form_get(const form_t *f, const char *name)
 {
-    for (size_t i = 0; i < f->n; i++)
+    const char *v = NULL;
+    for (size_t i = 0; i < f->n && v == NULL; i++)
         if (strcmp(f->fields[i].name, name) == 0)
-            return f->fields[i].value;
-    return NULL;
+            v = f->fields[i].value;
+    if (f->on_read)
+        f->on_read(f->on_read_arg, name, v);
+    return v;
 }

@@ -22,6 +22,10 @@ typedef struct form {
     char *store;
     form_field_t *fields;
     size_t n;
+    /* When set, every form_get() is reported (the name, and the value or
+     * NULL when absent): the answer cache learns what an answer depends on. */
+    void (*on_read)(void *arg, const char *name, const char *value);
+    void *on_read_arg;
 } form_t;
 
 /* 0 on success; -EINVAL when the body holds a NUL byte or a field without a

@@ -114,6 +114,10 @@ void metrics_render(w3_buf_t *o)
             LOAD(metrics.connections_refused));
     counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",
             LOAD(metrics.connections_cut));
+    counter(o, "w3voipd_answer_cache_hits_total", "Lookups answered from a worker's cache of rendered answers.",
+            LOAD(metrics.answer_cache_hits));
+    counter(o, "w3voipd_answer_cache_misses_total", "Lookups the cache could not answer (looked up).",
+            LOAD(metrics.answer_cache_misses));
     counter(o, "w3voipd_provision_writes_total", "Provisioning writes applied (dry runs included).",
             LOAD(metrics.prov_writes));
     counter(o, "w3voipd_provision_refusals_total", "Authenticated provisioning writes refused.",

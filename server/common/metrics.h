@@ -60,6 +60,8 @@ typedef struct metrics {
     _Atomic uint64_t connections_open;
     _Atomic uint64_t connections_refused;
     _Atomic uint64_t connections_cut;
+    _Atomic uint64_t answer_cache_hits;      /* lookups answered from the worker's cache */
+    _Atomic uint64_t answer_cache_misses;    /* ... looked up (and then kept, when they may be) */
     _Atomic uint64_t prov_writes;            /* provisioning writes applied (or dry-run) */
     _Atomic uint64_t prov_refusals;          /* provisioning writes refused */
     _Atomic uint64_t prov_refusals_unlogged; /* ... past the activity log's rate limit */

@@ -26,9 +26,10 @@ typedef struct route_ctx {
     const srv_config_t *cfg;
     const auth_t *auth;
     writer_t *writer;
-    struct event_base *base;       /* this worker's loop: writer replies land here */
-    struct lookup_cache *patterns; /* this worker's compiled route patterns */
-    struct fsnode *fs;             /* the event-socket client (NULL: no --fs-node) */
+    struct event_base *base;        /* this worker's loop: writer replies land here */
+    struct lookup_cache *patterns;  /* this worker's compiled route patterns */
+    struct lookup_answers *answers; /* this worker's rendered answers (NULL: off) */
+    struct fsnode *fs;              /* the event-socket client (NULL: no --fs-node) */
     /* plumbing of req.c */
     conn_table_t *conns;
     atomic_int *inflight;

@@ -51,7 +51,7 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
         return;
     }
 
-    lookup_ctx_t ctx = {.db = w->db, .cfg = w->cfg, .cache = w->patterns};
+    lookup_ctx_t ctx = {.db = w->db, .cfg = w->cfg, .cache = w->patterns, .answers = w->answers};
     lookup_result_t res;
     lookup_answer(&ctx, body, len, &res);
     free(body);

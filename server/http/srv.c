@@ -171,6 +171,7 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, evutil_socket
         .writer = s->writer,
         .base = w->base,
         .patterns = lookup_cache_create(LOOKUP_CACHE_SIZE),
+        .answers = s->cfg.answer_cache_bytes ? lookup_answers_create(s->cfg.answer_cache_bytes) : NULL,
         .fs = s->fs,
         .conns = conn_table_create(w->base, &co),
         .inflight = &s->inflight,
@@ -535,6 +536,7 @@ void srv_destroy(srv_t *s)
             evhttp_free(w->tls.http);
         conn_table_destroy(w->ctx.conns);
         lookup_cache_destroy(w->ctx.patterns); /* the worker thread has ended */
+        lookup_answers_destroy(w->ctx.answers);
         if (w->base)
             event_base_free(w->base);
         db_reader_destroy(w->db);

@@ -34,9 +34,22 @@ size_t lookup_cache_count(const lookup_cache_t *c);
  * cannot stall. Else -EINVAL with the reason in why[cap]. Pure. */
 int lookup_pattern_safe(const char *pattern, char *why, size_t cap);
 
+/* The per-worker cache of rendered answers (lookup_answers.c), owned by one
+ * thread; lookup_answers_destroy(NULL) is a no-op. Never stale: an answer
+ * is kept for one global configuration generation, read in the request's
+ * own snapshot, and for exactly the form values its lookup read. Answers
+ * that hold secrets from outside the database (purpose=gateways) are never
+ * kept. */
+typedef struct lookup_answers lookup_answers_t;
+lookup_answers_t *lookup_answers_create(size_t max_bytes);
+void lookup_answers_destroy(lookup_answers_t *c);
+size_t lookup_answers_bytes(const lookup_answers_t *c);
+
 typedef struct lookup_ctx {
     db_reader_t *db;
     const srv_config_t *cfg;
+    /* the worker's answer cache; NULL: every request is looked up */
+    lookup_answers_t *answers;
     /* the caller's pattern cache; NULL compiles each pattern per use */
     lookup_cache_t *cache;
     /* Optional narrator (w3voip explain): each decision in words. NULL in
@@ -61,6 +74,20 @@ typedef struct lookup_result {
 } lookup_result_t;
 
 void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res);
+
+/* The form fields a lookup read, in order (what the answer cache keys on). */
+#define LOOKUP_READS_MAX 64
+typedef struct lookup_reads {
+    struct {
+        char name[64];
+        const char *value; /* NULL: absent */
+    } v[LOOKUP_READS_MAX];
+    size_t n;
+    bool overflow; /* more reads than kept: the answer is not cached */
+} lookup_reads_t;
+void lookup_reads_add(void *arg, const char *name, const char *value);
+bool lookup_answers_get(lookup_answers_t *c, long long gen, const form_t *f, lookup_result_t *res);
+void lookup_answers_put(lookup_answers_t *c, long long gen, const lookup_reads_t *reads, const lookup_result_t *res);
 /* The HTTP status mod_xml_curl gets for rc: 200, 400, 503 or 500. The one
  * status known below server/http, because `w3voip render` must show exactly
  * what the route sends (CONTRIBUTING.md, Errors). */

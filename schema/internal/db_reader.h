@@ -1,0 +1,58 @@
+/* The reader's private layout, shared by the files of schema/ that run its
+ * statements (db_read.c prepares them, db_api.c runs the API's). */
+#ifndef W3_DB_READER_H
+#define W3_DB_READER_H
+
+#include "db_sqlite.h"
+
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_TENANT,
+    ST_EXT,
+    ST_GW_ALL,
+    ST_GW_ONE,
+    ST_DID,
+    ST_TRUNK_OWNER,
+    ST_AGENT,
+    ST_RING,
+    ST_RING_MEMBERS,
+    ST_ROUTES,
+    ST_STORE_TRUNKS,
+    ST_API_TRUNKS,
+    ST_API_DIDS,
+    ST_API_EXTS,
+    ST_API_ROUTES,
+    ST_API_RINGS,
+    ST_API_AGENTS,
+    ST_API_STORES,
+    ST_API_INBOUND,
+    ST_API_EXT,
+    ST_API_CDRS,
+    ST_API_ACTIVITY,
+    ST_LIST_EXTS,
+    ST_LIST_DIDS,
+    ST_LIST_STORES,
+    ST_GEN,
+    ST_SCHEMA,
+    ST_GEN_TRIGGERS,
+    ST_COUNT
+};
+
+struct db_reader {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    bool in_txn;
+    int schema_seen; /* the schema version gen_trusted was checked at */
+    bool gen_trusted;
+};
+
+/* Resets a statement after use and passes rc through. */
+static inline int db_reader_finish(sqlite3_stmt *st, int rc)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+#endif
