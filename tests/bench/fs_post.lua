@@ -17,6 +17,10 @@
 --   acked=PREFIX    (with uuid) write every 2xx-acknowledged leg uuid, read
 --                   from the answer's "call_id", to PREFIX.<thread>
 --   run=N           a number folded into the generated uuids (default: time)
+--   rotate=1        the request holds DDDDD (a tenant, 00001..00100) and UUU
+--                   (an extension, 100..199) of the 1M-extension database: each
+--                   request takes the next of their 10,000 pairs, so no answer
+--                   is served twice within 10,000 requests (the cache-miss case)
 --   stop=S          stop sending new requests S seconds after the start (the
 --                   connections then idle until wrk's -d ends), so that every
 --                   request sent has its answer when wrk returns
@@ -66,6 +70,20 @@ local function uuid_request()
    seq = seq + 1
    local u = string.format("%08x-%04x-4000-b000-%012x", run_id, id, seq)
    return table.concat(parts, u)
+end
+
+local rot_parts -- the request split around DDDDD, each piece around UUU (rotate mode)
+
+function rotate_request()
+   seq = seq + 1
+   local n = seq % 10000
+   local d, u = string.format("%05d", n % 100 + 1), tostring(100 + math.floor(n / 100) % 100)
+   local out = {}
+   for i, pieces in ipairs(rot_parts) do
+      if i > 1 then out[#out + 1] = d end
+      out[#out + 1] = table.concat(pieces, u)
+   end
+   return table.concat(out)
 end
 
 local function counting_response(status, headers, body)
@@ -132,7 +150,13 @@ function init(args)
    if mode == "close" then lines[#lines + 1] = "Connection: close" end
    local raw = method .. " " .. path .. " HTTP/1.1\r\n" .. table.concat(lines, "\r\n") .. "\r\n\r\n" .. body
 
-   if opt.uuid then
+   if opt.rotate then
+      rot_parts = {}
+      for _, piece in ipairs(split(raw, "DDDDD")) do rot_parts[#rot_parts + 1] = split(piece, "UUU") end
+      assert(#rot_parts > 1, "DDDDD not found in the request")
+      seq = (id or 1) * 2503 -- threads start apart
+      request = rotate_request
+   elseif opt.uuid then
       assert(#opt.uuid == 36, "uuid must be 36 characters")
       parts = split(raw, opt.uuid)
       assert(#parts > 1, "uuid " .. opt.uuid .. " not found in the request")

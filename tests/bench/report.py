@@ -286,6 +286,11 @@ def cmd_markdown(a):
         tgt.append(("`purpose=gateways` document ≤ FreeSWITCH's response-max-bytes (1,048,576) at 10,000 tenants",
                     "%s bytes (%.1f×)" % (fnum(g["bytes"]), g["bytes"] / FS_RESPONSE_MAX_BYTES),
                     g["bytes"] <= FS_RESPONSE_MAX_BYTES))
+    rm = med(pairs("tput", "dir_miss", "close", "w3big", "bare", "rps"))
+    if rm is not None:
+        rps = med([r["rps"] for r in sel("tput", scen="dir_miss", mode="close", srv="w3big")])
+        tgt.append(("cache miss (REGISTERs rotating over 10,000 extensions, 1M db): ≥ 60 % of the limit, "
+                    "Connection: close", "%.0f %% (%s req/s)" % (100 * rm, fnum(rps)), rm >= 0.60))
     provs = [r for r in recs if r["kind"] == "prov" and "error" not in r]
     p10 = med([r["seconds"] for r in provs if r["scen"] == "put10k"])
     if p10 is not None:

@@ -39,7 +39,7 @@ CDR_CONNS=${BENCH_CDR_CONNS:-64}
 CDR_DUR=${BENCH_CDR_DURATION:-6}
 SCALE=${BENCH_SCALE:-1}
 PERF=${BENCH_PERF:-1}
-ONLY=${BENCH_ONLY:-dir dp_public dp_internal cdr prov}
+ONLY=${BENCH_ONLY:-dir dp_public dp_internal dir_miss cdr prov}
 NPROC=$(nproc)
 AUTH_B64=$(printf 'fsnode:secret' | base64)
 CDR_UUID=df2ca423-c52d-4e77-9e81-2211975e94c9
@@ -214,13 +214,15 @@ run_wrk() {
     shift 8
     local pid=${PID[$srv]} port=${PORT[$srv]} out=$WORK/wrk.$kind.$srv.$scen.$mode.$rep.txt
     alive "$srv" || die "$srv (pid $pid) is not running any more (crashed?): $(tail -3 "$WORK/$srv.stderr" 2>/dev/null)"
-    local cap=${CAPTURE[$scen]} served=""
+    local cap=${CAPTURE[$scen]} served="" capf hdrf
+    # a capture of fixtures/captures/, or a file generated here (absolute)
+    if [[ $cap == /* ]]; then capf=$cap hdrf=$cap.headers.txt; else capf=$CAP/$cap hdrf=$CAP/headers/$cap.headers.txt; fi
     [ -f "$WORK/$srv.log" ] && : >"$WORK/$srv.log"
     local c0 c1 t0 t1
     c0=$(cpu_ticks "$pid")
     t0=$(thread_ticks "$pid")
     timeout $((d + 60)) wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency -s "$LUA" \
-        "http://127.0.0.1:$port/" -- "$CAP/$cap" "$CAP/headers/$cap.headers.txt" "$mode" \
+        "http://127.0.0.1:$port/" -- "$capf" "$hdrf" "$mode" \
         "auth=$AUTH_B64" "$@" >"$out" 2>&1 || log "wrk exited with an error on $srv/$scen ($out)"
     settle "$pid"
     c1=$(cpu_ticks "$pid")
@@ -354,6 +356,33 @@ for scen in "${LOOKUPS[@]}"; do
         done
     done
 done
+
+# ---- the cache-miss case: REGISTERs rotating over 10,000 extensions ----------
+# of the 1M database (tenants t00001..t00100 x extensions 100..199), so that no
+# answer is served twice within 10,000 requests: the answer cache cannot help.
+if [ "$SCALE" = 1 ] && want dir_miss; then
+    MISS=$WORK/dir_miss.form
+    python3 - "$CAP/${CAPTURE[dir]}" "$CAP/headers/${CAPTURE[dir]}.headers.txt" "$MISS" <<'EOF'
+import re, sys
+body = open(sys.argv[1], "rb").read().replace(b"tenantA.edvoip.it", b"tDDDDD.bench.example").replace(b"=100&", b"=UUU&")
+hdr = open(sys.argv[2], "rb").read()
+hdr = re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % len(body), hdr)
+open(sys.argv[3], "wb").write(body)
+open(sys.argv[3] + ".headers.txt", "wb").write(hdr)
+EOF
+    CAPTURE[dir_miss]=$MISS
+    sed 's/DDDDD/00042/g; s/UUU/157/g' "$MISS" >"$WORK/dir_miss.one"
+    r=$(curl -s -o "$WORK/dir_miss.out" -w '%{http_code}' -H "Authorization: Basic $AUTH_B64" \
+        -H 'Content-Type: application/x-www-form-urlencoded' --data-binary "@$WORK/dir_miss.one" \
+        "http://127.0.0.1:${PORT[w3big]}/fs/xml")
+    grep -q '<user id="157">' "$WORK/dir_miss.out" || die "dir_miss precheck: $r $(head -c 300 "$WORK/dir_miss.out")"
+    log "throughput dir_miss, close: wrk -t$THREADS -c$CONNS -d${DUR}s, $PAIRS rounds of bare w3big (rotate=1)"
+    for rep in $(seq 1 "$PAIRS"); do
+        for srv in bare w3big; do
+            run_wrk "$srv" dir_miss close "$THREADS" "$CONNS" "$DUR" tput "$rep" rotate=1
+        done
+    done
+fi
 
 # ---- lookups: one connection (latency) ---------------------------------------
 for scen in "${LOOKUPS[@]}"; do
