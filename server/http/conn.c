@@ -31,6 +31,7 @@ typedef struct conn {
     char peer[INET6_ADDRSTRLEN]; /* counted in peers once known */
     void (*on_close)(void *arg);
     void *on_close_arg;
+    bool gone; /* evhttp closed it: its counts are given back at once */
 } conn_t;
 
 typedef struct attachment {
@@ -72,14 +73,24 @@ static void cut(conn_t *c)
     c->cut = true;
 }
 
+/* Gives back what an open connection counts (once). */
+static void uncount(conn_table_t *t, conn_t *c)
+{
+    if (c->gone)
+        return;
+    c->gone = true;
+    if (c->peer[0])
+        peers_release(t->o.peers, c->peer);
+    c->peer[0] = '\0';
+    atomic_fetch_sub(t->o.total, 1);
+    atomic_fetch_sub_explicit(&metrics.connections_open, 1, memory_order_relaxed);
+}
+
 static void release(conn_table_t *t, conn_t *c)
 {
     framing_destroy(c->fr);
     bufferevent_decref(c->bev);
-    if (c->peer[0])
-        peers_release(t->o.peers, c->peer);
-    atomic_fetch_sub(t->o.total, 1);
-    atomic_fetch_sub_explicit(&metrics.connections_open, 1, memory_order_relaxed);
+    uncount(t, c);
     free(c);
 }
 
@@ -89,7 +100,7 @@ static bool evict_oldest(conn_table_t *t)
     conn_t *oldest = NULL;
     for (size_t i = 0; i < BUCKETS; i++)
         for (conn_t *c = t->slots[i]; c; c = c->next)
-            if (!c->busy && !c->cut && (oldest == NULL || c->since_us < oldest->since_us))
+            if (!c->busy && !c->cut && !c->gone && (oldest == NULL || c->since_us < oldest->since_us))
                 oldest = c;
     if (oldest == NULL)
         return false;
@@ -124,7 +135,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 /* Counts c against its address once its socket is known. */
 static void count_peer(conn_table_t *t, conn_t *c)
 {
-    if (c->peer[0] || c->cut)
+    if (c->peer[0] || c->cut || c->gone)
         return;
     evutil_socket_t fd = bufferevent_getfd(c->bev);
     struct sockaddr_storage ss;
@@ -234,12 +245,26 @@ bool conn_table_unsent(conn_table_t *t)
     return false;
 }
 
+/* evhttp frees a connection (closed by either side): a client that opens
+ * one connection per request (FreeSWITCH) must not count against the
+ * limits until the next sweep. */
+static void closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    conn_t *c = arg;
+    uncount(c->t, c);
+    if (c->on_close)
+        c->on_close(c->on_close_arg);
+    c->on_close = NULL;
+}
+
 bool conn_begin(conn_table_t *t, struct evhttp_request *req)
 {
     conn_t *c = find(t, req);
     if (c == NULL)
         return true;
     count_peer(t, c);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), closed, c);
     framing_dispatched(c->fr);
     c->busy = true;
     return !c->refused;
@@ -252,15 +277,6 @@ void conn_end(conn_table_t *t, struct evhttp_request *req)
         return;
     c->busy = false;
     c->since_us = w3_now_us();
-    c->on_close = NULL;
-}
-
-static void closed(struct evhttp_connection *evcon, void *arg)
-{
-    (void)evcon;
-    conn_t *c = arg;
-    if (c->on_close)
-        c->on_close(c->on_close_arg);
     c->on_close = NULL;
 }
 
