@@ -43,6 +43,31 @@ static bool is_prefix_field(const char *name)
     return false;
 }
 
+static size_t name_hash(const char *s)
+{
+    size_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The first field of each name wins, as form_get() has always answered. */
+static void index_build(form_t *f)
+{
+    size_t cap = 16;
+    while (cap < 2 * f->n)
+        cap *= 2;
+    f->index = xcalloc(cap, sizeof(*f->index));
+    f->index_cap = cap;
+    for (size_t i = 0; i < f->n; i++) {
+        size_t k = name_hash(f->fields[i].name) & (cap - 1);
+        while (f->index[k] && strcmp(f->fields[f->index[k] - 1].name, f->fields[i].name) != 0)
+            k = (k + 1) & (cap - 1);
+        if (f->index[k] == 0)
+            f->index[k] = (unsigned)i + 1;
+    }
+}
+
 int form_parse(form_t *f, const char *body, size_t len, const char **why)
 {
     memset(f, 0, sizeof(*f));
@@ -85,6 +110,7 @@ int form_parse(form_t *f, const char *body, size_t len, const char **why)
         }
         p = amp ? amp + 1 : NULL;
     }
+    index_build(f);
     return 0;
 }
 
@@ -92,15 +118,24 @@ void form_free(form_t *f)
 {
     free(f->store);
     free(f->fields);
+    free(f->index);
     memset(f, 0, sizeof(*f));
 }
 
 const char *form_get(const form_t *f, const char *name)
 {
     const char *v = NULL;
-    for (size_t i = 0; i < f->n && v == NULL; i++)
-        if (strcmp(f->fields[i].name, name) == 0)
-            v = f->fields[i].value;
+    if (f->index_cap) {
+        for (size_t k = name_hash(name) & (f->index_cap - 1); f->index[k]; k = (k + 1) & (f->index_cap - 1))
+            if (strcmp(f->fields[f->index[k] - 1].name, name) == 0) {
+                v = f->fields[f->index[k] - 1].value;
+                break;
+            }
+    } else {
+        for (size_t i = 0; i < f->n && v == NULL; i++)
+            if (strcmp(f->fields[i].name, name) == 0)
+                v = f->fields[i].value;
+    }
     if (f->on_read)
         f->on_read(f->on_read_arg, name, v);
     return v;

@@ -22,6 +22,10 @@ typedef struct form {
     char *store;
     form_field_t *fields;
     size_t n;
+    /* index of the first field of each name: open addressing, 1 + position,
+     * 0 = empty; a lookup reads a dozen fields of ~170 */
+    unsigned *index;
+    size_t index_cap; /* a power of two */
     /* When set, every form_get() is reported (the name, and the value or
      * NULL when absent): the answer cache learns what an answer depends on. */
     void (*on_read)(void *arg, const char *name, const char *value);

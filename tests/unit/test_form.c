@@ -386,8 +386,36 @@ static void test_captures(void)
         free(names[i]);
 }
 
+/* The name index: every one of 500 names found, the first of a repeated
+ * one, and names that are not there (some hashing alike) absent. */
+static void test_index(void)
+{
+    w3_buf_t b = {0};
+    for (int i = 0; i < 500; i++)
+        w3_buf_printf(&b, "%sname%d=v%d", i ? "&" : "", i, i);
+    w3_buf_adds(&b, "&name7=later");
+    form_t f;
+    const char *why = NULL;
+    int rc = form_parse(&f, b.data, b.len, &why);
+    int found = 0, absent = 0;
+    for (int i = 0; rc == 0 && i < 500; i++) {
+        char n[16], v[16];
+        snprintf(n, sizeof(n), "name%d", i);
+        snprintf(v, sizeof(v), "v%d", i);
+        found += form_get(&f, n) && strcmp(form_get(&f, n), v) == 0;
+        snprintf(n, sizeof(n), "Name%d", i);
+        absent += form_get(&f, n) == NULL;
+    }
+    ok(rc == 0 && found == 500 && absent == 500, "500 fields: each name found with its value (%d), others absent (%d)",
+       found, absent);
+    is_str(rc == 0 ? form_get(&f, "name7") : NULL, "v7", "  ...a repeated name gives its first value");
+    form_free(&f);
+    w3_buf_free(&b);
+}
+
 int main(void)
 {
+    test_index();
     test_decoding();
     test_structure();
     test_prefix_fields();
