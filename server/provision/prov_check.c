@@ -8,36 +8,24 @@
 #include "prov_internal.h"
 #include "util.h"
 
-static const char *sval(const json_t *row, const char *name)
-{
-    const char *s = json_string_value(json_object_get(row, name));
-    return s ? s : "";
-}
-
-static long map_get(const json_t *map, const char *k)
-{
-    json_t *v = json_object_get(map, k);
-    return v ? (long)json_integer_value(v) : -1;
-}
-
 /* obj of kind k refers through field to what (described by target, e.g.
  * "store S1"), which the wanted state does not hold. */
 static int missing(plan_t *p, db_pkind_t k, const pobj_t *o, const char *field, db_pkind_t tk, const char *tkey)
 {
     const pkind_t *d = &prov_kinds[k], *t = &prov_kinds[tk];
     char f[400];
-    bool was = map_get(p->cur_by_key[tk], tkey) >= 0;
+    bool was = prov_index(p->cur_by_key[tk], tkey) >= 0;
     if (o->ptr) { /* the referrer is in the body */
         snprintf(f, sizeof(f), "%s/%s", o->ptr, field);
         if (was)
             return prov_fail(p, -EINVAL, f, "%s %s %s refers to %s %s, which this request deletes", d->singular, d->key,
-                             sval(o->row, d->key), t->singular, tkey);
+                             prov_str(o->row, d->key), t->singular, tkey);
         return prov_fail(p, -EINVAL, f, "%s %s is not a %s of this tenant", t->key, tkey, t->singular);
     }
     /* a stored object still refers to what this request removes */
     snprintf(f, sizeof(f), "/%s", t->list);
     return prov_fail(p, p->rq->mode == PROV_DELETE ? -EEXIST : -EINVAL, p->rq->mode == PROV_DELETE ? NULL : f,
-                     "%s %s is still used by %s %s", t->singular, tkey, d->singular, sval(o->row, d->key));
+                     "%s %s is still used by %s %s", t->singular, tkey, d->singular, prov_str(o->row, d->key));
 }
 
 static int check_refs(plan_t *p)
@@ -48,13 +36,13 @@ static int check_refs(plan_t *p)
         json_t *trunks_per_store = json_object();
         for (size_t i = 0; i < p->want[k].n; i++) {
             const pobj_t *o = &p->want[k].v[i];
-            const char *store = sval(o->row, "store_id");
-            if (map_get(p->want[DB_PK_STORES].by_key, store) < 0) {
+            const char *store = prov_str(o->row, "store_id");
+            if (prov_index(p->want[DB_PK_STORES].by_key, store) < 0) {
                 json_decref(trunks_per_store);
                 return missing(p, k, o, "store_id", DB_PK_STORES, store);
             }
             if (k == DB_PK_TRUNKS) {
-                long n = map_get(trunks_per_store, store);
+                long n = prov_index(trunks_per_store, store);
                 n = n < 0 ? 1 : n + 1;
                 json_object_set_new(trunks_per_store, store, json_integer(n));
                 if (n > DB_MAX_STORE_TRUNKS) {
@@ -75,9 +63,9 @@ static int check_refs(plan_t *p)
     for (size_t i = 0; i < p->want[DB_PK_DIDS].n; i++) {
         const pobj_t *o = &p->want[DB_PK_DIDS].v[i];
         for (size_t t = 0; t < W3_ARRAY_LEN(targets); t++)
-            if (strcmp(sval(o->row, "target_type"), targets[t].type) == 0 &&
-                map_get(p->want[targets[t].kind].by_key, sval(o->row, "target_ref")) < 0)
-                return missing(p, DB_PK_DIDS, o, "target_ref", targets[t].kind, sval(o->row, "target_ref"));
+            if (strcmp(prov_str(o->row, "target_type"), targets[t].type) == 0 &&
+                prov_index(p->want[targets[t].kind].by_key, prov_str(o->row, "target_ref")) < 0)
+                return missing(p, DB_PK_DIDS, o, "target_ref", targets[t].kind, prov_str(o->row, "target_ref"));
     }
     for (size_t i = 0; i < p->want[DB_PK_RING_GROUPS].n; i++) {
         const pobj_t *o = &p->want[DB_PK_RING_GROUPS].v[i];
@@ -90,7 +78,7 @@ static int check_refs(plan_t *p)
             const char *ext = json_string_value(m);
             char field[64];
             snprintf(field, sizeof(field), "members/%zu", j);
-            if (map_get(p->want[DB_PK_EXTENSIONS].by_key, ext) < 0)
+            if (prov_index(p->want[DB_PK_EXTENSIONS].by_key, ext) < 0)
                 rc = missing(p, DB_PK_RING_GROUPS, o, field, DB_PK_EXTENSIONS, ext);
             else if (json_object_get(seen, ext)) {
                 char f[400];
@@ -110,8 +98,8 @@ static int check_refs(plan_t *p)
     json_t *users = json_object();
     for (size_t i = 0; i < p->want[DB_PK_EXTENSIONS].n; i++) {
         const pobj_t *o = &p->want[DB_PK_EXTENSIONS].v[i];
-        const char *u = sval(o->row, "user_id");
-        long other = map_get(users, u);
+        const char *u = prov_str(o->row, "user_id");
+        long other = prov_index(users, u);
         if (other >= 0) {
             const pobj_t *x = o->ptr ? o : &p->want[DB_PK_EXTENSIONS].v[other];
             char f[400];
@@ -136,7 +124,7 @@ static int check_global(plan_t *p)
             if (o->ptr == NULL)
                 continue;
             char owner[65], f[400];
-            const char *id = sval(o->row, d->id), *key = sval(o->row, d->key);
+            const char *id = prov_str(o->row, d->id), *key = prov_str(o->row, d->key);
             if (o->cur == NULL && !o->fresh_id) {
                 int rc = db_prov_owner(p->db, (db_pkind_t)k, false, id, owner);
                 if (rc == -EIO)
@@ -147,12 +135,12 @@ static int check_global(plan_t *p)
                                      d->list);
                 }
             }
-            if (o->cur && strcmp(sval(o->cur, d->key), key) == 0)
+            if (o->cur && strcmp(prov_str(o->cur, d->key), key) == 0)
                 continue;
             int rc = db_prov_owner(p->db, (db_pkind_t)k, true, key, owner);
             if (rc == -EIO)
                 return prov_fail(p, -EIO, NULL, "cannot read: %s", db_conn_error(p->db));
-            if (rc == 0 && !(strcmp(owner, p->tenant.tenant_id) == 0 && map_get(p->cur_by_key[k], key) >= 0)) {
+            if (rc == 0 && !(strcmp(owner, p->tenant.tenant_id) == 0 && prov_index(p->cur_by_key[k], key) >= 0)) {
                 snprintf(f, sizeof(f), "%s/%s", o->ptr, d->key);
                 return prov_fail(p, -EINVAL, f, "%s %s belongs to another tenant", d->key, key);
             }
@@ -184,7 +172,7 @@ int prov_plan_diff(plan_t *p)
     for (int k = 0; k < DB_PK__N; k++) {
         size_t i;
         json_t *row;
-        json_array_foreach(p->cur[k], i, row) if (map_get(p->want[k].by_id, sval(row, prov_kinds[k].id)) < 0)
+        json_array_foreach(p->cur[k], i, row) if (prov_index(p->want[k].by_id, prov_str(row, prov_kinds[k].id)) < 0)
             change_add(p, (db_pkind_t)k, OP_DELETE, row, NULL, NULL);
         for (i = 0; i < p->want[k].n; i++) {
             const pobj_t *o = &p->want[k].v[i];

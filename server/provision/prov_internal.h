@@ -93,6 +93,10 @@ int prov_plan_diff(plan_t *p);
 void prov_plan_free(plan_t *p);
 /* out = base + "/" + name, name escaped (~0, ~1) as a JSON pointer's token. */
 void prov_ptr(char *out, size_t cap, const char *base, const char *name);
+/* A row's string field, "" when absent or not a string. */
+const char *prov_str(const json_t *row, const char *name);
+/* The position a value maps to in a by_id/by_key map, -1 when none. */
+long prov_index(const json_t *map, const char *k);
 /* A copy of a row fit to answer: write-only fields redacted. */
 json_t *prov_redact(const json_t *row);
 

@@ -40,21 +40,21 @@ void prov_ptr(char *out, size_t cap, const char *base, const char *name)
     w3_buf_free(&b);
 }
 
-static const char *sval(const json_t *row, const char *name)
+const char *prov_str(const json_t *row, const char *name)
 {
     const char *s = json_string_value(json_object_get(row, name));
     return s ? s : "";
 }
 
-static void map_set(json_t *map, const char *k, size_t i)
-{
-    json_object_set_new(map, k, json_integer((json_int_t)i));
-}
-
-static long map_get(const json_t *map, const char *k)
+long prov_index(const json_t *map, const char *k)
 {
     json_t *v = k ? json_object_get(map, k) : NULL;
     return v ? (long)json_integer_value(v) : -1;
+}
+
+static void map_set(json_t *map, const char *k, size_t i)
+{
+    json_object_set_new(map, k, json_integer((json_int_t)i));
 }
 
 int prov_plan_load(plan_t *p)
@@ -74,8 +74,8 @@ int prov_plan_load(plan_t *p)
         json_t *row;
         json_array_foreach(p->cur[k], i, row)
         {
-            map_set(p->cur_by_id[k], sval(row, prov_kinds[k].id), i);
-            map_set(p->cur_by_key[k], sval(row, prov_kinds[k].key), i);
+            map_set(p->cur_by_id[k], prov_str(row, prov_kinds[k].id), i);
+            map_set(p->cur_by_key[k], prov_str(row, prov_kinds[k].key), i);
         }
     }
     return 0;
@@ -132,7 +132,7 @@ static int extension_secret(plan_t *p, const json_t *obj, const json_t *cur, jso
         if (why)
             return prov_fail(p, -EINVAL, f, "password %s", why);
         w3_buf_t b = {0};
-        w3_buf_printf(&b, "%s:%s:%s", sval(row, "ext_number"), p->tenant.sip_domain, json_string_value(pw));
+        w3_buf_printf(&b, "%s:%s:%s", prov_str(row, "ext_number"), p->tenant.sip_domain, json_string_value(pw));
         char hex[33];
         w3_md5_hex(b.data, b.len, hex);
         w3_free_secret(b.data, b.len);
@@ -144,10 +144,10 @@ static int extension_secret(plan_t *p, const json_t *obj, const json_t *cur, jso
     snprintf(f, sizeof(f), "%s", *ptr ? ptr : "/");
     if (cur == NULL)
         return prov_fail(p, -EINVAL, f, "a new extension needs a password or an a1_hash");
-    if (strcmp(sval(cur, "ext_number"), sval(row, "ext_number")) != 0)
+    if (strcmp(prov_str(cur, "ext_number"), prov_str(row, "ext_number")) != 0)
         return prov_fail(p, -EINVAL, f,
                          "ext_number changes from %s to %s: the a1_hash depends on it, so send password or a1_hash",
-                         sval(cur, "ext_number"), sval(row, "ext_number"));
+                         prov_str(cur, "ext_number"), prov_str(row, "ext_number"));
     json_object_set(row, "a1_hash", json_object_get(cur, "a1_hash"));
     return 0;
 }
@@ -255,10 +255,10 @@ static int want_add(plan_t *p, db_pkind_t k, json_t *row, json_t *cur, const cha
 {
     const pkind_t *d = &prov_kinds[k];
     pset_t *s = &p->want[k];
-    const char *id = sval(row, d->id), *key = sval(row, d->key);
+    const char *id = prov_str(row, d->id), *key = prov_str(row, d->key);
     char f[400];
-    if (map_get(s->by_id, id) >= 0 || map_get(s->by_key, key) >= 0) {
-        bool by_id = map_get(s->by_id, id) >= 0 && (id_given || map_get(s->by_key, key) < 0);
+    if (prov_index(s->by_id, id) >= 0 || prov_index(s->by_key, key) >= 0) {
+        bool by_id = prov_index(s->by_id, id) >= 0 && (id_given || prov_index(s->by_key, key) < 0);
         snprintf(f, sizeof(f), "%s/%s", ptr ? ptr : "", by_id ? d->id : d->key);
         json_decref(row);
         return prov_fail(p, -EINVAL, f, "%s %s appears twice", by_id ? d->id : d->key, by_id ? id : key);
@@ -298,9 +298,9 @@ static int match(plan_t *p, db_pkind_t k, const json_t *obj, const char *ptr, lo
     *idx = -1;
     if (!json_is_object(obj))
         return prov_fail(p, -EINVAL, *ptr ? ptr : "/", "a %s must be a JSON object", d->singular);
-    long by_key = json_is_string(key) ? map_get(p->cur_by_key[k], json_string_value(key)) : -1;
+    long by_key = json_is_string(key) ? prov_index(p->cur_by_key[k], json_string_value(key)) : -1;
     if (json_is_string(id)) {
-        *idx = map_get(p->cur_by_id[k], json_string_value(id));
+        *idx = prov_index(p->cur_by_id[k], json_string_value(id));
         if (by_key >= 0 && by_key != *idx) {
             snprintf(f, sizeof(f), "%s/%s", ptr, d->id);
             return prov_fail(p, -EINVAL, f, "%s %s and %s %s name two different %ss", d->id, json_string_value(id),
@@ -383,7 +383,7 @@ static int desired_one(plan_t *p)
         if (rc)
             return rc;
     }
-    long stored = map_get(p->cur_by_key[k], p->rq->key);
+    long stored = prov_index(p->cur_by_key[k], p->rq->key);
     if (p->rq->mode == PROV_DELETE) {
         if (stored < 0)
             return prov_fail(p, -ENOENT, NULL, "no %s %s in this domain", d->singular, p->rq->key);

@@ -12,12 +12,6 @@
 #include "prov_internal.h"
 #include "util.h"
 
-static const char *sval(const json_t *row, const char *name)
-{
-    const char *s = json_string_value(json_object_get(row, name));
-    return s ? s : "";
-}
-
 /* The schema's triggers that are stricter than the checks of prov_kinds.c
  * (the route pattern GLOBs): the field their message names. */
 static const char *trigger_field(const char *error)
@@ -43,7 +37,8 @@ static int db_refused(plan_t *p, const pchange_t *c)
         snprintf(f, sizeof(f), "%s/%s", c->ptr, field);
     else
         snprintf(f, sizeof(f), "%s", *c->ptr ? c->ptr : "/");
-    return prov_fail(p, -EINVAL, f, "the database refused %s %s %s: %s", d->singular, d->key, sval(row, d->key), error);
+    return prov_fail(p, -EINVAL, f, "the database refused %s %s %s: %s", d->singular, d->key, prov_str(row, d->key),
+                     error);
 }
 
 static int write_one(plan_t *p, const pchange_t *c)
@@ -51,7 +46,7 @@ static int write_one(plan_t *p, const pchange_t *c)
     const pkind_t *d = &prov_kinds[c->kind];
     int rc;
     if (c->op == OP_DELETE) {
-        rc = db_prov_delete(p->db, c->kind, sval(c->before, d->id));
+        rc = db_prov_delete(p->db, c->kind, prov_str(c->before, d->id));
     } else {
         char *text = json_dumps(c->after, JSON_COMPACT);
         W3_CHECK_ALLOC(text);
@@ -60,7 +55,7 @@ static int write_one(plan_t *p, const pchange_t *c)
         if (rc == 0 && c->members_changed) {
             char *m = json_dumps(json_object_get(c->after, "members"), JSON_COMPACT);
             W3_CHECK_ALLOC(m);
-            rc = db_prov_members_set(p->db, sval(c->after, d->id), p->tenant.sip_domain, m);
+            rc = db_prov_members_set(p->db, prov_str(c->after, d->id), p->tenant.sip_domain, m);
             free(m);
         }
     }
@@ -84,7 +79,7 @@ static int write_all(plan_t *p)
                 rc = write_one(p, &p->ch[i]);
     for (size_t i = 0; i < p->nch && rc == 0; i++)
         if (p->ch[i].op == OP_UPDATE && p->ch[i].members_changed &&
-            db_prov_members_set(p->db, sval(p->ch[i].before, "ring_group_id"), p->tenant.sip_domain, NULL) != 0)
+            db_prov_members_set(p->db, prov_str(p->ch[i].before, "ring_group_id"), p->tenant.sip_domain, NULL) != 0)
             rc = db_refused(p, &p->ch[i]);
     for (size_t f = 0; f < W3_ARRAY_LEN(then) && rc == 0; f++)
         for (size_t i = 0; i < p->nch && rc == 0; i++)
@@ -93,8 +88,8 @@ static int write_all(plan_t *p)
     /* user_ids may move between extensions: park the ones that change */
     for (size_t i = 0; i < p->nch && rc == 0; i++)
         if (p->ch[i].kind == DB_PK_EXTENSIONS && p->ch[i].op == OP_UPDATE &&
-            strcmp(sval(p->ch[i].before, "user_id"), sval(p->ch[i].after, "user_id")) != 0 &&
-            db_prov_park_user(p->db, sval(p->ch[i].before, "extension_id")) != 0)
+            strcmp(prov_str(p->ch[i].before, "user_id"), prov_str(p->ch[i].after, "user_id")) != 0 &&
+            db_prov_park_user(p->db, prov_str(p->ch[i].before, "extension_id")) != 0)
             rc = db_refused(p, &p->ch[i]);
     for (int k = 0; k < DB_PK__N && rc == 0; k++)
         for (size_t i = 0; i < p->nch && rc == 0; i++)
@@ -175,8 +170,8 @@ static int run_objects(plan_t *p)
     for (size_t i = 0; i < p->nch; i++) {
         const pchange_t *c = &p->ch[i];
         const pkind_t *d = &prov_kinds[c->kind];
-        json_array_append_new(changes, change_json(d->singular, sval(c->after ? c->after : c->before, d->key), c->op,
-                                                   c->before, c->after));
+        json_array_append_new(changes, change_json(d->singular, prov_str(c->after ? c->after : c->before, d->key),
+                                                   c->op, c->before, c->after));
     }
     return commit(p, changes, write_all);
 }
@@ -223,8 +218,8 @@ static int run_tenant(plan_t *p, bool exists)
         }
         const char *name;
         json_t *v;
-        row = json_pack("{s:s, s:s, s:s, s:b}", "sip_domain", exists ? sval(cur, "sip_domain") : rq->domain, "name", "",
-                        "country_code", "39", "enabled", 1);
+        row = json_pack("{s:s, s:s, s:s, s:b}", "sip_domain", exists ? prov_str(cur, "sip_domain") : rq->domain, "name",
+                        "", "country_code", "39", "enabled", 1);
         json_object_foreach((json_t *)b, name, v)
         {
             char f[300];
