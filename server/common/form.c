@@ -43,82 +43,113 @@ static bool is_prefix_field(const char *name)
     return false;
 }
 
-static size_t name_hash(const char *s)
+static size_t name_hash(const char *s, size_t n)
 {
     size_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
 /* The first field of each name wins, as form_get() has always answered. */
-static void index_build(form_t *f)
+static void index_add(form_t *f, size_t i, size_t h)
 {
-    size_t cap = 16;
-    while (cap < 2 * f->n)
-        cap *= 2;
-    f->index = xcalloc(cap, sizeof(*f->index));
-    f->index_cap = cap;
-    for (size_t i = 0; i < f->n; i++) {
-        size_t k = name_hash(f->fields[i].name) & (cap - 1);
-        while (f->index[k] && strcmp(f->fields[f->index[k] - 1].name, f->fields[i].name) != 0)
-            k = (k + 1) & (cap - 1);
-        if (f->index[k] == 0)
-            f->index[k] = (unsigned)i + 1;
+    size_t k = h & (f->index_cap - 1);
+    while (f->index[k]) {
+        if (strcmp(f->fields[f->index[k] - 1].name, f->fields[i].name) == 0)
+            return;
+        k = (k + 1) & (f->index_cap - 1);
     }
+    f->index[k] = (unsigned)i + 1;
+}
+
+/* One pass over s[0..len), s[len] == '\0': fields split and named in
+ * place, values decoded only where they hold a '%'. */
+static int parse(form_t *f, char *s, size_t len, const char **why)
+{
+    char *end = s + len;
+    size_t cap = 1;
+    for (const char *p = s; (p = memchr(p, '&', (size_t)(end - p))) != NULL; p++)
+        cap++;
+    size_t icap = 16;
+    while (icap < 2 * cap)
+        icap *= 2;
+    /* one block: the fields, then the index */
+    f->fields = xmalloc(cap * sizeof(*f->fields) + icap * sizeof(*f->index));
+    f->index = (unsigned *)(void *)(f->fields + cap);
+    memset(f->index, 0, icap * sizeof(*f->index));
+    f->index_cap = icap;
+
+    for (char *p = s; p <= end;) {
+        char *amp = memchr(p, '&', (size_t)(end - p));
+        if (amp == NULL)
+            amp = end;
+        *amp = '\0';
+        if (amp > p) {
+            char *eq = memchr(p, '=', (size_t)(amp - p));
+            if (eq == p) {
+                *why = "form field without a name";
+                return -EINVAL;
+            }
+            /* a field without '=' has the empty value (its own NUL) */
+            char *value = amp;
+            size_t nlen = (size_t)(amp - p);
+            if (eq != NULL) {
+                *eq = '\0';
+                value = eq + 1;
+                nlen = (size_t)(eq - p);
+            }
+            /* the leading prefix fields are written raw by mod_xml_curl */
+            if (!(f->n < 5 && is_prefix_field(p))) {
+                char *pct = memchr(value, '%', (size_t)(amp - value));
+                if (pct != NULL)
+                    form_pct_decode(pct, (size_t)(amp - pct));
+            }
+            f->fields[f->n].name = p;
+            f->fields[f->n].value = value;
+            index_add(f, f->n, name_hash(p, nlen));
+            f->n++;
+        }
+        p = amp + 1;
+    }
+    return 0;
+}
+
+static bool has_nul(const char *s, size_t len, const char **why)
+{
+    if (memchr(s, '\0', len) == NULL)
+        return false;
+    *why = "body contains a NUL byte";
+    return true;
 }
 
 int form_parse(form_t *f, const char *body, size_t len, const char **why)
 {
     memset(f, 0, sizeof(*f));
-    if (memchr(body, '\0', len) != NULL) {
-        *why = "body contains a NUL byte";
+    if (has_nul(body, len, why))
         return -EINVAL;
-    }
     f->store = xstrndup(body, len);
-    size_t cap = 1;
-    for (size_t i = 0; i < len; i++)
-        cap += body[i] == '&';
-    f->fields = xcalloc(cap, sizeof(*f->fields));
+    int rc = parse(f, f->store, len, why);
+    if (rc != 0)
+        form_free(f);
+    return rc;
+}
 
-    char *p = f->store;
-    size_t index = 0;
-    while (p != NULL) {
-        char *amp = strchr(p, '&');
-        if (amp != NULL)
-            *amp = '\0';
-        if (*p != '\0') {
-            char *eq = strchr(p, '=');
-            /* a field without '=' has the empty value (its own NUL) */
-            char *value = p + strlen(p);
-            if (eq != NULL) {
-                *eq = '\0';
-                value = eq + 1;
-            }
-            if (*p == '\0') {
-                *why = "form field without a name";
-                form_free(f);
-                return -EINVAL;
-            }
-            /* the leading prefix fields are written raw by mod_xml_curl */
-            if (!(index < 5 && is_prefix_field(p)))
-                form_pct_decode(value, strlen(value));
-            f->fields[f->n].name = p;
-            f->fields[f->n].value = value;
-            f->n++;
-            index++;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    index_build(f);
-    return 0;
+int form_parse_in_place(form_t *f, char *buf, size_t len, const char **why)
+{
+    memset(f, 0, sizeof(*f));
+    if (has_nul(buf, len, why))
+        return -EINVAL;
+    int rc = parse(f, buf, len, why);
+    if (rc != 0)
+        form_free(f);
+    return rc;
 }
 
 void form_free(form_t *f)
 {
     free(f->store);
-    free(f->fields);
-    free(f->index);
+    free(f->fields); /* the index lives in the same block */
     memset(f, 0, sizeof(*f));
 }
 
@@ -126,7 +157,8 @@ const char *form_get(const form_t *f, const char *name)
 {
     const char *v = NULL;
     if (f->index_cap) {
-        for (size_t k = name_hash(name) & (f->index_cap - 1); f->index[k]; k = (k + 1) & (f->index_cap - 1))
+        for (size_t k = name_hash(name, strlen(name)) & (f->index_cap - 1); f->index[k];
+             k = (k + 1) & (f->index_cap - 1))
             if (strcmp(f->fields[f->index[k] - 1].name, name) == 0) {
                 v = f->fields[f->index[k] - 1].value;
                 break;

@@ -5,8 +5,10 @@
  * The five prefix fields (hostname, section, tag_name, key_name, key_value)
  * arrive unencoded and are not decoded when they lead the body.
  *
- * Ownership: form_parse() copies the body; form_free() releases everything.
- * Values returned by form_get() live as long as the form. */
+ * Ownership: form_parse() copies the body, form_parse_in_place() splits
+ * and decodes the caller's buffer itself (which must outlive the form);
+ * form_free() releases what the form allocated. Values returned by
+ * form_get() live as long as the form (and, in place, the buffer). */
 #ifndef W3_FORM_H
 #define W3_FORM_H
 
@@ -19,7 +21,7 @@ typedef struct form_field {
 } form_field_t;
 
 typedef struct form {
-    char *store;
+    char *store; /* the copy form_parse() made; NULL in place */
     form_field_t *fields;
     size_t n;
     /* index of the first field of each name: open addressing, 1 + position,
@@ -35,6 +37,9 @@ typedef struct form {
 /* 0 on success; -EINVAL when the body holds a NUL byte or a field without a
  * name ("=x"), with *why naming the problem (static string). */
 int form_parse(form_t *f, const char *body, size_t len, const char **why);
+/* The same on buf[0..len) itself, which it rewrites; buf[len] must be '\0'.
+ * No copy: the request's own input buffer on the server's path. */
+int form_parse_in_place(form_t *f, char *buf, size_t len, const char **why);
 void form_free(form_t *f);
 /* First value for name, or NULL. Empty values are returned as "". */
 const char *form_get(const form_t *f, const char *name);

@@ -71,92 +71,186 @@ void log_close(void)
     pthread_mutex_unlock(&log_lock);
 }
 
-static void add_ts(w3_buf_t *b)
+/* A line is built in a buffer on the caller's stack; only a line longer
+ * than that (a log_event quoting something long) moves to the heap. The
+ * request line never does: every field of it is bounded. */
+typedef struct line {
+    char *p;
+    size_t len, cap;
+    bool heap;
+    char stack[2048];
+} line_t;
+
+static void line_init(line_t *l)
 {
+    l->p = l->stack;
+    l->len = 0;
+    l->cap = sizeof(l->stack);
+    l->heap = false;
+}
+
+static void line_add(line_t *l, const void *s, size_t n)
+{
+    if (l->len + n > l->cap) {
+        size_t cap = l->cap;
+        while (l->len + n > cap)
+            cap *= 2;
+        char *p = l->heap ? xrealloc(l->p, cap) : xmalloc(cap);
+        if (!l->heap)
+            memcpy(p, l->stack, l->len);
+        l->p = p;
+        l->cap = cap;
+        l->heap = true;
+    }
+    memcpy(l->p + l->len, s, n);
+    l->len += n;
+}
+
+static void line_adds(line_t *l, const char *s)
+{
+    line_add(l, s, strlen(s));
+}
+
+static void line_u64(line_t *l, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof(d);
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    line_add(l, d + i, sizeof(d) - i);
+}
+
+/* "\\x%02X" or "\\u%04x" of one byte */
+static void line_hex(line_t *l, unsigned char c, bool json)
+{
+    static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+    char e[6] = {'\\', 'u', '0', '0', lower[c >> 4], lower[c & 15]};
+    if (json) {
+        line_add(l, e, 6);
+        return;
+    }
+    char x[4] = {'\\', 'x', upper[c >> 4], upper[c & 15]};
+    line_add(l, x, 4);
+}
+
+/* The date and time to the second change once a second: each thread keeps
+ * the last one it formatted. */
+static void add_ts(line_t *l)
+{
+    static _Thread_local time_t last = -1;
+    static _Thread_local char date[24];
     struct timeval tv;
-    struct tm tm;
-    char ts[40];
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    w3_buf_printf(b, "%s.%06ldZ", ts, (long)tv.tv_usec);
+    if (tv.tv_sec != last) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        if (strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            date[0] = '\0';
+        last = tv.tv_sec;
+    }
+    line_adds(l, date);
+    char us[8] = {'.', 0, 0, 0, 0, 0, 0, 'Z'};
+    long v = (long)tv.tv_usec;
+    for (int i = 6; i >= 1; i--, v /= 10)
+        us[i] = (char)('0' + v % 10);
+    line_add(l, us, sizeof(us));
 }
 
 /* logfmt: bare when safe, else quoted with \" \\ \n escapes */
-static void add_value(w3_buf_t *b, const char *v)
+static void add_value(line_t *l, const char *v)
 {
     bool bare = *v != '\0';
-    for (const char *p = v; *p; p++)
+    size_t n = 0;
+    for (const char *p = v; *p; p++, n++)
         if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || (unsigned char)*p >= 0x7f)
             bare = false;
     if (log_fmt == LOG_FMT_LOGFMT && bare) {
-        w3_buf_adds(b, v);
+        line_add(l, v, n);
         return;
     }
-    w3_buf_add(b, "\"", 1);
-    size_t n = strlen(v);
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            w3_buf_printf(b, "\\%c", *p);
-        else if (*p == '\n')
-            w3_buf_adds(b, "\\n");
+    bool json = log_fmt == LOG_FMT_JSON;
+    line_add(l, "\"", 1);
+    const unsigned char *s = (const unsigned char *)v, *run = s;
+    for (const unsigned char *p = s; *p; p++) {
+        if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            continue;
+        line_add(l, run, (size_t)(p - run));
+        if (*p == '"' || *p == '\\') {
+            char e[2] = {'\\', (char)*p};
+            line_add(l, e, 2);
+        } else if (*p == '\n')
+            line_add(l, "\\n", 2);
         else if (*p < 0x20 || *p == 0x7f)
-            w3_buf_printf(b, "\\u%04x", *p);
-        else if (*p < 0x80)
-            w3_buf_add(b, p, 1);
+            line_hex(l, *p, true);
         else {
             /* caller bytes: a log line stays valid UTF-8 whatever they are */
-            size_t k = w3_utf8_seq(p, n - (size_t)(p - (const unsigned char *)v));
+            size_t k = w3_utf8_seq(p, n - (size_t)(p - s));
             if (k == 0)
-                w3_buf_printf(b, log_fmt == LOG_FMT_JSON ? "\\u%04x" : "\\x%02X", *p);
+                line_hex(l, *p, json);
             else {
-                w3_buf_add(b, p, k);
+                line_add(l, p, k);
                 p += k - 1;
             }
         }
+        run = p + 1;
     }
-    w3_buf_add(b, "\"", 1);
+    line_add(l, run, strlen((const char *)run));
+    line_add(l, "\"", 1);
 }
 
-static void add_kv(w3_buf_t *b, const char *k, const char *v, bool raw)
+static void add_key(line_t *l, const char *k)
 {
     if (log_fmt == LOG_FMT_JSON) {
-        w3_buf_printf(b, ",\"%s\":", k);
-        if (raw)
-            w3_buf_adds(b, v);
-        else
-            add_value(b, v);
+        line_add(l, ",\"", 2);
+        line_adds(l, k);
+        line_add(l, "\":", 2);
     } else {
-        w3_buf_printf(b, " %s=", k);
-        if (raw)
-            w3_buf_adds(b, v);
-        else
-            add_value(b, v);
+        line_add(l, " ", 1);
+        line_adds(l, k);
+        line_add(l, "=", 1);
     }
 }
 
-static void begin(w3_buf_t *b, const char *level)
+static void add_kv(line_t *l, const char *k, const char *v)
 {
+    add_key(l, k);
+    add_value(l, v);
+}
+
+static void add_num(line_t *l, const char *k, uint64_t v)
+{
+    add_key(l, k);
+    line_u64(l, v);
+}
+
+static void begin(line_t *l, const char *level)
+{
+    line_init(l);
     if (log_fmt == LOG_FMT_JSON) {
-        w3_buf_adds(b, "{\"ts\":\"");
-        add_ts(b);
-        w3_buf_printf(b, "\",\"level\":\"%s\"", level);
+        line_adds(l, "{\"ts\":\"");
+        add_ts(l);
+        line_adds(l, "\",\"level\":\"");
+        line_adds(l, level);
+        line_add(l, "\"", 1);
     } else {
-        w3_buf_adds(b, "ts=");
-        add_ts(b);
-        w3_buf_printf(b, " level=%s", level);
+        line_adds(l, "ts=");
+        add_ts(l);
+        line_adds(l, " level=");
+        line_adds(l, level);
     }
 }
 
-static void emit(w3_buf_t *b)
+static void emit(line_t *l)
 {
     if (log_fmt == LOG_FMT_JSON)
-        w3_buf_add(b, "}", 1);
-    w3_buf_add(b, "\n", 1);
+        line_add(l, "}", 1);
+    line_add(l, "\n", 1);
     pthread_mutex_lock(&log_lock);
     size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = write(log_fd, b->data + off, b->len - off);
+    while (off < l->len) {
+        ssize_t n = write(log_fd, l->p + off, l->len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -164,14 +258,15 @@ static void emit(w3_buf_t *b)
         off += (size_t)n;
     }
     pthread_mutex_unlock(&log_lock);
-    w3_buf_free(b);
+    if (l->heap)
+        free(l->p);
 }
 
 void log_event(const char *level, const char *msg, ...)
 {
-    w3_buf_t b = {0};
-    begin(&b, level);
-    add_kv(&b, "msg", msg, false);
+    line_t l;
+    begin(&l, level);
+    add_kv(&l, "msg", msg);
     va_list ap;
     va_start(ap, msg);
     for (;;) {
@@ -179,39 +274,40 @@ void log_event(const char *level, const char *msg, ...)
         if (k == NULL)
             break;
         const char *v = va_arg(ap, const char *);
-        add_kv(&b, k, v ? v : "", false);
+        add_kv(&l, k, v ? v : "");
     }
     va_end(ap);
-    emit(&b);
+    emit(&l);
 }
 
 void log_request(const log_request_t *r)
 {
-    w3_buf_t b = {0};
-    char num[32];
-    begin(&b, "info");
-    add_kv(&b, "msg", "request", false);
+    line_t l;
+    begin(&l, "info");
+    add_kv(&l, "msg", "request");
     if (r->method)
-        add_kv(&b, "method", r->method, false);
+        add_kv(&l, "method", r->method);
     if (r->route)
-        add_kv(&b, "route", r->route, false);
+        add_kv(&l, "route", r->route);
     if (r->section)
-        add_kv(&b, "section", r->section, false);
+        add_kv(&l, "section", r->section);
     if (r->domain)
-        add_kv(&b, "domain", r->domain, false);
+        add_kv(&l, "domain", r->domain);
     if (r->key)
-        add_kv(&b, "key", r->key, false);
-    snprintf(num, sizeof(num), "%d", r->status);
-    add_kv(&b, "status", num, true);
+        add_kv(&l, "key", r->key);
+    add_key(&l, "status");
+    if (r->status < 0) {
+        line_add(&l, "-", 1);
+        line_u64(&l, (uint64_t) - (int64_t)r->status);
+    } else
+        line_u64(&l, (uint64_t)r->status);
     if (r->result)
-        add_kv(&b, "result", r->result, false);
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)r->latency_us);
-    add_kv(&b, "latency_us", num, true);
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)r->bytes);
-    add_kv(&b, "bytes", num, true);
+        add_kv(&l, "result", r->result);
+    add_num(&l, "latency_us", r->latency_us);
+    add_num(&l, "bytes", r->bytes);
     if (r->client)
-        add_kv(&b, "client", r->client, false);
+        add_kv(&l, "client", r->client);
     if (r->peer)
-        add_kv(&b, "peer", r->peer, false);
-    emit(&b);
+        add_kv(&l, "peer", r->peer);
+    emit(&l);
 }

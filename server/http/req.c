@@ -119,8 +119,8 @@ static void reply(req_t *r, int status, const char *content_type, const char *bo
     evhttp_add_header(out, "Cache-Control", "no-store");
     if (atomic_load(r->w->stopping) && evhttp_find_header(out, "Connection") == NULL) /* no keep-alive now */
         evhttp_add_header(out, "Connection", "close");
-    struct evbuffer *buf = evbuffer_new();
-    W3_CHECK_ALLOC(buf);
+    /* straight into the request's own output buffer: no buffer of ours */
+    struct evbuffer *buf = evhttp_request_get_output_buffer(r->req);
     if (take) /* a large answer (gateways) is not copied again */
         evbuffer_add_reference(buf, body, len, free_body, NULL);
     else if (len)
@@ -158,8 +158,7 @@ static void reply(req_t *r, int status, const char *content_type, const char *bo
     log_request(&lr);
     conn_end(r->w->conns, r->req);
     /* if the client has gone, libevent only frees the request */
-    evhttp_send_reply(r->req, status, reason_phrase(status), buf);
-    evbuffer_free(buf);
+    evhttp_send_reply(r->req, status, reason_phrase(status), NULL);
     atomic_fetch_sub(r->w->inflight, 1);
 }
 
@@ -202,21 +201,44 @@ bool req_method_ok(req_t *r, int allowed, const char *allow_header)
     return false;
 }
 
+/* 413 when the body is over max: false, the reply sent. */
+static bool body_fits(req_t *r, size_t n, size_t max)
+{
+    if (n <= max)
+        return true;
+    char msg[128];
+    snprintf(msg, sizeof(msg), "request body of %zu bytes exceeds the %zu-byte limit of this route", n, max);
+    req_reply_error(r, 413, "payload_too_large", msg);
+    return false;
+}
+
 int req_body(req_t *r, size_t max, char **body, size_t *len)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t n = evbuffer_get_length(in);
-    if (n > max) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "request body of %zu bytes exceeds the %zu-byte limit of this route", n, max);
-        req_reply_error(r, 413, "payload_too_large", msg);
+    if (!body_fits(r, n, max))
         return -EFBIG;
-    }
     char *b = xmalloc(n + 1);
     if (n)
         evbuffer_copyout(in, b, n);
     b[n] = '\0';
     *body = b;
+    *len = n;
+    return 0;
+}
+
+int req_body_in_place(req_t *r, size_t max, char **body, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    if (!body_fits(r, n, max))
+        return -EFBIG;
+    /* the terminator, then one contiguous block (a copy only when the body
+     * came in several reads) */
+    W3_CHECK_ALLOC(evbuffer_add(in, "", 1) == 0 ? in : NULL);
+    unsigned char *b = evbuffer_pullup(in, -1);
+    W3_CHECK_ALLOC(b);
+    *body = (char *)b;
     *len = n;
     return 0;
 }

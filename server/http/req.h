@@ -48,6 +48,9 @@ bool req_method_ok(req_t *r, int allowed, const char *allow_header);
 /* Copies the request body (NUL-terminated) when it fits max; otherwise sends
  * 413 and returns -EFBIG. The caller frees *body. */
 int req_body(req_t *r, size_t max, char **body, size_t *len);
+/* The same without a copy: *body points into the request's input buffer
+ * (NUL-terminated, writable, freed with the request). */
+int req_body_in_place(req_t *r, size_t max, char **body, size_t *len);
 /* /fs/... authentication: false when a 401/403 was sent. */
 bool req_auth_fs(req_t *r);
 /* Calls on_close(arg) if the client goes away before the reply (set NULL

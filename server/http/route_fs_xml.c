@@ -22,7 +22,7 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
 {
     const route_ctx_t *w = arg;
     req_t r;
-    char *body = NULL;
+    char *body = NULL, *copy = NULL; /* copy: a GET's query */
     size_t len = 0;
     if (!req_init(&r, req, w, MR_FS_XML, "/fs/xml"))
         return;
@@ -33,7 +33,7 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
 
     if (evhttp_request_get_command(req) == EVHTTP_REQ_GET) {
         const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-        body = xstrdup(q ? q : "");
+        body = copy = xstrdup(q ? q : "");
         len = strlen(body);
     } else {
         const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
@@ -42,19 +42,19 @@ void route_fs_xml(struct evhttp_request *req, void *arg)
                             "expected Content-Type application/x-www-form-urlencoded (mod_xml_curl)");
             return;
         }
-        if (req_body(&r, w->cfg->xml_body_max, &body, &len) != 0)
+        if (req_body_in_place(&r, w->cfg->xml_body_max, &body, &len) != 0)
             return;
     }
     if (len == 0) {
-        free(body);
+        free(copy);
         req_reply_error(&r, 400, "bad_request", "empty body: expected a mod_xml_curl form");
         return;
     }
 
     lookup_ctx_t ctx = {.db = w->db, .cfg = w->cfg, .cache = w->patterns, .answers = w->answers};
     lookup_result_t res;
-    lookup_answer(&ctx, body, len, &res);
-    free(body);
+    lookup_answer_in_place(&ctx, body, len, &res);
+    free(copy);
 
     r.section = res.section;
     r.section_name = section_name(res.section);

@@ -64,24 +64,53 @@ void lookup_db_error(lookup_result_t *res, const char *what)
     res->result = MX_SERVER_ERR;
 }
 
+static void answer(const lookup_ctx_t *ctx, form_t *fp, lookup_result_t *res);
+
+static bool parsed(int rc, const char *why, lookup_result_t *res)
+{
+    if (rc == 0)
+        return true;
+    res->rc = -EINVAL;
+    res->error = why;
+    res->result = MX_CLIENT_ERR;
+    return false;
+}
+
 void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res)
 {
     form_t f;
     const char *why = NULL;
     memset(res, 0, sizeof(*res));
     res->section = MS_NONE;
-    if (form_parse(&f, body, len, &why) != 0) {
-        res->rc = -EINVAL;
-        res->error = why;
-        res->result = MX_CLIENT_ERR;
+    int rc = form_parse(&f, body, len, &why);
+    if (!parsed(rc, why, res))
         return;
-    }
-    const char *section = form_get(&f, "section");
+    answer(ctx, &f, res);
+    form_free(&f);
+}
+
+void lookup_answer_in_place(const lookup_ctx_t *ctx, char *body, size_t len, lookup_result_t *res)
+{
+    form_t f;
+    const char *why = NULL;
+    memset(res, 0, sizeof(*res));
+    res->section = MS_NONE;
+    int rc = form_parse_in_place(&f, body, len, &why);
+    if (!parsed(rc, why, res))
+        return;
+    answer(ctx, &f, res);
+    form_free(&f);
+}
+
+/* The form stays the caller's. */
+static void answer(const lookup_ctx_t *ctx, form_t *f, lookup_result_t *res)
+{
+    const char *section = form_get(f, "section");
     if (section == NULL || *section == '\0') {
         res->rc = -EINVAL;
         res->error = "missing form field 'section' (is this a mod_xml_curl request?)";
         res->result = MX_CLIENT_ERR;
-        goto out;
+        return;
     }
     if (strcmp(section, "directory") == 0)
         res->section = MS_DIRECTORY;
@@ -94,12 +123,12 @@ void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup
         /* configuration, phrases, …: not ours, FreeSWITCH uses its files */
         res->what = "section";
         lookup_not_found(res);
-        goto out;
+        return;
     }
     if (db_read_begin(ctx->db) != 0) {
         if (res->section == MS_DIRECTORY) {
             lookup_db_error(res, "database unavailable");
-            goto out;
+            return;
         }
     }
     long long gen = -1;
@@ -107,29 +136,27 @@ void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup
     bool trusted = false;
     if (ctx->answers && db_config_stamp(ctx->db, &gen, &trusted) == 0 && trusted) {
         /* the generation of this request's own snapshot */
-        if (lookup_answers_get(ctx->answers, gen, &f, res)) {
+        if (lookup_answers_get(ctx->answers, gen, f, res)) {
             METRICS_INC(answer_cache_hits);
             db_read_end(ctx->db);
-            goto out;
+            return;
         }
         METRICS_INC(answer_cache_misses);
         reads = xmalloc(sizeof(*reads));
         reads->n = 0;
         reads->overflow = false;
         lookup_reads_add(reads, "section", section);
-        f.on_read = lookup_reads_add;
-        f.on_read_arg = reads;
+        f->on_read = lookup_reads_add;
+        f->on_read_arg = reads;
     }
     if (res->section == MS_DIRECTORY)
-        lookup_directory(ctx, &f, res);
+        lookup_directory(ctx, f, res);
     else
-        lookup_dialplan(ctx, &f, res);
+        lookup_dialplan(ctx, f, res);
     db_read_end(ctx->db);
-    f.on_read = NULL;
+    f->on_read = NULL;
     /* the gateways document holds secrets read from outside the database */
     if (reads && !(res->what && strcmp(res->what, "gateways") == 0))
         lookup_answers_put(ctx->answers, gen, reads, res);
     free(reads);
-out:
-    form_free(&f);
 }

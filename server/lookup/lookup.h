@@ -74,6 +74,9 @@ typedef struct lookup_result {
 } lookup_result_t;
 
 void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res);
+/* The same without copying the body: body[0..len) is rewritten (split and
+ * decoded in place) and body[len] must be '\0'. res holds nothing of it. */
+void lookup_answer_in_place(const lookup_ctx_t *ctx, char *body, size_t len, lookup_result_t *res);
 
 /* The form fields a lookup read, in order (what the answer cache keys on). */
 #define LOOKUP_READS_MAX 64
