@@ -141,6 +141,11 @@ int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen);
  * configuration write: false while any trigger that steps it is missing
  * (dropped by a sqlite3 session), then nothing may be cached on it. */
 int db_config_stamp(db_reader_t *r, long long *gen, bool *trusted);
+/* Outside a read transaction: true, with what the last db_config_stamp()
+ * read, when no transaction has committed to the database since that stamp
+ * (SQLite's shared WAL index says so: no lock, no statement, no system
+ * call). false when that cannot be told: then take a stamp. */
+bool db_config_unchanged(db_reader_t *r, long long *gen, bool *trusted);
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
 
 /* Walks enabled tenants (one domain when domain != NULL) in domain order and,

@@ -168,6 +168,20 @@ static const char *const sql[ST_COUNT] = {
     [ST_LIST_STORES] = "SELECT store_id FROM stores WHERE tenant_id = ?1 AND enabled = 1 ORDER BY store_id",
 };
 
+static int first_text(void *arg, int n, char **v, char **names)
+{
+    (void)names;
+    bool *wal = arg;
+    *wal = n > 0 && v[0] && strcmp(v[0], "wal") == 0;
+    return 0;
+}
+
+static bool journal_is_wal(sqlite3 *db)
+{
+    bool wal = false;
+    return sqlite3_exec(db, "PRAGMA journal_mode", first_text, &wal, NULL) == SQLITE_OK && wal;
+}
+
 db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
 {
     db_reader_t *r = xcalloc(1, sizeof(*r));
@@ -180,6 +194,7 @@ db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
     for (int i = 0; i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(r->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK)
             goto fail;
+    r->wal = journal_is_wal(r->db);
     return r;
 fail : {
     w3_buf_t b = {0};
@@ -232,6 +247,8 @@ void db_read_end(db_reader_t *r)
     r->in_txn = false;
 }
 
+static int stamp(db_reader_t *r, long long *gen, bool *trusted);
+
 /* Copies a text column; false when it does not fit (a schema CHECK bounds
  * every column, so this means the database was edited around the schema). */
 static bool col(sqlite3_stmt *st, int i, char *dst, size_t cap)
@@ -271,7 +288,54 @@ int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen)
     return finish(st, rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO);
 }
 
+/* The WAL-index header (sqlite.org/walformat.html, "the WAL-index header"):
+ * the first 48 bytes of the shared memory SQLite maps beside a WAL database,
+ * written again, second copy first, by every transaction that commits (its
+ * change counter, last frame and salts move) and by a WAL restart. Read as
+ * SQLite's own readers do: copy one, a barrier, copy two; a copy pair that
+ * differs (a writer in the middle) or is not initialised is no answer.
+ * Only the region SQLite already mapped for this connection is read. */
+static bool wal_header(db_reader_t *r, unsigned char out[48])
+{
+    sqlite3_file *f = NULL;
+    if (!r->wal || sqlite3_file_control(r->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+        f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
+        return false;
+    volatile void *shm = NULL;
+    int rc = f->pMethods->xShmMap(f, 0, 32768, 0, &shm);
+    if ((rc != SQLITE_OK && rc != SQLITE_READONLY) || shm == NULL)
+        return false;
+    unsigned char two[48];
+    memcpy(out, (const void *)shm, 48);
+    f->pMethods->xShmBarrier(f);
+    memcpy(two, (const unsigned char *)(const void *)shm + 48, 48);
+    return memcmp(out, two, 48) == 0 && out[12] != 0; /* isInit */
+}
+
+bool db_config_unchanged(db_reader_t *r, long long *gen, bool *trusted)
+{
+    unsigned char now[48];
+    if (!r->hdr_valid || r->in_txn || !wal_header(r, now) || memcmp(now, r->hdr, sizeof(now)) != 0)
+        return false;
+    *gen = r->hdr_gen;
+    *trusted = r->hdr_trusted;
+    return true;
+}
+
 int db_config_stamp(db_reader_t *r, long long *gen, bool *trusted)
+{
+    /* the header is taken before this transaction's snapshot starts (no
+     * statement has run in it yet): whatever it shows, the snapshot holds */
+    r->hdr_valid = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE && wal_header(r, r->hdr);
+    int rc = stamp(r, gen, trusted);
+    if (rc != 0)
+        r->hdr_valid = false;
+    r->hdr_gen = *gen;
+    r->hdr_trusted = *trusted;
+    return rc;
+}
+
+static int stamp(db_reader_t *r, long long *gen, bool *trusted)
 {
     sqlite3_stmt *st = r->st[ST_SCHEMA];
     if (sqlite3_step(st) != SQLITE_ROW)

@@ -45,6 +45,13 @@ struct db_reader {
     bool in_txn;
     int schema_seen; /* the schema version gen_trusted was checked at */
     bool gen_trusted;
+    /* The WAL-index header seen just before the snapshot of the last
+     * db_config_stamp(), and what that stamp read (db_config_unchanged()). */
+    bool wal;       /* the file is in WAL mode: there is a WAL index */
+    bool hdr_valid; /* hdr/hdr_gen/hdr_trusted hold one stamp */
+    unsigned char hdr[48];
+    long long hdr_gen;
+    bool hdr_trusted;
 };
 
 /* Resets a statement after use and passes rc through. */

@@ -31,7 +31,9 @@ typedef struct conn {
     char peer[INET6_ADDRSTRLEN]; /* counted in peers once known */
     void (*on_close)(void *arg);
     void *on_close_arg;
-    bool gone; /* evhttp closed it: its counts are given back at once */
+    bool gone;              /* evhttp closed it: its counts are given back at once */
+    bool reaping;           /* on the table's reap list */
+    struct conn *reap_next; /* that list */
 } conn_t;
 
 typedef struct attachment {
@@ -45,6 +47,8 @@ struct conn_table {
     conn_opts_t o;
     uint64_t limit_us, header_us;
     struct event *sweep;
+    struct event *reap; /* releases what evhttp closed, once it is done */
+    conn_t *reap_list;
     attachment_t *attached;
 };
 
@@ -132,21 +136,34 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
     return c->bev;
 }
 
-/* Counts c against its address once its socket is known. */
-static void count_peer(conn_table_t *t, conn_t *c)
+/* Counts c against its address once its socket is known: known (the
+ * numeric address evhttp wrote at accept) when a request is there, else
+ * asked of the socket. */
+static void count_peer(conn_table_t *t, conn_t *c, struct evhttp_request *req)
 {
     if (c->peer[0] || c->cut || c->gone)
         return;
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    const void *addr = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
-                                                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
-    if (inet_ntop(ss.ss_family, addr, c->peer, sizeof(c->peer)) == NULL) {
-        c->peer[0] = '\0';
-        return;
+    char *known = NULL;
+    ev_uint16_t port = 0;
+    if (req)
+        evhttp_connection_get_peer(evhttp_request_get_connection(req), &known, &port);
+    if (known && *known) {
+        if (!w3_strlcpy(c->peer, known, sizeof(c->peer))) {
+            c->peer[0] = '\0';
+            return;
+        }
+    } else {
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+            return;
+        const void *addr = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                                    : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+        if (inet_ntop(ss.ss_family, addr, c->peer, sizeof(c->peer)) == NULL) {
+            c->peer[0] = '\0';
+            return;
+        }
     }
     if (!peers_acquire(t->o.peers, c->peer) && !c->refused) {
         c->refused = true;
@@ -163,6 +180,10 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < BUCKETS; i++) {
         for (conn_t **p = &t->slots[i]; *p;) {
             conn_t *c = *p;
+            if (c->reaping) { /* the reap event has it */
+                p = &c->next;
+                continue;
+            }
             bufferevent_data_cb readcb = NULL, writecb = NULL;
             bufferevent_event_cb eventcb = NULL;
             bufferevent_getcb(c->bev, &readcb, &writecb, &eventcb, NULL);
@@ -174,7 +195,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
                 continue;
             }
             p = &c->next;
-            count_peer(t, c);
+            count_peer(t, c, NULL);
             if (c->busy || c->cut)
                 continue;
             uint64_t since = 0;
@@ -189,6 +210,26 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Runs after the loop iteration in which evhttp freed these connections:
+ * our reference is the last one, so the socket closes now, not at the
+ * next sweep. */
+static void reap(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_table_t *t = arg;
+    while (t->reap_list) {
+        conn_t *c = t->reap_list;
+        t->reap_list = c->reap_next;
+        for (conn_t **p = &t->slots[slot_of(c->bev)]; *p; p = &(*p)->next)
+            if (*p == c) {
+                *p = c->next;
+                break;
+            }
+        release(t, c);
+    }
+}
+
 conn_table_t *conn_table_create(struct event_base *base, const conn_opts_t *o)
 {
     conn_table_t *t = xcalloc(1, sizeof(*t));
@@ -197,6 +238,8 @@ conn_table_t *conn_table_create(struct event_base *base, const conn_opts_t *o)
     t->header_us = (uint64_t)(o->header_timeout_s * 1e6);
     t->sweep = event_new(base, -1, EV_PERSIST, sweep, t);
     W3_CHECK_ALLOC(t->sweep);
+    t->reap = event_new(base, -1, 0, reap, t);
+    W3_CHECK_ALLOC(t->reap);
     struct timeval every = {0, 200 * 1000};
     event_add(t->sweep, &every);
     return t;
@@ -217,6 +260,8 @@ void conn_table_destroy(conn_table_t *t)
     if (t == NULL)
         return;
     event_free(t->sweep);
+    event_free(t->reap);
+    t->reap_list = NULL; /* every one of them is in the slots */
     for (size_t k = 0; k < BUCKETS; k++)
         while (t->slots[k]) {
             conn_t *c = t->slots[k];
@@ -256,6 +301,15 @@ static void closed(struct evhttp_connection *evcon, void *arg)
     if (c->on_close)
         c->on_close(c->on_close_arg);
     c->on_close = NULL;
+    /* evhttp frees its bufferevent next; ours stays until the reap: it
+     * must not wake for the peer's end of the stream meanwhile */
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (!c->reaping) {
+        c->reaping = true;
+        c->reap_next = c->t->reap_list;
+        c->t->reap_list = c;
+        event_active(c->t->reap, EV_TIMEOUT, 1);
+    }
 }
 
 bool conn_begin(conn_table_t *t, struct evhttp_request *req)
@@ -263,7 +317,7 @@ bool conn_begin(conn_table_t *t, struct evhttp_request *req)
     conn_t *c = find(t, req);
     if (c == NULL)
         return true;
-    count_peer(t, c);
+    count_peer(t, c, req);
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), closed, c);
     framing_dispatched(c->fr);
     c->busy = true;

@@ -125,18 +125,28 @@ static void answer(const lookup_ctx_t *ctx, form_t *f, lookup_result_t *res)
         lookup_not_found(res);
         return;
     }
+    long long gen = -1, seen = -1;
+    bool trusted = false;
+    /* nothing committed since the last stamp: the cache answers without a
+     * transaction */
+    if (ctx->answers && db_config_unchanged(ctx->db, &seen, &trusted) && trusted) {
+        if (lookup_answers_get(ctx->answers, seen, f, res)) {
+            METRICS_INC(answer_cache_hits);
+            return;
+        }
+    } else
+        seen = -1;
     if (db_read_begin(ctx->db) != 0) {
         if (res->section == MS_DIRECTORY) {
             lookup_db_error(res, "database unavailable");
             return;
         }
     }
-    long long gen = -1;
     lookup_reads_t *reads = NULL;
-    bool trusted = false;
     if (ctx->answers && db_config_stamp(ctx->db, &gen, &trusted) == 0 && trusted) {
-        /* the generation of this request's own snapshot */
-        if (lookup_answers_get(ctx->answers, gen, f, res)) {
+        /* the generation of this request's own snapshot (asked of the
+         * cache once: a miss at the same generation stays one) */
+        if (gen != seen && lookup_answers_get(ctx->answers, gen, f, res)) {
             METRICS_INC(answer_cache_hits);
             db_read_end(ctx->db);
             return;
