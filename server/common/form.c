@@ -1,6 +1,7 @@
 #include "form.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,12 +44,17 @@ static bool is_prefix_field(const char *name)
     return false;
 }
 
+/* Length and the first and last eight bytes: the names FreeSWITCH sends
+ * share long prefixes ("variable_sip_") and differ at the end; a collision
+ * only costs one more strcmp. */
 static size_t name_hash(const char *s, size_t n)
 {
-    size_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    uint64_t a = 0, b = 0;
+    memcpy(&a, s, n < 8 ? n : 8);
+    if (n > 8)
+        memcpy(&b, s + n - 8, 8);
+    uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + n) * 0xc2b2ae3d27d4eb4fULL;
+    return (size_t)(h ^ (h >> 31));
 }
 
 /* The first field of each name wins, as form_get() has always answered. */
@@ -64,22 +70,15 @@ static void index_add(form_t *f, size_t i, size_t h)
 }
 
 /* One pass over s[0..len), s[len] == '\0': fields split and named in
- * place, values decoded only where they hold a '%'. */
+ * place. Values are decoded when first read (a lookup reads a dozen of
+ * ~170). */
 static int parse(form_t *f, char *s, size_t len, const char **why)
 {
     char *end = s + len;
-    size_t cap = 1;
-    for (const char *p = s; (p = memchr(p, '&', (size_t)(end - p))) != NULL; p++)
-        cap++;
-    size_t icap = 16;
-    while (icap < 2 * cap)
-        icap *= 2;
-    /* one block: the fields, then the index */
-    f->fields = xmalloc(cap * sizeof(*f->fields) + icap * sizeof(*f->index));
-    f->index = (unsigned *)(void *)(f->fields + cap);
-    memset(f->index, 0, icap * sizeof(*f->index));
-    f->index_cap = icap;
-
+    size_t cap = len / 32 + 8;
+    f->fields = xmalloc(cap * sizeof(*f->fields));
+    size_t *hashes = xmalloc(cap * sizeof(*hashes));
+    int rc = 0;
     for (char *p = s; p <= end;) {
         char *amp = memchr(p, '&', (size_t)(end - p));
         if (amp == NULL)
@@ -89,7 +88,8 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
             char *eq = memchr(p, '=', (size_t)(amp - p));
             if (eq == p) {
                 *why = "form field without a name";
-                return -EINVAL;
+                rc = -EINVAL;
+                break;
             }
             /* a field without '=' has the empty value (its own NUL) */
             char *value = amp;
@@ -99,20 +99,30 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
                 value = eq + 1;
                 nlen = (size_t)(eq - p);
             }
-            /* the leading prefix fields are written raw by mod_xml_curl */
-            if (!(f->n < 5 && is_prefix_field(p))) {
-                char *pct = memchr(value, '%', (size_t)(amp - value));
-                if (pct != NULL)
-                    form_pct_decode(pct, (size_t)(amp - pct));
+            if (f->n == cap) {
+                cap *= 2;
+                f->fields = xrealloc(f->fields, cap * sizeof(*f->fields));
+                hashes = xrealloc(hashes, cap * sizeof(*hashes));
             }
-            f->fields[f->n].name = p;
-            f->fields[f->n].value = value;
-            index_add(f, f->n, name_hash(p, nlen));
+            /* the leading prefix fields are written raw by mod_xml_curl */
+            bool raw = f->n < 5 && is_prefix_field(p);
+            f->fields[f->n] = (form_field_t){.name = p, .value = value, .undecoded = !raw};
+            hashes[f->n] = name_hash(p, nlen);
             f->n++;
         }
         p = amp + 1;
     }
-    return 0;
+    if (rc == 0) {
+        size_t icap = 16;
+        while (icap < 2 * f->n)
+            icap *= 2;
+        f->index = xcalloc(icap, sizeof(*f->index));
+        f->index_cap = icap;
+        for (size_t i = 0; i < f->n; i++)
+            index_add(f, i, hashes[i]);
+    }
+    free(hashes);
+    return rc;
 }
 
 static bool has_nul(const char *s, size_t len, const char **why)
@@ -149,8 +159,26 @@ int form_parse_in_place(form_t *f, char *buf, size_t len, const char **why)
 void form_free(form_t *f)
 {
     free(f->store);
-    free(f->fields); /* the index lives in the same block */
+    free(f->fields);
+    free(f->index);
     memset(f, 0, sizeof(*f));
+}
+
+/* Decodes a value the first time it is read. */
+static const char *value_of(form_field_t *fl)
+{
+    if (fl->undecoded) {
+        char *pct = strchr(fl->value, '%');
+        if (pct != NULL)
+            form_pct_decode(pct, strlen(pct));
+        fl->undecoded = false;
+    }
+    return fl->value;
+}
+
+const char *form_value(const form_t *f, size_t i)
+{
+    return i < f->n ? value_of(&f->fields[i]) : NULL;
 }
 
 const char *form_get(const form_t *f, const char *name)
@@ -160,13 +188,13 @@ const char *form_get(const form_t *f, const char *name)
         for (size_t k = name_hash(name, strlen(name)) & (f->index_cap - 1); f->index[k];
              k = (k + 1) & (f->index_cap - 1))
             if (strcmp(f->fields[f->index[k] - 1].name, name) == 0) {
-                v = f->fields[f->index[k] - 1].value;
+                v = value_of(&f->fields[f->index[k] - 1]);
                 break;
             }
     } else {
         for (size_t i = 0; i < f->n && v == NULL; i++)
             if (strcmp(f->fields[i].name, name) == 0)
-                v = f->fields[i].value;
+                v = value_of(&f->fields[i]);
     }
     if (f->on_read)
         f->on_read(f->on_read_arg, name, v);

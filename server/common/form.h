@@ -17,7 +17,8 @@
 
 typedef struct form_field {
     const char *name;
-    const char *value;
+    char *value;    /* read it with form_get() or form_value() */
+    bool undecoded; /* %XX still to decode: done at the first read */
 } form_field_t;
 
 typedef struct form {
@@ -43,6 +44,8 @@ int form_parse_in_place(form_t *f, char *buf, size_t len, const char **why);
 void form_free(form_t *f);
 /* First value for name, or NULL. Empty values are returned as "". */
 const char *form_get(const form_t *f, const char *name);
+/* The value of field i (in body order), decoded; NULL past the end. */
+const char *form_value(const form_t *f, size_t i);
 /* Decodes %XX once in place (invalid escapes stay literal); returns new length. */
 size_t form_pct_decode(char *s, size_t len);
 
