@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "internal/db_sqlite.h"
 #include "harness.h"
 #include "sqcheck.h"
@@ -483,6 +484,71 @@ static void test_activity(sqlite3 *db)
     is_int(sq_q_int(db, "SELECT count(*) FROM voip_activity_log"), n2, "a CDR writes no activity row");
 }
 
+/* db_config_unchanged(): the answer cache's no-transaction check. It must
+ * say "unchanged" only while nothing has committed since the last stamp. */
+static void test_config_unchanged(const char *path)
+{
+    char *err = NULL;
+    db_reader_t *r = db_reader_create(path, 1000, &err);
+    if (!ok(r != NULL, "reader on the demo database"))
+        return;
+    sqlite3 *w = sq_open_fk(path);
+    sq_exec(w, "CREATE TABLE scratch(x)"); /* stands for the CDR tables: data, not configuration */
+    long long gen = -1, seen = -1;
+    bool trusted = false, seen_trusted = false;
+    ok(!db_config_unchanged(r, &seen, &seen_trusted), "no stamp yet: cannot tell");
+
+    db_read_begin(r);
+    is_int(db_config_stamp(r, &gen, &trusted), 0, "stamp");
+    ok(trusted, "the demo database's generation is trusted");
+    ok(!db_config_unchanged(r, &seen, &seen_trusted), "inside a read transaction: cannot tell");
+    db_read_end(r);
+    ok(db_config_unchanged(r, &seen, &seen_trusted), "nothing committed since the stamp: unchanged");
+    ok(seen == gen && seen_trusted, "  ...with the stamp's generation (%lld)", seen);
+
+    sq_exec(w, "BEGIN IMMEDIATE; UPDATE voip_extensions SET display_name = 'Pending' WHERE ext_number = '100'");
+    ok(db_config_unchanged(r, &seen, &seen_trusted), "a write not yet committed changes nothing");
+    sq_exec(w, "COMMIT");
+    ok(!db_config_unchanged(r, &seen, &seen_trusted), "a committed configuration write: changed");
+    long long gen2 = -1;
+    db_read_begin(r);
+    db_config_stamp(r, &gen2, &trusted);
+    db_read_end(r);
+    ok(gen2 > gen, "  ...and the next stamp has a newer generation (%lld > %lld)", gen2, gen);
+    ok(db_config_unchanged(r, &seen, &seen_trusted) && seen == gen2, "unchanged again after that stamp");
+
+    sq_exec(w, "INSERT INTO scratch VALUES (1)");
+    ok(!db_config_unchanged(r, &seen, &seen_trusted), "any commit (a CDR) makes it ask again");
+    long long gen3 = -1;
+    db_read_begin(r);
+    db_config_stamp(r, &gen3, &trusted);
+    db_read_end(r);
+    is_int((int)(gen3 - gen2), 0, "  ...and the stamp finds the same generation: the cache is kept");
+
+    /* a stamp whose snapshot started before it (another statement ran
+     * first in the transaction) cannot vouch for the header it would see */
+    db_read_begin(r);
+    db_extension_t ext;
+    db_extension_get(r, "tenantA.edvoip.it", "100", &ext);
+    sq_exec(w, "UPDATE voip_extensions SET display_name = 'Late' WHERE ext_number = '100'");
+    long long old = -1;
+    db_config_stamp(r, &old, &trusted);
+    db_read_end(r);
+    ok(old == gen3, "the old snapshot still sees generation %lld", gen3);
+    ok(!db_config_unchanged(r, &seen, &seen_trusted), "  ...and that stamp is not reused without a transaction");
+
+    /* a WAL restart (checkpoint, then a write) rewrites the header */
+    db_read_begin(r);
+    db_config_stamp(r, &gen, &trusted);
+    db_read_end(r);
+    ok(db_config_unchanged(r, &seen, &seen_trusted), "stamped again");
+    sq_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sq_exec(w, "UPDATE voip_extensions SET display_name = 'After restart' WHERE ext_number = '100'");
+    ok(!db_config_unchanged(r, &seen, &seen_trusted), "a write after a WAL restart: changed");
+    sqlite3_close(w);
+    db_reader_destroy(r);
+}
+
 int main(void)
 {
     char *dir = h_tmpdir();
@@ -498,6 +564,10 @@ int main(void)
     db = sq_open_fk(demo2);
     test_activity(db);
     sqlite3_close(db);
+
+    char *demo3 = h_demo_db(dir, "demo3.db");
+    test_config_unchanged(demo3);
+    free(demo3);
 
     free(demo);
     free(demo2);
