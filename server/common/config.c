@@ -365,8 +365,11 @@ static int apply(srv_config_t *c, const struct opt *o, const char *name, const c
     case T_SIZE: {
         errno = 0;
         unsigned long long n = strtoull(v, &end, 10);
-        if (errno || end == v || *end || n < 1024 || n > (1ull << 30)) {
-            *err = fmt_err("bad size (1024 .. 1073741824 bytes) for", name, v);
+        bool off_ok = (size_t *)field == &c->answer_cache_bytes; /* 0 turns the cache off */
+        if (errno || end == v || *end || (n < 1024 && !(n == 0 && off_ok)) || n > (1ull << 30)) {
+            *err = fmt_err(off_ok ? "bad size (0, or 1024 .. 1073741824 bytes) for"
+                                  : "bad size (1024 .. 1073741824 bytes) for",
+                           name, v);
             return -EINVAL;
         }
         *(size_t *)field = (size_t)n;

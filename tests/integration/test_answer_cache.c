@@ -155,5 +155,18 @@ int main(void)
     free(a1a);
     free(plat);
     is_int(h_server_stop(&srv), 0, "w3voipd exits 0");
+
+    /* --answer-cache-bytes 0: every answer looked up, none counted */
+    const char *off[] = {"--workers", "1", "--answer-cache-bytes", "0", NULL};
+    if (ok(h_server_start(&srv, NULL, off) == 0, "w3voipd starts with --answer-cache-bytes 0")) {
+        a = register_a();
+        b = register_a();
+        ok(strstr(a, "a1-hash") && strcmp(a, b) == 0, "  ...and answers the same REGISTER twice");
+        long long misses = h_metric(srv.port, "w3voipd_answer_cache_misses_total");
+        ok(hits() == 0 && misses == 0, "  ...with no cache: no hit, no miss counted (%lld, %lld)", hits(), misses);
+        free(a);
+        free(b);
+        is_int(h_server_stop(&srv), 0, "w3voipd exits 0");
+    }
     return tap_done();
 }
