@@ -5,6 +5,13 @@
  * authentication, no form parsing, no database, no logging. Whatever
  * w3voipd does on top of this costs the difference.
  *
+ * POST /fs/cdr is the limit of the CDR ingest: the whole body is copied out
+ * of the evbuffer into memory of its own (as w3voipd does) and read once,
+ * then the answer is a 201 with a JSON of the shape and size of w3voipd's
+ * (status, leg, call_id = the uuid query value, attributed, id, tenant_id),
+ * so that fs_post.lua's acked= option works against both servers. No JSON
+ * parsing, no database, no fsync.
+ *
  *   bench_bare [--listen HOST:PORT] [--workers N] [--port-file FILE]
  *
  * Port 0 picks a free port (written to --port-file). SIGTERM/SIGINT stop it. */
@@ -31,6 +38,8 @@ typedef struct worker {
     struct event_base *base;
     struct evhttp *http;
     evutil_socket_t fd;
+    unsigned long long cdrs; /* CDRs answered: the "id" of the next answer */
+    unsigned long long sink; /* what reading the bodies added up to */
 } worker_t;
 
 static char doc[DOC_BYTES + 1];
@@ -78,9 +87,86 @@ static void make_doc(void)
     doc[DOC_BYTES] = '\0';
 }
 
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *text)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", "text/plain");
+    evbuffer_add(evhttp_request_get_output_buffer(req), text, strlen(text));
+    evhttp_send_reply(req, code, reason, NULL);
+}
+
+/* the value of uuid= in the query, if it is 1..64 characters of [0-9a-zA-Z-]
+ * (copied into out, so it can go into the JSON as it is) */
+static int query_uuid(struct evhttp_request *req, char *out, size_t outsz)
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    for (const char *p = q; p != NULL; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, "uuid=", 5) != 0)
+            continue;
+        size_t n = 0;
+        for (p += 5; p[n] != '\0' && p[n] != '&'; n++) {
+            char c = p[n];
+            if (n + 1 >= outsz ||
+                !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'))
+                return -1;
+            out[n] = c;
+        }
+        out[n] = '\0';
+        return n > 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+/* POST /fs/cdr: read the body, answer 201 like w3voipd's stored CDR */
+static void on_cdr(struct evhttp_request *req, worker_t *w)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    char uuid[65];
+    if (len == 0 || query_uuid(req, uuid, sizeof(uuid)) != 0) {
+        evbuffer_drain(in, len);
+        reply_text(req, 400, "Bad Request", "expected a CDR body and ?uuid=\n");
+        return;
+    }
+    char *body = malloc(len + 1);
+    if (body == NULL) {
+        evbuffer_drain(in, len);
+        reply_text(req, 503, "Service Unavailable", "out of memory\n");
+        return;
+    }
+    if (evbuffer_remove(in, body, len) != (int)len) {
+        free(body);
+        reply_text(req, 500, "Internal Server Error", "cannot read the body\n");
+        return;
+    }
+    body[len] = '\0';
+    /* touch every byte (a JSON parser reads them all at least once) */
+    unsigned long long sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum = sum * 31 + (unsigned char)body[i];
+    free(body);
+    w->sink += sum;
+    w->cdrs++;
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Content-Type", "application/json");
+    evhttp_add_header(out, "Cache-Control", "no-store");
+    evbuffer_add_printf(evhttp_request_get_output_buffer(req),
+                        "{\"status\":\"stored\",\"leg\":\"A\",\"call_id\":\"%s\",\"attributed\":true,\"id\":%llu,"
+                        "\"tenant_id\":\"a0000000-0000-4000-8000-00000000000a\"}",
+                        uuid, w->cdrs);
+    evhttp_send_reply(req, 201, "Created", NULL);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
-    (void)arg;
+    worker_t *w = arg;
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+        const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+        if (path != NULL && strcmp(path, "/fs/cdr") == 0) {
+            on_cdr(req, w);
+            return;
+        }
+    }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     evbuffer_drain(in, evbuffer_get_length(in));
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
@@ -134,7 +220,8 @@ static void *worker_main(void *arg)
 static void usage(FILE *f)
 {
     fprintf(f, "Usage: bench_bare [--listen HOST:PORT] [--workers N] [--port-file FILE]\n"
-               "Bare evhttp server answering a fixed 1 KB XML to every request (benchmark limit).\n");
+               "Bare evhttp server answering a fixed 1 KB XML to every request (benchmark limit);\n"
+               "POST /fs/cdr reads the body and answers 201 with a small JSON (the CDR ingest limit).\n");
 }
 
 int main(int argc, char **argv)
@@ -232,11 +319,16 @@ int main(int argc, char **argv)
     sigwait(&stop, &sig);
     for (long i = 0; i < nworkers; i++)
         event_base_loopbreak(ws[i].base);
+    unsigned long long cdrs = 0, sink = 0;
     for (long i = 0; i < nworkers; i++) {
         pthread_join(ws[i].thread, NULL);
+        cdrs += ws[i].cdrs;
+        sink += ws[i].sink;
         evhttp_free(ws[i].http);
         event_base_free(ws[i].base);
     }
+    if (cdrs > 0)
+        fprintf(stderr, "bench_bare: %llu CDRs answered (body checksum %llx)\n", cdrs, sink);
     free(ws);
     return 0;
 }

@@ -22,6 +22,7 @@ TARGETS = {
     "p99_one_conn_us": 500,
     "scale_ratio": 1.5,
     "cdr_per_s": 5000,
+    "cdr_limit_ratio": 0.5,
     "rss_mb": 64,
     "prov_put10k_s": 2.0,
     "prov_noop100_s": 0.100,
@@ -32,6 +33,7 @@ SCEN_TITLE = {
     "dp_public": "dialplan public (DID +39061234568 → ext 100)",
     "dp_internal": "dialplan internal (9 + 0612345678 → trunk)",
     "cdr": "CDR ingest (JSON A leg, 12 KB)",
+    "dir_miss": "directory sip_auth, REGISTERs rotating over 10,000 extensions of the 1M db (cache miss)",
 }
 SRV_TITLE = {"bare": "bare evhttp (limit)", "w3": "w3voipd, demo db", "w3big": "w3voipd, 1M-ext db"}
 
@@ -69,6 +71,9 @@ def cmd_wrkline(a):
         "p99_us": f["p99_us"], "p999_us": f["p999_us"], "cpu_s": cpu_s, "served": served,
         "cpu_us_per_req": cpu_s * 1e6 / base if base else None,
     })
+    if a.send_seconds:  # stop=: requests were sent during the first send_seconds only
+        d["send_seconds"] = float(a.send_seconds)
+        d["rps_sending"] = req / float(a.send_seconds)
     # per thread: w3voipd creates its writer thread before its workers, so
     # by thread id: main, writer, workers… (bench_bare: main, workers…)
     def ticks(s):
@@ -189,10 +194,15 @@ def verdict(ok):
     return "**met**" if ok else "**MISSED**"
 
 
+def per_core(cpu_us_per_req):
+    """requests per CPU-second of the server process"""
+    return 1e6 / cpu_us_per_req if cpu_us_per_req else None
+
+
 def cmd_markdown(a):
     recs = [json.loads(l) for l in open(a.results) if l.strip()]
     meta = next(r for r in recs if r["kind"] == "meta")
-    runs = [r for r in recs if r["kind"] in ("tput", "lat", "cdr", "trace") and "error" not in r]
+    runs = [r for r in recs if r["kind"] in ("tput", "lat", "cdr", "cdr_bare", "trace") and "error" not in r]
     errors = [r for r in recs if "error" in r]
     gen = next((r for r in recs if r["kind"] == "gen"), None)
     fsync = next((r for r in recs if r["kind"] == "fsync"), None)
@@ -228,7 +238,8 @@ def cmd_markdown(a):
     w("| kernel | %s |" % meta["kernel"])
     w("| w3voipd | sha256 %s (copied at the start: a rebuild during the run changes nothing) |" % meta.get("binary", "?"))
     w("| servers | w3voipd `--workers %d`; bench_bare (the limit) with %d workers, each with its own "
-      "event_base + evhttp + SO_REUSEPORT socket, answering a fixed 1,024-byte XML |" % (meta["nproc"], meta["nproc"]))
+      "event_base + evhttp + SO_REUSEPORT socket, answering a fixed 1,024-byte XML (POST /fs/cdr: reads the "
+      "body, answers 201 with a 154-byte JSON like w3voipd's) |" % (meta["nproc"], meta["nproc"]))
     w("| client | %s, on the same machine (127.0.0.1): throughput `-t%d -c%d -d%ds --latency`; one connection "
       "`-t1 -c1 -d%ds`; CDRs `-t%d -c%d` |" % (meta["wrk"], meta["threads"], meta["conns"], meta["duration"],
                                                 meta["lat_duration"], meta["threads"], meta["cdr_conns"]))
@@ -271,6 +282,17 @@ def cmd_markdown(a):
     if cdr_rates:
         m = med(cdr_rates)
         tgt.append(("≥ 5,000 durable CDRs/s", "%s/s" % fnum(m), m >= TARGETS["cdr_per_s"]))
+
+    def cdr_rps(r):  # req/s while the connections were sending (stop=)
+        return r.get("rps_sending", r["rps"])
+
+    cdr_w3 = med([cdr_rps(r) for r in sel("cdr", srv="w3")])
+    cdr_bare = med([cdr_rps(r) for r in sel("cdr_bare", srv="bare")])
+    cdr_ratio = cdr_w3 / cdr_bare if cdr_w3 is not None and cdr_bare else None
+    if cdr_ratio is not None:
+        tgt.append(("CDR ingest ≥ 0.5 of its bare limit (median req/s ÷ median req/s of the bare server reading "
+                    "the same POST and answering 201)", "%.2f (%s ÷ %s req/s)" % (cdr_ratio, fnum(cdr_w3), fnum(cdr_bare)),
+                    cdr_ratio >= TARGETS["cdr_limit_ratio"]))
     ml = mems.get(("w3big", "after-lookups"))
     mg = mems.get(("w3big", "after-gateways"))
     if ml:
@@ -316,11 +338,14 @@ def cmd_markdown(a):
         w("req/s, p50, p99: medians of the rounds. *Ratio to limit*: w3voipd req/s ÷ bare req/s of the same round "
           "(each round's ratio, then the median in bold). *CPU/req*: server utime+stime (/proc/PID/stat, around the "
           "run and until the server is idle) ÷ requests the server answered (w3voipd: its request log lines). "
-          "*Errors*: socket errors + timeouts; *non-2xx*: answers ≥ 400.")
+          "*Per core*: requests per CPU-second of the server process (1e6 ÷ CPU/req, all its threads): what one "
+          "core fully busy with this server would answer. "
+          "*Errors*: socket errors + timeouts; *non-2xx*: answers ≥ 400.%s" % (
+              " *dir_miss*: %s, `rotate=1`." % SCEN_TITLE["dir_miss"] if sel("tput", scen="dir_miss") else ""))
         w("")
-        w("| scenario | connection | server | req/s | p50 | p99 | CPU/req | ratio to limit (rounds → median) | non-2xx | errors |")
-        w("|---|---|---|---:|---:|---:|---:|---|---:|---:|")
-        for s in lookups:
+        w("| scenario | connection | server | req/s | p50 | p99 | CPU/req | per core | ratio to limit (rounds → median) | non-2xx | errors |")
+        w("|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
+        for s in lookups + [x for x in ("dir_miss",) if sel("tput", scen=x)]:
             for mode in ("close", "keep"):
                 for srv in ("bare", "w3", "w3big"):
                     rs = sel("tput", scen=s, mode=mode, srv=srv)
@@ -331,10 +356,11 @@ def cmd_markdown(a):
                         pr = pairs("tput", s, mode, srv, "bare", "rps")
                         if pr:
                             ratio = "%s → **%.2f**" % (" ".join("%.2f" % x for x in pr), med(pr))
-                    w("| %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |" % (
+                    cpu = med([r["cpu_us_per_req"] for r in rs])
+                    w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |" % (
                         s, "close" if mode == "close" else "keep-alive", SRV_TITLE[srv],
                         fnum(med([r["rps"] for r in rs])), fus(med([r["p50_us"] for r in rs])),
-                        fus(med([r["p99_us"] for r in rs])), fus(med([r["cpu_us_per_req"] for r in rs])), ratio,
+                        fus(med([r["p99_us"] for r in rs])), fus(cpu), fnum(per_core(cpu)), ratio,
                         sum(r["non2xx"] for r in rs), sum(r["errors"] for r in rs)))
         w("")
 
@@ -418,6 +444,35 @@ def cmd_markdown(a):
         w("*CPU/CDR* is split by thread: the HTTP workers (receive, parse the JSON, answer) and the single writer "
           "thread (SQLite: attribution queries, INSERT, COMMIT with fdatasync).")
         w("")
+        bare_runs = sel("cdr_bare", srv="bare")
+        if bare_runs:
+            w("Against its own limit: the bare evhttp server (bench_bare.c) gets the same POSTs with the same wrk "
+              "options, in rounds interleaved with w3voipd's (bare, w3voipd, bare, …); it copies the whole body out "
+              "of the evbuffer, reads every byte and answers 201 with a JSON of the shape and size of w3voipd's "
+              "(`call_id` = the query's uuid). No JSON parsing, no database, no fsync. *req/s*: requests ÷ the "
+              "seconds the connections were sending (wrk's -d minus the 2 s of silence at the end). *Ratio to "
+              "limit*: each round's w3voipd ÷ bare, then, in bold, median ÷ median (the target's figure).")
+            w("")
+            w("| scenario | connection | server | req/s | p50 | p99 | CPU/req | per core | ratio to limit (rounds → median ÷ median) | non-2xx | errors |")
+            w("|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
+            for kind, srv in (("cdr_bare", "bare"), ("cdr", "w3")):
+                rs = sel(kind, srv=srv)
+                if not rs:
+                    continue
+                ratio = "–"
+                if kind == "cdr" and cdr_ratio is not None:
+                    pr = []
+                    for rn in rs:
+                        rd = next((r for r in bare_runs if r["rep"] == rn["rep"]), None)
+                        if rd and cdr_rps(rd):
+                            pr.append(cdr_rps(rn) / cdr_rps(rd))
+                    ratio = "%s → **%.2f**" % (" ".join("%.2f" % x for x in pr), cdr_ratio)
+                cpu = med([r["cpu_us_per_req"] for r in rs])
+                w("| cdr | close | %s | %s | %s | %s | %s | %s | %s | %d | %d |" % (
+                    SRV_TITLE[srv], fnum(med([cdr_rps(r) for r in rs])), fus(med([r["p50_us"] for r in rs])),
+                    fus(med([r["p99_us"] for r in rs])), fus(cpu), fnum(per_core(cpu)), ratio,
+                    sum(r["non2xx"] for r in rs), sum(r["errors"] for r in rs)))
+            w("")
         w("| run | 2xx | non-2xx | errors | rows | rows = 2xx? | missing | durable CDRs/s | p50 | p99 | CPU/CDR | workers | writer |")
         w("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in sorted(cdr_runs, key=lambda x: x["rep"]):
@@ -521,6 +576,7 @@ def main():
     s.add_argument("--served", default="")
     s.add_argument("--threads-before", default="")
     s.add_argument("--threads-after", default="")
+    s.add_argument("--send-seconds", default="")
     s = sub.add_parser("perfline")
     s.add_argument("--label", required=True)
     s = sub.add_parser("traceline")
