@@ -25,8 +25,32 @@ static char *log_once(const char *dir, log_format_t fmt, const char *value)
     return w3_read_file(path, 1 << 20, &data, NULL) == 0 ? data : NULL;
 }
 
+/* w3_utf8_valid_prefix reads ASCII eight bytes at a time: a bad or
+ * multi-byte sequence at every offset of a long ASCII run is still found. */
+static void valid_prefix(void)
+{
+    static const char *const seqs[] = {"\xff", "\xc3\x28", "\xed\xa0\x80", "\xe2\x82", "\xc3\xa9", "\xf0\x9f\x98\x80"};
+    static const size_t good[] = {0, 0, 0, 0, 2, 4}; /* bytes of the sequence that are valid */
+    size_t wrong = 0;
+    for (size_t s = 0; s < W3_ARRAY_LEN(seqs); s++)
+        for (size_t at = 0; at < 40; at++)
+            for (size_t tail = 0; tail < 12; tail += 11) {
+                char buf[64];
+                memset(buf, 'a', sizeof(buf));
+                size_t k = strlen(seqs[s]);
+                memcpy(buf + at, seqs[s], k);
+                size_t n = at + k + tail;
+                size_t want = good[s] ? n : at;
+                if (w3_utf8_valid_prefix(buf, n) != want)
+                    wrong++;
+            }
+    is_int((int)wrong, 0, "w3_utf8_valid_prefix: bad and multi-byte sequences found at every offset of an ASCII run");
+    is_int((int)w3_utf8_valid_prefix("abcdefgh\xc3", 9), 8, "a sequence cut at the end is not valid");
+}
+
 int main(void)
 {
+    valid_prefix();
     char *dir = h_tmpdir();
     const char *bad = "\xff\xfe-\xc3\x28-\xed\xa0\x80-\xf4\x90\x80\x80-\xe2\x82"; /* none of it UTF-8 */
 
