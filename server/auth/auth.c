@@ -51,9 +51,12 @@ const auth_jwt_key_t *auth_key(const auth_t *a)
     return &a->key;
 }
 
-/* "Basic <b64>" → user and password (malloc'd together in *buf, *buflen
- * bytes: the caller wipes them all, the password follows a NUL). */
-static int parse_basic(const char *h, char **buf, size_t *buflen, const char **user, const char **pass)
+/* "Basic <b64>" → user and password, decoded into stack[0..scap) when
+ * they fit (a request's credentials: no allocation), else into a malloc'd
+ * *heap. *used bytes of whichever holds them are for the caller to wipe
+ * (the password follows a NUL). */
+static int parse_basic(const char *h, char *stack, size_t scap, char **heap, size_t *used, const char **user,
+                       const char **pass)
 {
     while (*h == ' ')
         h++;
@@ -61,27 +64,22 @@ static int parse_basic(const char *h, char **buf, size_t *buflen, const char **u
     if (n == 0 || n > 8192 || n % 4 != 0)
         return -EINVAL;
     size_t cap = n / 4 * 3 + 1;
-    unsigned char *out = xmalloc(cap);
+    unsigned char *out = (unsigned char *)stack;
+    if (cap > scap)
+        out = (unsigned char *)(*heap = xmalloc(cap));
+    *used = cap;
     int len = EVP_DecodeBlock(out, (const unsigned char *)h, (int)n);
-    if (len < 0) {
-        w3_free_secret(out, cap);
+    if (len < 0)
         return -EINVAL;
-    }
     for (size_t i = n; i > 0 && h[i - 1] == '=' && len > 0; i--)
         len--;
     out[len] = '\0';
-    if (memchr(out, '\0', (size_t)len) != NULL) {
-        w3_free_secret(out, cap);
+    if (memchr(out, '\0', (size_t)len) != NULL)
         return -EINVAL;
-    }
     char *colon = strchr((char *)out, ':');
-    if (colon == NULL) {
-        w3_free_secret(out, cap);
+    if (colon == NULL)
         return -EINVAL;
-    }
     *colon = '\0';
-    *buf = (char *)out;
-    *buflen = cap;
     *user = (char *)out;
     *pass = colon + 1;
     return 0;
@@ -89,8 +87,8 @@ static int parse_basic(const char *h, char **buf, size_t *buflen, const char **u
 
 int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const char **reason)
 {
-    char *buf = NULL;
-    size_t buflen = 0;
+    char stack[1024], *heap = NULL;
+    size_t used = 0;
     const char *user, *pass;
     int rc = -EACCES;
     client[0] = '\0';
@@ -102,9 +100,9 @@ int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const
         *reason = "scheme";
         return -EACCES;
     }
-    if (parse_basic(header + 6, &buf, &buflen, &user, &pass) != 0) {
+    if (parse_basic(header + 6, stack, sizeof(stack), &heap, &used, &user, &pass) != 0) {
         *reason = "malformed";
-        return -EACCES;
+        goto out;
     }
     if (a->fs_user != NULL) {
         /* evaluate both comparisons: no early exit on the user name */
@@ -132,7 +130,11 @@ int auth_fs(const auth_t *a, const char *header, char *client, size_t cap, const
     }
     *reason = "bad_credentials";
 out:
-    w3_free_secret(buf, buflen); /* user and password, across the NUL at the colon */
+    /* user and password, across the NUL at the colon */
+    if (heap)
+        w3_free_secret(heap, used);
+    else
+        explicit_bzero(stack, used < sizeof(stack) ? used : sizeof(stack));
     return rc;
 }
 

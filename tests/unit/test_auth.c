@@ -88,6 +88,17 @@ int main(void)
     h = basic("fsnode:wrong");
     check_fs(a, h, -EACCES, "bad_credentials", NULL, "a wrong password");
     free(h);
+    /* credentials longer than the stack buffer they are decoded into */
+    char long_up[3000];
+    memcpy(long_up, "fsnode:", 7);
+    memset(long_up + 7, 'x', sizeof(long_up) - 8);
+    long_up[sizeof(long_up) - 1] = '\0';
+    h = basic(long_up);
+    check_fs(a, h, -EACCES, "bad_credentials", NULL, "a 3,000-byte user:password (decoded on the heap)");
+    free(h);
+    h = basic("fsnode:secret");
+    check_fs(a, h, 0, NULL, "fsnode", "the static credentials again after a long one");
+    free(h);
     char *platform = mint(&key, NULL, "pbx-node-1", "pbx");
     char *tenant = mint(&key, "a0000000-0000-4000-8000-00000000000a", "crm", NULL);
     ok(platform && tenant, "a platform and a tenant token minted");
