@@ -112,15 +112,14 @@ static const char *check_head(const char *h, size_t n, enum state *st, uint64_t 
     return NULL;
 }
 
-/* The end of the header block in b (after its empty line), or 0. */
-static size_t head_end(const w3_buf_t *b, size_t from)
+/* The end of the header block in p[from..n) (after its empty line), or 0. */
+static size_t head_end(const char *p, size_t n, size_t from)
 {
-    for (size_t i = from; i < b->len; i++) {
-        if (b->data[i] != '\n')
-            continue;
-        if (i + 1 < b->len && b->data[i + 1] == '\n')
+    for (const char *q = p + from; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++) {
+        size_t i = (size_t)(q - p);
+        if (i + 1 < n && p[i + 1] == '\n')
             return i + 2;
-        if (i + 2 < b->len && b->data[i + 1] == '\r' && b->data[i + 2] == '\n')
+        if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
             return i + 3;
     }
     return 0;
@@ -157,21 +156,34 @@ static size_t read_head(framing_t *f, const char *p, size_t n)
             atomic_fetch_add(f->receiving, 1);
         }
     }
-    size_t old = f->head.len;
-    size_t take = n - i;
-    if (take > HEAD_MAX - old)
-        take = HEAD_MAX - old;
-    w3_buf_add(&f->head, p + i, take);
-    size_t end = head_end(&f->head, old > 2 ? old - 2 : 0);
-    if (end == 0) {
-        if (f->head.len >= HEAD_MAX)
-            refuse(f, "request head over 64 KiB");
-        return i + take;
+    const char *head = NULL;
+    size_t end = 0, used = 0;
+    if (f->head.len == 0 && (end = head_end(p + i, n - i, 0)) != 0) {
+        /* the whole head in this piece (the usual case): checked where it is */
+        head = p + i;
+        used = i + end;
+    } else {
+        size_t old = f->head.len;
+        size_t take = n - i;
+        if (take > HEAD_MAX - old)
+            take = HEAD_MAX - old;
+        w3_buf_add(&f->head, p + i, take);
+        end = head_end(f->head.data, f->head.len, old > 2 ? old - 2 : 0);
+        if (end == 0) {
+            if (f->head.len >= HEAD_MAX)
+                refuse(f, "request head over 64 KiB");
+            return i + take;
+        }
+        head = f->head.data;
+        used = i + (end - old);
     }
-    size_t used = i + (end - old);
+    if (end > HEAD_MAX) {
+        refuse(f, "request head over 64 KiB");
+        return n;
+    }
     enum state next = S_HEAD;
     uint64_t len = 0;
-    const char *why = check_head(f->head.data, end, &next, &len);
+    const char *why = check_head(head, end, &next, &len);
     f->head.len = 0;
     if (why) {
         refuse(f, why);
@@ -269,13 +281,28 @@ static void on_added(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     size_t n = info->n_added, len = evbuffer_get_length(in);
     if (n > len)
         n = len;
-    char *chunk = xmalloc(n);
+    /* the new bytes where they are, without a copy (refuse() empties the
+     * buffer: nothing of it is read after that) */
     struct evbuffer_ptr pos;
     evbuffer_ptr_set(in, &pos, len - n, EVBUFFER_PTR_SET);
-    evbuffer_copyout_from(in, &pos, chunk, n);
-    for (size_t off = 0; off < n && f->st != S_DEAD;)
-        off += step(f, chunk + off, n - off);
-    free(chunk);
+    struct evbuffer_iovec vec[8];
+    int nv = evbuffer_peek(in, (ev_ssize_t)n, &pos, vec, 8);
+    if (nv < 0 || nv > 8) { /* scattered over more pieces than that: one copy */
+        char *chunk = xmalloc(n);
+        evbuffer_copyout_from(in, &pos, chunk, n);
+        for (size_t off = 0; off < n && f->st != S_DEAD;)
+            off += step(f, chunk + off, n - off);
+        free(chunk);
+        return;
+    }
+    size_t left = n;
+    for (int k = 0; k < nv && left > 0 && f->st != S_DEAD; k++) {
+        const char *p = vec[k].iov_base;
+        size_t m = vec[k].iov_len < left ? vec[k].iov_len : left;
+        left -= m;
+        for (size_t off = 0; off < m && f->st != S_DEAD;)
+            off += step(f, p + off, m - off);
+    }
 }
 
 framing_t *framing_attach(struct bufferevent *bev, atomic_int *receiving)

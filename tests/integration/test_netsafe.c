@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,10 +90,20 @@ static int count(const char *hay, const char *needle)
     return n;
 }
 
-static void refused(int port, const char *label, const char *req, size_t len)
+/* piece > 0: the request goes out in pieces of that many bytes, 2 ms
+ * apart, so that the head is checked across several reads */
+static void refused_in(int port, const char *label, const char *req, size_t len, size_t piece)
 {
     int fd = open_from("127.0.0.1", port, true);
-    send(fd, req, len, MSG_NOSIGNAL);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    for (size_t off = 0; off < len;) {
+        size_t m = piece && len - off > piece ? piece : len - off;
+        send(fd, req + off, m, MSG_NOSIGNAL);
+        off += m;
+        if (piece)
+            nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+    }
     bool closed = false;
     char *out = read_all(fd, &closed);
     ok(strncmp(out, "HTTP/1.1 400 ", 13) == 0, "%s: 400", label);
@@ -102,6 +113,11 @@ static void refused(int port, const char *label, const char *req, size_t len)
     ok(closed, "%s: the connection is closed", label);
     free(out);
     close(fd);
+}
+
+static void refused(int port, const char *label, const char *req, size_t len)
+{
+    refused_in(port, label, req, len, 0);
 }
 
 static void framing(void)
@@ -116,6 +132,7 @@ static void framing(void)
                      "POST /fs/cdr HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: %zu\r\n\r\nabcd%s",
                      sizeof(smuggle) - 1 + 4, smuggle);
     refused(s.port, "two Content-Length (4, then 4 + a GET)", req, (size_t)n);
+    refused_in(s.port, "two Content-Length sent 7 bytes at a time", req, (size_t)n, 7);
     n = snprintf(req, sizeof(req),
                  "POST /fs/xml HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "0\r\n\r\n%s",
@@ -127,6 +144,7 @@ static void framing(void)
     refused(s.port, "list-form Content-Length 4, 4", req, (size_t)n);
     n = snprintf(req, sizeof(req), "GET /readyz HTTP/1.1\r\nHost: x\r\nX-Trace: a%cb\r\n\r\n%s", '\0', smuggle);
     refused(s.port, "NUL byte in a header", req, (size_t)n);
+    refused_in(s.port, "NUL byte in a header sent 5 bytes at a time", req, (size_t)n, 5);
     n = snprintf(req, sizeof(req), "POST /fs/xml HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n%s",
                  smuggle);
     refused(s.port, "Transfer-Encoding other than chunked", req, (size_t)n);
