@@ -64,29 +64,13 @@ void lookup_db_error(lookup_result_t *res, const char *what)
     res->result = MX_SERVER_ERR;
 }
 
-static void answer(const lookup_ctx_t *ctx, form_t *fp, lookup_result_t *res);
-
-static bool parsed(int rc, const char *why, lookup_result_t *res)
-{
-    if (rc == 0)
-        return true;
-    res->rc = -EINVAL;
-    res->error = why;
-    res->result = MX_CLIENT_ERR;
-    return false;
-}
+static void answer(const lookup_ctx_t *ctx, form_t *f, lookup_result_t *res);
 
 void lookup_answer(const lookup_ctx_t *ctx, const char *body, size_t len, lookup_result_t *res)
 {
-    form_t f;
-    const char *why = NULL;
-    memset(res, 0, sizeof(*res));
-    res->section = MS_NONE;
-    int rc = form_parse(&f, body, len, &why);
-    if (!parsed(rc, why, res))
-        return;
-    answer(ctx, &f, res);
-    form_free(&f);
+    char *copy = xstrndup(body, len); /* res keeps nothing of it */
+    lookup_answer_in_place(ctx, copy, len, res);
+    free(copy);
 }
 
 void lookup_answer_in_place(const lookup_ctx_t *ctx, char *body, size_t len, lookup_result_t *res)
@@ -95,9 +79,12 @@ void lookup_answer_in_place(const lookup_ctx_t *ctx, char *body, size_t len, loo
     const char *why = NULL;
     memset(res, 0, sizeof(*res));
     res->section = MS_NONE;
-    int rc = form_parse_in_place(&f, body, len, &why);
-    if (!parsed(rc, why, res))
+    if (form_parse_in_place(&f, body, len, &why) != 0) {
+        res->rc = -EINVAL;
+        res->error = why;
+        res->result = MX_CLIENT_ERR;
         return;
+    }
     answer(ctx, &f, res);
     form_free(&f);
 }

@@ -486,6 +486,17 @@ static void test_activity(sqlite3 *db)
 
 /* db_config_unchanged(): the answer cache's no-transaction check. It must
  * say "unchanged" only while nothing has committed since the last stamp. */
+/* A stamp in a read transaction of its own: the generation it read. */
+static long long stamp_now(db_reader_t *r)
+{
+    long long gen = -1;
+    bool trusted = false;
+    db_read_begin(r);
+    db_config_stamp(r, &gen, &trusted);
+    db_read_end(r);
+    return gen;
+}
+
 static void test_config_unchanged(const char *path)
 {
     char *err = NULL;
@@ -510,19 +521,13 @@ static void test_config_unchanged(const char *path)
     ok(db_config_unchanged(r, &seen, &seen_trusted), "a write not yet committed changes nothing");
     sq_exec(w, "COMMIT");
     ok(!db_config_unchanged(r, &seen, &seen_trusted), "a committed configuration write: changed");
-    long long gen2 = -1;
-    db_read_begin(r);
-    db_config_stamp(r, &gen2, &trusted);
-    db_read_end(r);
+    long long gen2 = stamp_now(r);
     ok(gen2 > gen, "  ...and the next stamp has a newer generation (%lld > %lld)", gen2, gen);
     ok(db_config_unchanged(r, &seen, &seen_trusted) && seen == gen2, "unchanged again after that stamp");
 
     sq_exec(w, "INSERT INTO scratch VALUES (1)");
     ok(!db_config_unchanged(r, &seen, &seen_trusted), "any commit (a CDR) makes it ask again");
-    long long gen3 = -1;
-    db_read_begin(r);
-    db_config_stamp(r, &gen3, &trusted);
-    db_read_end(r);
+    long long gen3 = stamp_now(r);
     is_int((int)(gen3 - gen2), 0, "  ...and the stamp finds the same generation: the cache is kept");
 
     /* a stamp whose snapshot started before it (another statement ran
@@ -538,10 +543,8 @@ static void test_config_unchanged(const char *path)
     ok(!db_config_unchanged(r, &seen, &seen_trusted), "  ...and that stamp is not reused without a transaction");
 
     /* a WAL restart (checkpoint, then a write) rewrites the header */
-    db_read_begin(r);
-    db_config_stamp(r, &gen, &trusted);
-    db_read_end(r);
-    ok(db_config_unchanged(r, &seen, &seen_trusted), "stamped again");
+    gen = stamp_now(r);
+    ok(db_config_unchanged(r, &seen, &seen_trusted) && seen == gen, "stamped again");
     sq_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
     sq_exec(w, "UPDATE voip_extensions SET display_name = 'After restart' WHERE ext_number = '100'");
     ok(!db_config_unchanged(r, &seen, &seen_trusted), "a write after a WAL restart: changed");
