@@ -19,6 +19,8 @@ FS_RESPONSE_MAX_BYTES = 1048576  # mod_xml_curl's default response-max-bytes
 
 TARGETS = {
     "limit_ratio": 0.80,
+    "keep_ratio": 0.60,
+    "cpu_ratio": 1.6,
     "p99_one_conn_us": 500,
     "scale_ratio": 1.5,
     "cdr_per_s": 5000,
@@ -265,6 +267,18 @@ def cmd_markdown(a):
         if r is not None:
             tgt.append(("%s: ≥ 80 %% of the limit's req/s, Connection: close" % s, "%.0f %%" % (100 * r),
                         r >= TARGETS["limit_ratio"]))
+    for s in lookups:
+        r = med(pairs("tput", s, "keep", "w3", "bare", "rps"))
+        if r is not None:
+            tgt.append(("%s: ≥ 60 %% of the limit's req/s, keep-alive" % s, "%.0f %%" % (100 * r),
+                        r >= TARGETS["keep_ratio"]))
+    for s in lookups:
+        r = med(pairs("tput", s, "close", "w3", "bare", "cpu_us_per_req"))
+        cw = med([x["cpu_us_per_req"] for x in sel("tput", scen=s, mode="close", srv="w3")])
+        cb = med([x["cpu_us_per_req"] for x in sel("tput", scen=s, mode="close", srv="bare")])
+        if r is not None:
+            tgt.append(("%s: CPU per lookup ≤ 1.6 × the limit's, same rounds, Connection: close" % s,
+                        "%.2f × (%s / %s)" % (r, fus(cw), fus(cb)), r <= TARGETS["cpu_ratio"]))
     for s in lookups:
         p = med([r["p99_us"] for r in sel("lat", scen=s, srv="w3")])
         pb = med([r["p99_us"] for r in sel("lat", scen=s, srv="bare")])
