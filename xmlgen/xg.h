@@ -2,9 +2,10 @@
  * static export). Rendering only: no SQL, no HTTP. Input rows are the plain
  * structs of schema/db.h.
  *
- * Every document goes through libxml2 (attribute values are escaped by it),
- * is serialised one element per line without an XML declaration (FreeSWITCH's
- * pre-processor drops any line holding "<?"), and every '$' of a data value
+ * Every document is built as an xg_tree.h element tree (attribute values are
+ * escaped by its writer, byte for byte as libxml2 did), is serialised one
+ * element per line without an XML declaration (FreeSWITCH's pre-processor
+ * drops any line holding "<?"), and every '$' of a data value
  * is written as the character reference &#36;, so no data can ever form the
  * pre-processor's "$${" — the parser turns it back into '$' after the
  * pre-processor ran. A final scan refuses any output that still holds a
@@ -36,8 +37,8 @@ typedef struct xg_dir_opts {
 
 extern const char xg_default_dial_string[];
 
-/* true when v may appear in a rendered value: no control characters and no
- * "${", "<?" or "X-PRE-PROCESS" (any case). */
+/* true when v may appear in a rendered value: UTF-8 an XML parser reads back,
+ * no control characters and no "${", "<?" or "X-PRE-PROCESS" (any case). */
 bool xg_value_safe(const char *v);
 /* Allow-lists of the values that form dial strings. */
 #define XG_ALLOW_GATEWAY "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"

@@ -9,10 +9,10 @@
 #include "xg_internal.h"
 
 struct xg_dp {
-    xmlDocPtr doc;
-    xmlNodePtr context;
-    xmlNodePtr extension;
-    xmlNodePtr condition;
+    xg_doc_t *doc;
+    xg_node_t *context;
+    xg_node_t *extension;
+    xg_node_t *condition;
     bool failed;
     bool is_static;
 };
@@ -20,7 +20,7 @@ struct xg_dp {
 xg_dp_t *xg_dp_create(const char *context)
 {
     xg_dp_t *d = xcalloc(1, sizeof(*d));
-    xmlNodePtr s = xg_doc_new(&d->doc, "dialplan");
+    xg_node_t *s = xg_doc_new(&d->doc, "dialplan");
     xg_attr_const(s, "description", "w3voipd");
     d->context = xg_child(s, "context");
     if (!xg_value_safe(context))
@@ -33,7 +33,7 @@ xg_dp_t *xg_dp_create_static(const char *context)
 {
     xg_dp_t *d = xcalloc(1, sizeof(*d));
     d->is_static = true;
-    xmlNodePtr root = xg_static_new(&d->doc);
+    xg_node_t *root = xg_static_new(&d->doc);
     if (context) {
         d->context = xg_child(root, "context");
         if (!xg_value_safe(context))
@@ -51,9 +51,7 @@ void xg_dp_condition(xg_dp_t *d, const char *field, const char *expression)
         xg_dp_extension(d, "w3", NULL);
     /* the extension's current (last) condition gets the actions: insert the
      * new one before it */
-    xmlNodePtr c = xmlNewDocNode(d->doc, NULL, BAD_CAST "condition", NULL);
-    W3_CHECK_ALLOC(c);
-    xmlAddPrevSibling(d->condition, c);
+    xg_node_t *c = xg_child_before(d->condition, "condition");
     xg_attr_const(c, "field", field);
     if (!xg_value_safe(expression))
         d->failed = true;
@@ -62,7 +60,7 @@ void xg_dp_condition(xg_dp_t *d, const char *field, const char *expression)
 
 void xg_dp_extension(xg_dp_t *d, const char *name, const char *dest)
 {
-    xmlNodePtr e = xg_child(d->context, "extension");
+    xg_node_t *e = xg_child(d->context, "extension");
     xg_attr(e, "name", name);
     d->extension = e;
     d->condition = xg_child(e, "condition");
@@ -97,11 +95,11 @@ void xg_dp_extension_re(xg_dp_t *d, const char *name, const char *field, const c
     xg_attr_const(d->condition, "expression", expression);
 }
 
-static xmlNodePtr action(xg_dp_t *d, const char *app)
+static xg_node_t *action(xg_dp_t *d, const char *app)
 {
     if (d->condition == NULL)
         xg_dp_extension(d, "w3", NULL);
-    xmlNodePtr a = xg_child(d->condition, "action");
+    xg_node_t *a = xg_child(d->condition, "action");
     xg_attr_const(a, "application", app);
     return a;
 }
@@ -112,7 +110,7 @@ int xg_dp_action(xg_dp_t *d, const char *app, const char *data)
         d->failed = true;
         return -EINVAL;
     }
-    xmlNodePtr a = action(d, app);
+    xg_node_t *a = action(d, app);
     if (data != NULL)
         xg_attr(a, "data", data);
     return 0;
@@ -120,7 +118,7 @@ int xg_dp_action(xg_dp_t *d, const char *app, const char *data)
 
 void xg_dp_action_template(xg_dp_t *d, const char *app, const char *data)
 {
-    xmlNodePtr a = action(d, app);
+    xg_node_t *a = action(d, app);
     xg_attr_const(a, "data", data);
 }
 
@@ -139,7 +137,6 @@ void xg_dp_destroy(xg_dp_t *d)
 {
     if (d == NULL)
         return;
-    if (d->doc)
-        xmlFreeDoc(d->doc);
+    xg_doc_destroy(d->doc);
     free(d);
 }

@@ -7,20 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlstring.h>
-
 #include "util.h"
 #include "xg_internal.h"
 
 #define DIGITS "0123456789"
 #define DIALABLE "0123456789+*#"
 
-static xmlNodePtr add_domain(xmlNodePtr section, const db_tenant_t *t, const xg_dir_opts_t *o)
+static xg_node_t *add_domain(xg_node_t *section, const db_tenant_t *t, const xg_dir_opts_t *o)
 {
-    xmlNodePtr d = xg_child(section, "domain");
+    xg_node_t *d = xg_child(section, "domain");
     xg_attr(d, "name", t->sip_domain);
-    xmlNodePtr params = xg_child(d, "params");
-    xmlNodePtr p = xg_child(params, "param");
+    xg_node_t *params = xg_child(d, "params");
+    xg_node_t *p = xg_child(params, "param");
     xg_attr_const(p, "name", "dial-string");
     xg_attr_const(p, "value", o->dial_string ? o->dial_string : xg_default_dial_string);
     return d;
@@ -30,8 +28,8 @@ int xg_directory_domain(const db_tenant_t *t, const xg_dir_opts_t *o, xg_out_t *
 {
     if (!xg_value_safe(t->sip_domain))
         return -EINVAL;
-    xmlDocPtr doc;
-    xmlNodePtr s = xg_doc_new(&doc, "directory");
+    xg_doc_t *doc;
+    xg_node_t *s = xg_doc_new(&doc, "directory");
     add_domain(s, t, o);
     return xg_doc_finish(doc, out);
 }
@@ -45,26 +43,32 @@ static bool ids_safe(const db_extension_t *e)
            xg_value_allowed(e->a1_hash, "0123456789abcdef") && strlen(e->a1_hash) == 32 && xg_value_safe(e->cos);
 }
 
-static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o);
+static void add_user(xg_node_t *users, const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o);
+
+/* <groups><group name="default"><users> of domain d. */
+static xg_node_t *default_users(xg_node_t *d)
+{
+    xg_node_t *group = xg_child(xg_child(d, "groups"), "group");
+    xg_attr_const(group, "name", "default");
+    return xg_child(group, "users");
+}
 
 int xg_directory_user(const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o, xg_out_t *out)
 {
     if (!ids_safe(e) || !xg_value_safe(t->sip_domain))
         return -EINVAL;
-    xmlDocPtr doc;
-    xmlNodePtr s = xg_doc_new(&doc, "directory");
-    xmlNodePtr d = add_domain(s, t, o);
-    xmlNodePtr users = xg_child(xg_child(xg_child(d, "groups"), "group"), "users");
-    xg_attr_const(users->parent, "name", "default");
-    add_user(users, t, e, o);
+    xg_doc_t *doc;
+    xg_node_t *s = xg_doc_new(&doc, "directory");
+    xg_node_t *d = add_domain(s, t, o);
+    add_user(default_users(d), t, e, o);
     return xg_doc_finish(doc, out);
 }
 
 /* One complete user: the same for every lookup kind (FreeSWITCH's cache
  * ignores the action anyway). */
-static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o)
+static void add_user(xg_node_t *users, const db_tenant_t *t, const db_extension_t *e, const xg_dir_opts_t *o)
 {
-    xmlNodePtr u = xg_child(users, "user");
+    xg_node_t *u = xg_child(users, "user");
     xg_attr(u, "id", e->ext_number);
     if (o->cacheable_ms > 0) {
         char ms[24];
@@ -72,13 +76,13 @@ static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_
         xg_attr_const(u, "cacheable", ms);
     }
 
-    xmlNodePtr params = xg_child(u, "params");
+    xg_node_t *params = xg_child(u, "params");
     /* never a clear password: the digest hash only */
     xg_param(params, "a1-hash", e->a1_hash);
     /* belt and braces: a user without a secret must never pass unchallenged */
     xg_param(params, "allow-empty-password", "false");
 
-    xmlNodePtr vars = xg_child(u, "variables");
+    xg_node_t *vars = xg_child(u, "variables");
     xg_variable(vars, "tenant_id", e->tenant_id, NULL);
     xg_variable(vars, "store_id", e->store_id, NULL);
     xg_variable(vars, "user_id", e->user_id, NULL);
@@ -110,14 +114,14 @@ static void add_user(xmlNodePtr users, const db_tenant_t *t, const db_extension_
 
 /* The gateways document lists every tenant (10,000 tenants make ~20 MB):
  * it is written one domain at a time — each <domain> is built as a small
- * tree, serialised by libxml2, appended, and freed — so memory holds the
- * text and one domain, never the whole tree. */
+ * tree, appended as text, and freed — so memory holds the text and one
+ * domain, never the whole tree. */
 struct xg_gw {
-    xmlDocPtr doc; /* scratch document owning the current domain */
-    xmlNodePtr section;
-    xmlNodePtr domain;   /* the domain being built, or NULL */
-    xmlNodePtr users;    /* <users> of the current domain's trunk group */
-    xmlNodePtr gateways; /* <gateways> of the current store's container user */
+    xg_doc_t *doc; /* scratch document owning the current domain */
+    xg_node_t *section;
+    xg_node_t *domain;   /* the domain being built, or NULL */
+    xg_node_t *users;    /* <users> of the current domain's trunk group */
+    xg_node_t *gateways; /* <gateways> of the current store's container user */
     char store_id[65];
     const xg_dir_opts_t *o;
     w3_buf_t out;
@@ -139,16 +143,13 @@ static void gw_flush(xg_gw_t *g)
 {
     if (g->domain == NULL)
         return;
-    xmlBufferPtr buf = xmlBufferCreate();
-    W3_CHECK_ALLOC(buf);
-    if (xmlNodeDump(buf, g->doc, g->domain, 2, 1) < 0)
-        w3_oom(__FILE__, __LINE__);
+    /* written as libxml2's xmlNodeDump wrote it (non-ASCII as character
+     * references), so the document is the same bytes as before */
     w3_buf_adds(&g->out, "    ");
-    w3_buf_add(&g->out, xmlBufferContent(buf), (size_t)xmlBufferLength(buf));
+    xg_node_write(g->domain, 2, &g->out);
     w3_buf_adds(&g->out, "\n");
-    xmlBufferFree(buf);
-    xmlUnlinkNode(g->domain);
-    xmlFreeNode(g->domain);
+    xg_doc_destroy(g->doc);
+    g->section = xg_doc_new(&g->doc, "directory");
     g->domain = NULL;
 }
 
@@ -163,9 +164,9 @@ void xg_gw_domain(xg_gw_t *g, const db_tenant_t *t)
 }
 
 /* <gateway name=…> with its params and the tenant variables both ways. */
-static void add_gateway(xmlNodePtr parent, const db_trunk_t *tr, const char *secret)
+static void add_gateway(xg_node_t *parent, const db_trunk_t *tr, const char *secret)
 {
-    xmlNodePtr gw = xg_child(parent, "gateway");
+    xg_node_t *gw = xg_child(parent, "gateway");
     xg_attr(gw, "name", tr->gateway_name);
     char proxy[300];
     if (tr->port > 0)
@@ -190,7 +191,7 @@ static void add_gateway(xmlNodePtr parent, const db_trunk_t *tr, const char *sec
     xg_param(gw, "context", "public");
     /* keep the DID when the carrier sends to the gateway's gw+NAME contact */
     xg_param(gw, "extension", "auto_to_user");
-    xmlNodePtr vars = xg_child(gw, "variables");
+    xg_node_t *vars = xg_child(gw, "variables");
     static const char *const dirs[] = {"inbound", "outbound"};
     for (size_t i = 0; i < 2; i++) {
         xg_variable(vars, "tenant_id", tr->tenant_id, dirs[i]);
@@ -200,8 +201,8 @@ static void add_gateway(xmlNodePtr parent, const db_trunk_t *tr, const char *sec
     }
 }
 
-/* A secret may hold any printable text: its '$' become &#36; and libxml2
- * escapes '<' and '&'. Only the words the final output check refuses
+/* A secret may hold any printable text: its '$' become &#36; and '<' and
+ * '&' are escaped. Only the words the final output check refuses
  * would sink the whole document, so such a secret sinks its trunk only. */
 static bool secret_renderable(const char *secret)
 {
@@ -210,7 +211,7 @@ static bool secret_renderable(const char *secret)
     for (const unsigned char *p = (const unsigned char *)secret; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             return false;
-    return xmlCheckUTF8((const unsigned char *)secret) && strcasestr(secret, "x-pre-process") == NULL;
+    return xg_utf8_ok(secret, strlen(secret)) && strcasestr(secret, "x-pre-process") == NULL;
 }
 
 static bool trunk_safe(const db_trunk_t *tr)
@@ -229,7 +230,7 @@ int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)
     if (g->domain == NULL || !trunk_safe(tr) || !secret_renderable(secret))
         return -EINVAL;
     if (g->users == NULL) {
-        xmlNodePtr group = xg_child(xg_child(g->domain, "groups"), "group");
+        xg_node_t *group = xg_child(xg_child(g->domain, "groups"), "group");
         xg_attr_const(group, "name", "trunks");
         g->users = xg_child(group, "users");
     }
@@ -238,7 +239,7 @@ int xg_gw_trunk(xg_gw_t *g, const db_trunk_t *tr, const char *secret)
          * answered to a sip_auth lookup */
         char id[80];
         snprintf(id, sizeof(id), "trunks-%s", tr->store_id);
-        xmlNodePtr u = xg_child(g->users, "user");
+        xg_node_t *u = xg_child(g->users, "user");
         xg_attr(u, "id", id);
         g->gateways = xg_child(u, "gateways");
         w3_strlcpy(g->store_id, tr->store_id, sizeof(g->store_id));
@@ -265,7 +266,7 @@ void xg_gw_destroy(xg_gw_t *g)
 {
     if (g == NULL)
         return;
-    xmlFreeDoc(g->doc);
+    xg_doc_destroy(g->doc);
     w3_buf_free(&g->out);
     free(g);
 }
@@ -273,9 +274,9 @@ void xg_gw_destroy(xg_gw_t *g)
 /* ---- static files for w3voip export ------------------------------------- */
 
 struct xg_static {
-    xmlDocPtr doc;
-    xmlNodePtr root;  /* <include> */
-    xmlNodePtr users; /* directory: <users> of the domain's default group */
+    xg_doc_t *doc;
+    xg_node_t *root;  /* <include> */
+    xg_node_t *users; /* directory: <users> of the domain's default group */
     const xg_dir_opts_t *o;
     const db_tenant_t *t;
 };
@@ -286,9 +287,8 @@ xg_static_t *xg_static_directory_create(const db_tenant_t *t, const xg_dir_opts_
     x->root = xg_static_new(&x->doc);
     x->o = o;
     x->t = t;
-    xmlNodePtr d = add_domain(x->root, t, o);
-    x->users = xg_child(xg_child(xg_child(d, "groups"), "group"), "users");
-    xg_attr_const(x->users->parent, "name", "default");
+    xg_node_t *d = add_domain(x->root, t, o);
+    x->users = default_users(d);
     return x;
 }
 
@@ -326,6 +326,6 @@ void xg_static_destroy(xg_static_t *x)
 {
     if (x == NULL)
         return;
-    xmlFreeDoc(x->doc);
+    xg_doc_destroy(x->doc);
     free(x);
 }

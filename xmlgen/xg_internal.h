@@ -1,25 +1,24 @@
-/* Shared by the xmlgen/ files only. */
+/* Shared by the xmlgen/ files only. Documents are xg_tree.h trees; a
+ * finish call frees the document it is given. */
 #ifndef W3_XG_INTERNAL_H
 #define W3_XG_INTERNAL_H
 
-#include <libxml/tree.h>
-
 #include "xg.h"
+#include "xg_tree.h"
 
 /* New <document type="freeswitch/xml"><section name=section>; returns section. */
-xmlNodePtr xg_doc_new(xmlDocPtr *doc, const char *section);
-xmlNodePtr xg_child(xmlNodePtr parent, const char *name);
-/* Data value: '$' becomes &#36; (see xg.h). */
-void xg_attr(xmlNodePtr node, const char *name, const char *value);
-/* Constant template (may hold "${...}" runtime expansions on purpose). */
-void xg_attr_const(xmlNodePtr node, const char *name, const char *value);
+xg_node_t *xg_doc_new(xg_doc_t **doc, const char *section);
 /* <param name= value=/> and <variable name= value= [direction=]/> */
-void xg_param(xmlNodePtr params, const char *name, const char *value);
-void xg_variable(xmlNodePtr vars, const char *name, const char *value, const char *direction);
+void xg_param(xg_node_t *params, const char *name, const char *value);
+void xg_variable(xg_node_t *vars, const char *name, const char *value, const char *direction);
 /* Serialises and frees doc. */
-int xg_doc_finish(xmlDocPtr doc, xg_out_t *out);
+int xg_doc_finish(xg_doc_t *doc, xg_out_t *out);
 /* Static conf files (w3voip export): <include> root, same safety rules. */
-xmlNodePtr xg_static_new(xmlDocPtr *doc);
-int xg_doc_finish_static(xmlDocPtr doc, xg_out_t *out);
+xg_node_t *xg_static_new(xg_doc_t **doc);
+int xg_doc_finish_static(xg_doc_t *doc, xg_out_t *out);
+/* true when s[0..len) is UTF-8 that an XML parser reads back: well-formed
+ * (no overlong form, no surrogate, nothing above U+10FFFF) and without the
+ * non-characters U+FFFE and U+FFFF. */
+bool xg_utf8_ok(const char *s, size_t len);
 
 #endif

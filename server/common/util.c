@@ -77,7 +77,7 @@ bool w3_const_eq(const void *a, size_t alen, const void *b, size_t blen)
     return diff == 0;
 }
 
-static void buf_reserve(w3_buf_t *b, size_t extra)
+void w3_buf_reserve(w3_buf_t *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap)
         return;
@@ -90,7 +90,7 @@ static void buf_reserve(w3_buf_t *b, size_t extra)
 
 void w3_buf_add(w3_buf_t *b, const void *p, size_t n)
 {
-    buf_reserve(b, n);
+    w3_buf_reserve(b, n);
     if (n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -114,7 +114,7 @@ void w3_buf_printf(w3_buf_t *b, const char *fmt, ...)
         va_end(ap2);
         return;
     }
-    buf_reserve(b, (size_t)n);
+    w3_buf_reserve(b, (size_t)n);
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
     va_end(ap2);
     b->len += (size_t)n;
@@ -160,7 +160,7 @@ void w3_sbuf_vprintf(w3_sbuf_t *s, const char *fmt, va_list ap)
         s->failed = true;
         return;
     }
-    buf_reserve(&s->b, (size_t)n);
+    w3_buf_reserve(&s->b, (size_t)n);
     vsnprintf(s->b.data + s->b.len, (size_t)n + 1, fmt, ap);
     s->b.len += (size_t)n;
 }

@@ -50,6 +50,8 @@ void w3_buf_add(w3_buf_t *b, const void *p, size_t n);
 void w3_buf_adds(w3_buf_t *b, const char *s);
 void w3_buf_printf(w3_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void w3_buf_free(w3_buf_t *b);
+/* Makes room for extra more bytes (and the NUL) without changing len. */
+void w3_buf_reserve(w3_buf_t *b, size_t extra);
 
 /* Bounded builder that fails closed: once an append would take it past max
  * bytes it is marked failed, keeps what it had and ignores every further

@@ -566,8 +566,10 @@ static void test_value_safe(void)
     for (size_t i = 0; i < W3_ARRAY_LEN(good); i++)
         ok(xg_value_safe(good[i]), "xg_value_safe accepts '%s'", shown(good[i], strlen(good[i])));
     static const char *const bad[] = {
-        "${x}", "a${",  "$${foo}", "<?xml", "x<?y",  "X-PRE-PROCESS", "x-pre-process", "X-Pre-Process cmd",
-        "a\tb", "a\nb", "a\rb",    "\x01",  "a\x7f", "\x1b[0m"};
+        "${x}", "a${", "$${foo}", "<?xml", "x<?y", "X-PRE-PROCESS", "x-pre-process", "X-Pre-Process cmd", "a\tb",
+        "a\nb", "a\rb", "\x01", "a\x7f", "\x1b[0m",
+        /* not UTF-8 an XML parser reads back: truncated, overlong, surrogate, U+FFFE, U+FFFF */
+        "Caf\xc3", "\xc0\xaf", "\xed\xa0\x80", "a\xef\xbf\xbe", "\xef\xbf\xbfz"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++)
         ok(!xg_value_safe(bad[i]), "xg_value_safe refuses '%s'", shown(bad[i], strlen(bad[i])));
 
@@ -595,6 +597,18 @@ static void test_output_safe(void)
                                       "<!--#include x-->"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++)
         ok(!xg_output_safe(bad[i], strlen(bad[i])), "xg_output_safe refuses '%s'", shown(bad[i], strlen(bad[i])));
+    /* at every offset of an eight-byte word the scan reads, in any case */
+    static const char *const needles[] = {"$${", "<?", "<iNcLuDe", "</INCLUDE", "<!--#", "x-Pre-Process"};
+    int missed = 0;
+    for (size_t i = 0; i < W3_ARRAY_LEN(needles); i++)
+        for (size_t at = 0; at < 17; at++) {
+            char doc[64];
+            snprintf(doc, sizeof(doc), "%.*s%s%.*s", (int)at, "<a b=\"xx$ {X-PRE\"/>", needles[i], (int)(at % 5),
+                     "yyyy");
+            missed += xg_output_safe(doc, strlen(doc)) || xg_output_safe(doc, strlen(doc) - (at % 5)) ||
+                      !xg_output_safe(doc, strlen(doc) - (at % 5) - 1);
+        }
+    is_int(missed, 0, "xg_output_safe finds each trigger at every offset, and not once it is cut short");
     /* the length bounds the scan */
     const char *tail = "<x/>$${foo}";
     ok(xg_output_safe(tail, 4), "xg_output_safe scans only len bytes");

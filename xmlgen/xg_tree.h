@@ -1,0 +1,52 @@
+/* The element tree xmlgen/ renders and its serialiser: elements with
+ * attributes, nothing else (no text, no comments, no namespaces), which is
+ * all a FreeSWITCH configuration document holds.
+ *
+ * The writers produce byte for byte what libxml2 2.9 wrote for the same tree
+ * (tests/unit/test_xg_tree.c compares them): two spaces of indentation per
+ * depth (at most 60, as libxml2 caps it), "<x/>" for an empty element, one
+ * element per line, attribute values escaped as xmlBufAttrSerializeTxtContent
+ * does (& < > " as entities, TAB, LF and CR as &#9; &#10; &#13;).
+ *
+ * Ownership: an xg_doc_t owns every node and attribute built in it, in one
+ * arena (a handful of mallocs a document, not one per node); they all die
+ * with xg_doc_destroy(), which accepts NULL. Values are copied. Element and
+ * attribute names are not: pass string literals. Out of memory aborts. */
+#ifndef W3_XG_TREE_H
+#define W3_XG_TREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+typedef struct xg_doc xg_doc_t;
+typedef struct xg_node xg_node_t;
+
+xg_doc_t *xg_doc_create(void);
+void xg_doc_destroy(xg_doc_t *d);
+/* The document element (call once). */
+xg_node_t *xg_doc_root(xg_doc_t *d, const char *name);
+/* A new last child of parent. */
+xg_node_t *xg_child(xg_node_t *parent, const char *name);
+/* A new element inserted just before next, under next's parent (next is not
+ * the document element). */
+xg_node_t *xg_child_before(xg_node_t *next, const char *name);
+/* Attributes are written in the order they are added. */
+/* Constant template (may hold "${...}" runtime expansions on purpose). */
+void xg_attr_const(xg_node_t *node, const char *name, const char *value);
+/* Data value: every '$' is written as the character reference &#36; (see
+ * xg.h). */
+void xg_attr(xg_node_t *node, const char *name, const char *value);
+
+/* Appends the document as xmlSaveDoc(XML_SAVE_FORMAT | XML_SAVE_NO_DECL) to
+ * an "UTF-8" buffer wrote it: no declaration, the document element, "\n".
+ * Non-ASCII bytes are copied as they are. */
+void xg_doc_write(const xg_doc_t *d, w3_buf_t *out);
+/* Appends node and its descendants as xmlNodeDump(buf, doc, node, level, 1)
+ * wrote them for a document without an encoding: the first line is not
+ * indented, there is no final "\n", and each non-ASCII character is written
+ * as a hexadecimal character reference (é → &#xE9;). level < 0 counts as 0. */
+void xg_node_write(const xg_node_t *node, int level, w3_buf_t *out);
+
+#endif
