@@ -399,9 +399,15 @@ size_t w3_utf8_seq(const unsigned char *s, size_t n)
 size_t w3_utf8_valid_prefix(const char *s, size_t n)
 {
     size_t i = 0, k;
-    while (i < n && (k = w3_utf8_seq((const unsigned char *)s + i, n - i)) != 0)
+    for (;;) {
+        /* ASCII eight bytes at a time: every CDR goes through here whole */
+        uint64_t v;
+        while (n - i >= 8 && (memcpy(&v, s + i, 8), (v & 0x8080808080808080ull) == 0))
+            i += 8;
+        if (i == n || (k = w3_utf8_seq((const unsigned char *)s + i, n - i)) == 0)
+            return i;
         i += k;
-    return i;
+    }
 }
 
 void w3_buf_add_utf8_repaired(w3_buf_t *out, const char *s, size_t n, bool latin1)
