@@ -222,6 +222,13 @@ static int parse_json(const char *text, size_t len, view_t *v, const char **why)
     v->text = text;
     v->text_len = len;
     v->vars = v->jprof = CDR_JSON_NONE;
+    /* jansson, and so cdr_json, accepts one NUL byte right after a number
+     * or a literal; meta_json is a C string, cut there, and would no longer
+     * parse as JSON: refused like any other bad body */
+    if (memchr(text, '\0', len)) {
+        *why = "JSON CDR with a NUL byte";
+        return -EINVAL;
+    }
     if (cdr_json_parse(text, len, &v->json, &syntax) != 0) {
         *why = "body is not a JSON object";
         return -EINVAL;
