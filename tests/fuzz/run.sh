@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bounded libFuzzer runs of every target (`make fuzz`), see README.md.
 #
-#   bash tests/fuzz/run.sh [TARGET...]        default: form cdr jwt dispatch
+#   bash tests/fuzz/run.sh [TARGET...]        default: form cdr cdr_json jwt dispatch
 #   bash tests/fuzz/run.sh merge TARGET...    corpus/T + the findings of the last run
 #                                             that add coverage → build-fuzz/fuzz-work/T/merged/
 #
@@ -20,7 +20,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 seconds=${FUZZ_SECONDS:-60}
-all_targets=(form cdr jwt dispatch)
+all_targets=(form cdr cdr_json jwt dispatch)
 
 mode=run
 if [ "${1:-}" = merge ]; then
