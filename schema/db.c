@@ -129,13 +129,20 @@ int db_tx_savepoint_release(db_conn_t *c)
     return tx_step(c, DB_TX_RELEASE);
 }
 
-int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n)
+static int stop_asked(void *arg)
+{
+    return atomic_load((const atomic_bool *)arg) ? 1 : 0;
+}
+
+int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n, const atomic_bool *stop)
 {
     sqlite3_stmt *st = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(c->h, "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check", -1, &st, NULL) !=
         SQLITE_OK)
         return -EIO;
+    if (stop)
+        sqlite3_progress_handler(c->h, 10000, stop_asked, (void *)stop);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         (*n)++;
@@ -144,7 +151,8 @@ int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n)
                (const char *)sqlite3_column_text(st, 2), arg);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_progress_handler(c->h, 0, NULL, NULL);
+    return rc == SQLITE_DONE ? 0 : rc == SQLITE_INTERRUPT ? -EINTR : -EIO;
 }
 
 int db_sqlite_user_version(sqlite3 *db, int *version)

@@ -12,6 +12,7 @@
 #ifndef W3_DB_H
 #define W3_DB_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -58,9 +59,11 @@ int db_schema_version(db_conn_t *c, int *version);
 
 /* PRAGMA foreign_key_check: cb(table, rowid text, parent table) for each
  * row a foreign key would refuse (written by a sqlite3 session with foreign
- * keys off); *n counts them. 0 or -EIO. */
+ * keys off); *n counts them. 0, -EIO, or -EINTR when *stop became true
+ * (stop may be NULL): on a large database the check takes seconds, and a
+ * shutdown must not wait for it. */
 typedef void (*db_fk_cb)(const char *table, const char *rowid, const char *parent, void *arg);
-int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n);
+int db_foreign_key_check(db_conn_t *c, db_fk_cb cb, void *arg, long *n, const atomic_bool *stop);
 
 /* The writer's transactions: one batch (BEGIN IMMEDIATE … COMMIT), one
  * savepoint per job inside it. 0, -EBUSY (locked past busy_timeout) or -EIO. */

@@ -214,7 +214,10 @@ static void *fk_check_main(void *arg)
         free(err);
         return NULL;
     }
-    if (db_foreign_key_check(db, fk_row, &logged, &bad) == 0 && bad > 0) {
+    int rc = db_foreign_key_check(db, fk_row, &logged, &bad, &s->stopping);
+    if (rc == -EINTR)
+        log_info("foreign-key check at start stopped by the shutdown", NULL);
+    else if (rc == 0 && bad > 0) {
         char n[24], ms[24];
         snprintf(n, sizeof(n), "%ld", bad);
         snprintf(ms, sizeof(ms), "%.1f", (double)(w3_now_us() - t0) / 1000.0);
