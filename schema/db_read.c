@@ -53,8 +53,11 @@ static const char *const sql[ST_COUNT] = {
         "e.voicemail_enabled, e.enabled, t.enabled, "
         /* the tenant on both sides: the extension's store is its tenant's */
         "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id), "
-        /* a forwarding object with a duplicated key (before schema v4) */
-        "(SELECT count(*) = count(DISTINCT key) FROM json_each(e.forwarding)), " GEN(
+        /* a forwarding object with a duplicated key (before schema v4); the
+         * empty one (most extensions) decided without parsing it, and no
+         * temporary b-tree of a count(DISTINCT) per lookup */
+        "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM json_each(e.forwarding) a, "
+        "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)), " GEN(
             "e") " "
                  "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
                  "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
