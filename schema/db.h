@@ -140,15 +140,23 @@ int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out);
 /* The configuration generation of a tenant (tenant_id NULL: the global one,
  * which grows with every tenant's changes). 0 when none was recorded. */
 int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen);
-/* The global generation, and whether it is trusted to step with every
- * configuration write: false while any trigger that steps it is missing
- * (dropped by a sqlite3 session), then nothing may be cached on it. */
-int db_config_stamp(db_reader_t *r, long long *gen, bool *trusted);
+/* What an answer cached by the server depends on besides the request. */
+typedef struct db_stamp {
+    long long gen; /* the global configuration generation */
+    /* PRAGMA schema_version: every DDL moves it. A sqlite3 session that drops
+     * a generation trigger, writes and re-creates it leaves gen where it was,
+     * not this. */
+    int schema;
+    /* false while any trigger that steps gen is missing: then nothing may be
+     * cached on it */
+    bool trusted;
+} db_stamp_t;
+int db_config_stamp(db_reader_t *r, db_stamp_t *out);
 /* Outside a read transaction: true, with what the last db_config_stamp()
  * read, when no transaction has committed to the database since that stamp
  * (SQLite's shared WAL index says so: no lock, no statement, no system
  * call). false when that cannot be told: then take a stamp. */
-bool db_config_unchanged(db_reader_t *r, long long *gen, bool *trusted);
+bool db_config_unchanged(db_reader_t *r, db_stamp_t *out);
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
 
 /* Walks enabled tenants (one domain when domain != NULL) in domain order and,

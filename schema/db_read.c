@@ -250,7 +250,7 @@ void db_read_end(db_reader_t *r)
     r->in_txn = false;
 }
 
-static int stamp(db_reader_t *r, long long *gen, bool *trusted);
+static int stamp(db_reader_t *r, db_stamp_t *out);
 
 /* Copies a text column; false when it does not fit (a schema CHECK bounds
  * every column, so this means the database was edited around the schema). */
@@ -315,30 +315,29 @@ static bool wal_header(db_reader_t *r, unsigned char out[48])
     return memcmp(out, two, 48) == 0 && out[12] != 0; /* isInit */
 }
 
-bool db_config_unchanged(db_reader_t *r, long long *gen, bool *trusted)
+bool db_config_unchanged(db_reader_t *r, db_stamp_t *out)
 {
     unsigned char now[48];
     if (!r->hdr_valid || r->in_txn || !wal_header(r, now) || memcmp(now, r->hdr, sizeof(now)) != 0)
         return false;
-    *gen = r->hdr_gen;
-    *trusted = r->hdr_trusted;
+    *out = r->hdr_stamp;
     return true;
 }
 
-int db_config_stamp(db_reader_t *r, long long *gen, bool *trusted)
+int db_config_stamp(db_reader_t *r, db_stamp_t *out)
 {
     /* the header is taken before this transaction's snapshot starts (no
      * statement has run in it yet): whatever it shows, the snapshot holds */
     r->hdr_valid = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE && wal_header(r, r->hdr);
-    int rc = stamp(r, gen, trusted);
+    *out = (db_stamp_t){.gen = -1};
+    int rc = stamp(r, out);
     if (rc != 0)
         r->hdr_valid = false;
-    r->hdr_gen = *gen;
-    r->hdr_trusted = *trusted;
+    r->hdr_stamp = *out;
     return rc;
 }
 
-static int stamp(db_reader_t *r, long long *gen, bool *trusted)
+static int stamp(db_reader_t *r, db_stamp_t *out)
 {
     sqlite3_stmt *st = r->st[ST_SCHEMA];
     if (sqlite3_step(st) != SQLITE_ROW)
@@ -353,8 +352,9 @@ static int stamp(db_reader_t *r, long long *gen, bool *trusted)
         finish(st, 0);
         r->schema_seen = v;
     }
-    *trusted = r->gen_trusted;
-    return db_config_gen(r, NULL, gen);
+    out->schema = v;
+    out->trusted = r->gen_trusted;
+    return db_config_gen(r, NULL, &out->gen);
 }
 
 /* A row whose references disagree on the tenant (written with foreign keys

@@ -48,10 +48,9 @@ struct db_reader {
     /* The WAL-index header seen just before the snapshot of the last
      * db_config_stamp(), and what that stamp read (db_config_unchanged()). */
     bool wal;       /* the file is in WAL mode: there is a WAL index */
-    bool hdr_valid; /* hdr/hdr_gen/hdr_trusted hold one stamp */
+    bool hdr_valid; /* hdr and hdr_stamp hold one stamp */
     unsigned char hdr[48];
-    long long hdr_gen;
-    bool hdr_trusted;
+    db_stamp_t hdr_stamp;
 };
 
 /* Resets a statement after use and passes rc through. */

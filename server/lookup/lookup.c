@@ -112,17 +112,17 @@ static void answer(const lookup_ctx_t *ctx, form_t *f, lookup_result_t *res)
         lookup_not_found(res);
         return;
     }
-    long long gen = -1, seen = -1;
-    bool trusted = false;
+    db_stamp_t seen = {.gen = -1}, now = {.gen = -1};
+    bool asked = false;
     /* nothing committed since the last stamp: the cache answers without a
      * transaction */
-    if (ctx->answers && db_config_unchanged(ctx->db, &seen, &trusted) && trusted) {
-        if (lookup_answers_get(ctx->answers, seen, f, res)) {
+    if (ctx->answers && db_config_unchanged(ctx->db, &seen) && seen.trusted) {
+        if (lookup_answers_get(ctx->answers, &seen, f, res)) {
             METRICS_INC(answer_cache_hits);
             return;
         }
-    } else
-        seen = -1;
+        asked = true;
+    }
     if (db_read_begin(ctx->db) != 0) {
         if (res->section == MS_DIRECTORY) {
             lookup_db_error(res, "database unavailable");
@@ -130,10 +130,11 @@ static void answer(const lookup_ctx_t *ctx, form_t *f, lookup_result_t *res)
         }
     }
     lookup_reads_t *reads = NULL;
-    if (ctx->answers && db_config_stamp(ctx->db, &gen, &trusted) == 0 && trusted) {
-        /* the generation of this request's own snapshot (asked of the
-         * cache once: a miss at the same generation stays one) */
-        if (gen != seen && lookup_answers_get(ctx->answers, gen, f, res)) {
+    if (ctx->answers && db_config_stamp(ctx->db, &now) == 0 && now.trusted) {
+        /* the stamp of this request's own snapshot (asked of the cache
+         * once: a miss at the same stamp stays one) */
+        bool same = asked && now.gen == seen.gen && now.schema == seen.schema;
+        if (!same && lookup_answers_get(ctx->answers, &now, f, res)) {
             METRICS_INC(answer_cache_hits);
             db_read_end(ctx->db);
             return;
@@ -154,6 +155,6 @@ static void answer(const lookup_ctx_t *ctx, form_t *f, lookup_result_t *res)
     f->on_read = NULL;
     /* the gateways document holds secrets read from outside the database */
     if (reads && !(res->what && strcmp(res->what, "gateways") == 0))
-        lookup_answers_put(ctx->answers, gen, reads, res);
+        lookup_answers_put(ctx->answers, &now, reads, res);
     free(reads);
 }

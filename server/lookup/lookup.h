@@ -89,8 +89,9 @@ typedef struct lookup_reads {
     bool overflow; /* more reads than kept: the answer is not cached */
 } lookup_reads_t;
 void lookup_reads_add(void *arg, const char *name, const char *value);
-bool lookup_answers_get(lookup_answers_t *c, long long gen, const form_t *f, lookup_result_t *res);
-void lookup_answers_put(lookup_answers_t *c, long long gen, const lookup_reads_t *reads, const lookup_result_t *res);
+bool lookup_answers_get(lookup_answers_t *c, const db_stamp_t *s, const form_t *f, lookup_result_t *res);
+void lookup_answers_put(lookup_answers_t *c, const db_stamp_t *s, const lookup_reads_t *reads,
+                        const lookup_result_t *res);
 /* The HTTP status mod_xml_curl gets for rc: 200, 400, 503 or 500. The one
  * status known below server/http, because `w3voip render` must show exactly
  * what the route sends (CONTRIBUTING.md, Errors). */

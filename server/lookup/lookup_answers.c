@@ -37,7 +37,8 @@ typedef struct edge {
 
 struct lookup_answers {
     size_t max_bytes, bytes;
-    long long gen;
+    long long gen; /* the stamp the tree belongs to */
+    int schema;
     anode_t *root;
     edge_t *edges;
     size_t cap, used;
@@ -155,17 +156,18 @@ size_t lookup_answers_bytes(const lookup_answers_t *c)
     return c->bytes;
 }
 
-static void take_generation(lookup_answers_t *c, long long gen)
+static void take_generation(lookup_answers_t *c, const db_stamp_t *s)
 {
-    if (c->gen != gen) {
+    if (c->gen != s->gen || c->schema != s->schema) {
         reset(c);
-        c->gen = gen;
+        c->gen = s->gen;
+        c->schema = s->schema;
     }
 }
 
-bool lookup_answers_get(lookup_answers_t *c, long long gen, const form_t *f, lookup_result_t *res)
+bool lookup_answers_get(lookup_answers_t *c, const db_stamp_t *s, const form_t *f, lookup_result_t *res)
 {
-    take_generation(c, gen);
+    take_generation(c, s);
     anode_t *n = c->root;
     while (n && n->name)
         n = edge_find(c, n->id, form_get(f, n->name));
@@ -184,9 +186,10 @@ bool lookup_answers_get(lookup_answers_t *c, long long gen, const form_t *f, loo
     return true;
 }
 
-void lookup_answers_put(lookup_answers_t *c, long long gen, const lookup_reads_t *reads, const lookup_result_t *res)
+void lookup_answers_put(lookup_answers_t *c, const db_stamp_t *s, const lookup_reads_t *reads,
+                        const lookup_result_t *res)
 {
-    take_generation(c, gen);
+    take_generation(c, s);
     /* only answers: a refusal for a database error is not one to repeat */
     if (reads->n == 0 || reads->overflow || res->rc != 0 || res->body.data == NULL || res->result == MX_SERVER_ERR ||
         res->result == MX_CLIENT_ERR)
@@ -223,7 +226,8 @@ void lookup_answers_put(lookup_answers_t *c, long long gen, const lookup_reads_t
     c->bytes += n->len;
     if (c->bytes > c->max_bytes) { /* bounded: start again */
         reset(c);
-        c->gen = gen;
+        c->gen = s->gen;
+        c->schema = s->schema;
     }
 }
 

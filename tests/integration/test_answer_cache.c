@@ -140,6 +140,27 @@ int main(void)
     ok(strstr(b, "gateway") && hits() == h3, "purpose=gateways twice: never from the cache (its secrets live outside)");
     free(b);
 
+    /* the trigger dropped, a change written past it and the trigger put back,
+     * all between two requests: the generation did not move, the schema did */
+    free(register_a());
+    long long hb = hits();
+    char *trig = h_sql_text(srv.db, "SELECT sql FROM sqlite_master WHERE name = 'log_voip_extensions_update'");
+    w3_buf_t sql = {0};
+    w3_buf_printf(
+        &sql,
+        "DROP TRIGGER log_voip_extensions_update; UPDATE voip_extensions SET display_name = 'Behind the back' "
+        "WHERE ext_number = '100' AND sip_domain = '" DA "'; %s;",
+        trig ? trig : "");
+    is_int(h_sql(srv.db, sql.data), 0, "a sqlite3 session drops the trigger, writes, and re-creates it");
+    b = register_a();
+    v = xp(b, NAME_PATH);
+    ok(strcmp(v, "Behind the back") == 0 && hits() == hb,
+       "the very next answer has that change: a schema change empties the cache (got '%s')", v);
+    free(v);
+    free(b);
+    w3_buf_free(&sql);
+    free(trig);
+
     h_sql(srv.db, "DROP TRIGGER log_voip_extensions_update");
     free(register_a());
     long long h4 = hits();

@@ -486,15 +486,14 @@ static void test_activity(sqlite3 *db)
 
 /* db_config_unchanged(): the answer cache's no-transaction check. It must
  * say "unchanged" only while nothing has committed since the last stamp. */
-/* A stamp in a read transaction of its own: the generation it read. */
-static long long stamp_now(db_reader_t *r)
+/* A stamp in a read transaction of its own. */
+static db_stamp_t stamp_now(db_reader_t *r)
 {
-    long long gen = -1;
-    bool trusted = false;
+    db_stamp_t s = {.gen = -1};
     db_read_begin(r);
-    db_config_stamp(r, &gen, &trusted);
+    db_config_stamp(r, &s);
     db_read_end(r);
-    return gen;
+    return s;
 }
 
 static void test_config_unchanged(const char *path)
@@ -505,30 +504,40 @@ static void test_config_unchanged(const char *path)
         return;
     sqlite3 *w = sq_open_fk(path);
     sq_exec(w, "CREATE TABLE scratch(x)"); /* stands for the CDR tables: data, not configuration */
-    long long gen = -1, seen = -1;
-    bool trusted = false, seen_trusted = false;
-    ok(!db_config_unchanged(r, &seen, &seen_trusted), "no stamp yet: cannot tell");
+    db_stamp_t st = {.gen = -1}, seen = {.gen = -1};
+    ok(!db_config_unchanged(r, &seen), "no stamp yet: cannot tell");
 
     db_read_begin(r);
-    is_int(db_config_stamp(r, &gen, &trusted), 0, "stamp");
-    ok(trusted, "the demo database's generation is trusted");
-    ok(!db_config_unchanged(r, &seen, &seen_trusted), "inside a read transaction: cannot tell");
+    is_int(db_config_stamp(r, &st), 0, "stamp");
+    ok(st.trusted, "the demo database's generation is trusted");
+    ok(!db_config_unchanged(r, &seen), "inside a read transaction: cannot tell");
     db_read_end(r);
-    ok(db_config_unchanged(r, &seen, &seen_trusted), "nothing committed since the stamp: unchanged");
-    ok(seen == gen && seen_trusted, "  ...with the stamp's generation (%lld)", seen);
+    ok(db_config_unchanged(r, &seen), "nothing committed since the stamp: unchanged");
+    ok(seen.gen == st.gen && seen.schema == st.schema && seen.trusted, "  ...with the stamp's generation (%lld)",
+       seen.gen);
 
     sq_exec(w, "BEGIN IMMEDIATE; UPDATE voip_extensions SET display_name = 'Pending' WHERE ext_number = '100'");
-    ok(db_config_unchanged(r, &seen, &seen_trusted), "a write not yet committed changes nothing");
+    ok(db_config_unchanged(r, &seen), "a write not yet committed changes nothing");
     sq_exec(w, "COMMIT");
-    ok(!db_config_unchanged(r, &seen, &seen_trusted), "a committed configuration write: changed");
-    long long gen2 = stamp_now(r);
-    ok(gen2 > gen, "  ...and the next stamp has a newer generation (%lld > %lld)", gen2, gen);
-    ok(db_config_unchanged(r, &seen, &seen_trusted) && seen == gen2, "unchanged again after that stamp");
+    ok(!db_config_unchanged(r, &seen), "a committed configuration write: changed");
+    db_stamp_t st2 = stamp_now(r);
+    ok(st2.gen > st.gen, "  ...and the next stamp has a newer generation (%lld > %lld)", st2.gen, st.gen);
+    ok(db_config_unchanged(r, &seen) && seen.gen == st2.gen, "unchanged again after that stamp");
 
     sq_exec(w, "INSERT INTO scratch VALUES (1)");
-    ok(!db_config_unchanged(r, &seen, &seen_trusted), "any commit (a CDR) makes it ask again");
-    long long gen3 = stamp_now(r);
-    is_int((int)(gen3 - gen2), 0, "  ...and the stamp finds the same generation: the cache is kept");
+    ok(!db_config_unchanged(r, &seen), "any commit (a CDR) makes it ask again");
+    db_stamp_t st3 = stamp_now(r);
+    ok(st3.gen == st2.gen && st3.schema == st2.schema, "  ...and the stamp is the same: the cache is kept");
+
+    /* a trigger dropped and re-created by a sqlite3 session: the generation
+     * stays, the schema version does not */
+    char *trig = sq_q_text(w, "SELECT sql FROM sqlite_master WHERE name = 'log_voip_extensions_update'");
+    sq_exec(w, "DROP TRIGGER log_voip_extensions_update");
+    sq_exec(w, trig ? trig : "");
+    free(trig);
+    db_stamp_t st4 = stamp_now(r);
+    ok(st4.gen == st3.gen && st4.schema != st3.schema && st4.trusted,
+       "a trigger dropped and put back: same generation, another schema version, trusted again");
 
     /* a stamp whose snapshot started before it (another statement ran
      * first in the transaction) cannot vouch for the header it would see */
@@ -536,18 +545,18 @@ static void test_config_unchanged(const char *path)
     db_extension_t ext;
     db_extension_get(r, "tenantA.edvoip.it", "100", &ext);
     sq_exec(w, "UPDATE voip_extensions SET display_name = 'Late' WHERE ext_number = '100'");
-    long long old = -1;
-    db_config_stamp(r, &old, &trusted);
+    db_stamp_t old = {.gen = -1};
+    db_config_stamp(r, &old);
     db_read_end(r);
-    ok(old == gen3, "the old snapshot still sees generation %lld", gen3);
-    ok(!db_config_unchanged(r, &seen, &seen_trusted), "  ...and that stamp is not reused without a transaction");
+    ok(old.gen == st4.gen, "the old snapshot still sees generation %lld", st4.gen);
+    ok(!db_config_unchanged(r, &seen), "  ...and that stamp is not reused without a transaction");
 
     /* a WAL restart (checkpoint, then a write) rewrites the header */
-    gen = stamp_now(r);
-    ok(db_config_unchanged(r, &seen, &seen_trusted) && seen == gen, "stamped again");
+    st = stamp_now(r);
+    ok(db_config_unchanged(r, &seen) && seen.gen == st.gen, "stamped again");
     sq_exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
     sq_exec(w, "UPDATE voip_extensions SET display_name = 'After restart' WHERE ext_number = '100'");
-    ok(!db_config_unchanged(r, &seen, &seen_trusted), "a write after a WAL restart: changed");
+    ok(!db_config_unchanged(r, &seen), "a write after a WAL restart: changed");
     sqlite3_close(w);
     db_reader_destroy(r);
 }
