@@ -58,9 +58,9 @@ static size_t name_hash(const char *s, size_t n)
 }
 
 /* The first field of each name wins, as form_get() has always answered. */
-static void index_add(form_t *f, size_t i, size_t h)
+static void index_add(form_t *f, size_t i)
 {
-    size_t k = h & (f->index_cap - 1);
+    size_t k = f->fields[i].hash & (f->index_cap - 1);
     while (f->index[k]) {
         if (strcmp(f->fields[f->index[k] - 1].name, f->fields[i].name) == 0)
             return;
@@ -77,7 +77,6 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
     char *end = s + len;
     size_t cap = len / 32 + 8;
     f->fields = xmalloc(cap * sizeof(*f->fields));
-    size_t *hashes = xmalloc(cap * sizeof(*hashes));
     int rc = 0;
     for (char *p = s; p <= end;) {
         char *amp = memchr(p, '&', (size_t)(end - p));
@@ -102,12 +101,10 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
             if (f->n == cap) {
                 cap *= 2;
                 f->fields = xrealloc(f->fields, cap * sizeof(*f->fields));
-                hashes = xrealloc(hashes, cap * sizeof(*hashes));
             }
             /* the leading prefix fields are written raw by mod_xml_curl */
             bool raw = f->n < 5 && is_prefix_field(p);
-            f->fields[f->n] = (form_field_t){.name = p, .value = value, .undecoded = !raw};
-            hashes[f->n] = name_hash(p, nlen);
+            f->fields[f->n] = (form_field_t){.name = p, .value = value, .undecoded = !raw, .hash = name_hash(p, nlen)};
             f->n++;
         }
         p = amp + 1;
@@ -119,9 +116,8 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
         f->index = xcalloc(icap, sizeof(*f->index));
         f->index_cap = icap;
         for (size_t i = 0; i < f->n; i++)
-            index_add(f, i, hashes[i]);
+            index_add(f, i);
     }
-    free(hashes);
     return rc;
 }
 

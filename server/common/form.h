@@ -19,6 +19,7 @@ typedef struct form_field {
     const char *name;
     char *value;    /* read it with form_get() or form_value() */
     bool undecoded; /* %XX still to decode: done at the first read */
+    size_t hash;    /* of the name, for the index */
 } form_field_t;
 
 typedef struct form {

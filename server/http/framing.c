@@ -160,6 +160,10 @@ static size_t read_head(framing_t *f, const char *p, size_t n)
     size_t end = 0, used = 0;
     if (f->head.len == 0 && (end = head_end(p + i, n - i, 0)) != 0) {
         /* the whole head in this piece (the usual case): checked where it is */
+        if (end > HEAD_MAX) {
+            refuse(f, "request head over 64 KiB");
+            return n;
+        }
         head = p + i;
         used = i + end;
     } else {
@@ -176,10 +180,6 @@ static size_t read_head(framing_t *f, const char *p, size_t n)
         }
         head = f->head.data;
         used = i + (end - old);
-    }
-    if (end > HEAD_MAX) {
-        refuse(f, "request head over 64 KiB");
-        return n;
     }
     enum state next = S_HEAD;
     uint64_t len = 0;

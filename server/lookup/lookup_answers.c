@@ -224,11 +224,8 @@ void lookup_answers_put(lookup_answers_t *c, const db_stamp_t *s, const lookup_r
     w3_strlcpy(n->domain, res->domain, sizeof(n->domain));
     w3_strlcpy(n->key, res->key, sizeof(n->key));
     c->bytes += n->len;
-    if (c->bytes > c->max_bytes) { /* bounded: start again */
+    if (c->bytes > c->max_bytes) /* bounded: start again (same stamp) */
         reset(c);
-        c->gen = s->gen;
-        c->schema = s->schema;
-    }
 }
 
 void lookup_reads_add(void *arg, const char *name, const char *value)

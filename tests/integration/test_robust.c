@@ -26,18 +26,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int open_conn(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* true when the peer has closed fd (EOF or reset) */
 static bool closed_by_peer(int fd)
 {
@@ -95,7 +83,7 @@ static void slow_loris(void)
     int fds[N];
     const char *head = "POST /fs/xml HTTP/1.1\r\nHost: x\r\nX-Slow: ";
     for (int i = 0; i < N; i++) {
-        fds[i] = open_conn(s.port);
+        fds[i] = h_connect(s.port);
         send(fds[i], head, strlen(head), MSG_NOSIGNAL);
     }
     /* trickle one byte every 300 ms: always inside the idle timeout */
@@ -128,7 +116,7 @@ static void slow_loris(void)
     /* the deadline is per request, not per connection: it restarts after
      * every answer, so a keep-alive connection sending a request every
      * 600 ms is served for well past the 1 s */
-    int ka = open_conn(s.port);
+    int ka = h_connect(s.port);
     int answered = 0;
     t0 = w3_now_us();
     for (int i = 0; i < 5; i++) {
@@ -156,7 +144,7 @@ static void flood(void)
     enum { N = 80 };
     int fds[N];
     for (int i = 0; i < N; i++)
-        fds[i] = open_conn(s.port);
+        fds[i] = h_connect(s.port);
     sleep_ms(600);
     int closed = 0;
     for (int i = 0; i < N; i++)

@@ -28,18 +28,6 @@ static char *cdr_body;
 static char *token;
 static atomic_int stored, answered, bad_status, gone;
 
-static int open_conn(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Sends req on a keep-alive connection and reads one answer; its status,
  * or -1 when the connection ended. *closing: the answer said Connection: close. */
 static int exchange(int fd, const char *req, size_t len, bool *closing)
@@ -78,7 +66,7 @@ static void *cdr_poster(void *arg)
     int id = (int)(intptr_t)arg;
     int seq = 0;
     while (atomic_load(&run)) {
-        int fd = open_conn(srv.port);
+        int fd = h_connect(srv.port);
         if (fd < 0) {
             atomic_fetch_add(&gone, 1);
             return NULL; /* the listener is closed */
@@ -123,7 +111,7 @@ static void *api_getter(void *arg)
 {
     (void)arg;
     while (atomic_load(&run)) {
-        int fd = open_conn(srv.port);
+        int fd = h_connect(srv.port);
         if (fd < 0)
             return NULL;
         bool closing = false;

@@ -299,7 +299,7 @@ int h_server_expect_fail(const char *const *argv, char **err)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-static int connect_port(int port)
+int h_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -315,7 +315,7 @@ static int connect_port(int port)
 int h_http_raw(int port, const char *req, size_t len, h_resp_t *r)
 {
     memset(r, 0, sizeof(*r));
-    int fd = connect_port(port);
+    int fd = h_connect(port);
     if (fd < 0)
         return -1;
     size_t off = 0;

@@ -70,6 +70,8 @@ typedef struct h_resp {
 
 /* Sends raw bytes, reads one HTTP/1.1 response (Content-Length or close). */
 int h_http_raw(int port, const char *req, size_t len, h_resp_t *r);
+/* A blocking TCP connection to 127.0.0.1:port, or -1. */
+int h_connect(int port);
 /* A request shaped exactly like mod_xml_curl's (captured headers, in order):
  * POST path, Basic auth (user:pass; NULL = no header), form content type. */
 int h_fs_post(const h_server_t *s, const char *path, const char *body, size_t len, const char *user, const char *pass,
