@@ -2,6 +2,7 @@
 #include "internal/db_sqlite.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,26 @@ static char *errdup(const char *fmt, const char *a, const char *b)
     return buf.data;
 }
 
+static void setup_once(void)
+{
+    /* SQLite's memory statistics take one process-wide mutex on every
+     * allocation and free: the workers' lookups contended on it (futex
+     * wake-ups on the cache-miss path). Nothing here reads those
+     * statistics. Must precede sqlite3_initialize(). */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
+void db_sqlite_setup(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, setup_once);
+}
+
 static int open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err)
 {
     sqlite3 *db = NULL;
+    db_sqlite_setup();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
@@ -174,6 +192,7 @@ int db_file_schema_version(const char *path, int *version, char **err)
 {
     sqlite3 *db = NULL;
     int rc = -EIO;
+    db_sqlite_setup();
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
         rc = db_sqlite_user_version(db, version);
     if (rc != 0)

@@ -188,6 +188,7 @@ static bool journal_is_wal(sqlite3 *db)
 db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
 {
     db_reader_t *r = xcalloc(1, sizeof(*r));
+    db_sqlite_setup();
     int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK)
         goto fail;

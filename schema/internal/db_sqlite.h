@@ -28,5 +28,8 @@ sqlite3 *db_reader_sqlite(db_reader_t *r);
 int db_sqlite_gen_triggers(void);
 /* PRAGMA user_version of a handle: 0 or -EIO. */
 int db_sqlite_user_version(sqlite3 *db, int *version);
+/* Process-wide SQLite settings, once, before the first connection opens
+ * (every open in schema/ calls it). */
+void db_sqlite_setup(void);
 
 #endif
