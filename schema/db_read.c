@@ -329,7 +329,17 @@ int db_config_stamp(db_reader_t *r, db_stamp_t *out)
 {
     /* the header is taken before this transaction's snapshot starts (no
      * statement has run in it yet): whatever it shows, the snapshot holds */
-    r->hdr_valid = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE && wal_header(r, r->hdr);
+    bool before = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE;
+    unsigned char now[48];
+    if (before && r->hdr_valid && wal_header(r, now) && memcmp(now, r->hdr, sizeof(now)) == 0) {
+        /* nothing committed since the last stamp: it still holds (a cache
+         * miss then costs no stamp queries; its lookup's snapshot, taken
+         * next, can only be as new or newer, and its answer is keyed on
+         * this older stamp, which no later request will present) */
+        *out = r->hdr_stamp;
+        return 0;
+    }
+    r->hdr_valid = before && wal_header(r, r->hdr);
     *out = (db_stamp_t){.gen = -1};
     int rc = stamp(r, out);
     if (rc != 0)

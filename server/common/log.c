@@ -242,15 +242,14 @@ static void begin(line_t *l, const char *level)
     }
 }
 
-static void emit(line_t *l)
+/* Writes len bytes with as many write(2) as it takes, under the lock (one
+ * call for any buffer, so lines from threads never interleave). */
+static void write_all(const char *p, size_t len)
 {
-    if (log_fmt == LOG_FMT_JSON)
-        line_add(l, "}", 1);
-    line_add(l, "\n", 1);
     pthread_mutex_lock(&log_lock);
     size_t off = 0;
-    while (off < l->len) {
-        ssize_t n = write(log_fd, l->p + off, l->len - off);
+    while (off < len) {
+        ssize_t n = write(log_fd, p + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -258,6 +257,62 @@ static void emit(line_t *l)
         off += (size_t)n;
     }
     pthread_mutex_unlock(&log_lock);
+}
+
+/* A thread that batches (log_thread_batch) keeps its lines here until
+ * log_thread_flush(): a worker writes what one turn of its event loop
+ * logged with one write(2) instead of one per request. */
+enum { BATCH_CAP = 16384 };
+static _Thread_local struct {
+    char *p;
+    size_t len;
+    void (*schedule)(void *arg);
+    void *arg;
+} batch;
+
+void log_thread_batch(void (*schedule)(void *arg), void *arg)
+{
+    if (batch.p == NULL)
+        batch.p = xmalloc(BATCH_CAP);
+    batch.schedule = schedule;
+    batch.arg = arg;
+}
+
+void log_thread_flush(void)
+{
+    if (batch.len)
+        write_all(batch.p, batch.len);
+    batch.len = 0;
+}
+
+void log_thread_unbatch(void)
+{
+    log_thread_flush();
+    free(batch.p);
+    batch.p = NULL;
+    batch.schedule = NULL;
+}
+
+static void emit(line_t *l)
+{
+    if (log_fmt == LOG_FMT_JSON)
+        line_add(l, "}", 1);
+    line_add(l, "\n", 1);
+    if (batch.p == NULL) {
+        write_all(l->p, l->len);
+    } else {
+        if (batch.len + l->len > BATCH_CAP)
+            log_thread_flush();
+        if (l->len > BATCH_CAP) {
+            write_all(l->p, l->len);
+        } else {
+            bool first = batch.len == 0;
+            memcpy(batch.p + batch.len, l->p, l->len);
+            batch.len += l->len;
+            if (first)
+                batch.schedule(batch.arg);
+        }
+    }
     if (l->heap)
         free(l->p);
 }

@@ -52,7 +52,8 @@ typedef struct worker {
     listener_t plain, tls;
     int stop_tries; /* shutdown: rounds spent accepting what was queued */
     db_reader_t *db;
-    route_ctx_t ctx; /* what its routes see */
+    route_ctx_t ctx;         /* what its routes see */
+    struct event *log_flush; /* writes the lines this loop turn logged */
 } worker_t;
 
 struct srv {
@@ -144,12 +145,32 @@ static int listener_setup(worker_t *w, listener_t *l, evutil_socket_t fd, tls_t 
     return 0;
 }
 
+/* A worker's request lines are written once per loop turn: the flush event,
+ * made active by the first line, runs after the callbacks already active
+ * in this turn and before the loop polls again (so before the answers
+ * they log leave the socket buffers). */
+static void flush_log(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    log_thread_flush();
+}
+
+static void schedule_flush(void *arg)
+{
+    worker_t *w = arg;
+    event_active(w->log_flush, EV_TIMEOUT, 1);
+}
+
 /* 0, or -errno with *err (the sockets, -1 when off, are closed on failure). */
 static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, evutil_socket_t tls_fd, char **err)
 {
     w->srv = s;
     w->base = event_base_new();
     W3_CHECK_ALLOC(w->base);
+    w->log_flush = event_new(w->base, -1, 0, flush_log, NULL);
+    W3_CHECK_ALLOC(w->log_flush);
     w->db = db_reader_create(s->cfg.db_path, s->cfg.db_busy_timeout_ms, err);
     if (w->db == NULL) {
         if (fd >= 0)
@@ -362,7 +383,9 @@ fail:
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
+    log_thread_batch(schedule_flush, w);
     event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    log_thread_unbatch();
     return NULL;
 }
 
@@ -540,6 +563,8 @@ void srv_destroy(srv_t *s)
         conn_table_destroy(w->ctx.conns);
         lookup_cache_destroy(w->ctx.patterns); /* the worker thread has ended */
         lookup_answers_destroy(w->ctx.answers);
+        if (w->log_flush)
+            event_free(w->log_flush);
         if (w->base)
             event_base_free(w->base);
         db_reader_destroy(w->db);
