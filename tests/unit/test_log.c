@@ -48,6 +48,69 @@ static void valid_prefix(void)
     is_int((int)w3_utf8_valid_prefix("abcdefgh\xc3", 9), 8, "a sequence cut at the end is not valid");
 }
 
+static int scheduled;
+static void on_schedule(void *arg)
+{
+    (void)arg;
+    scheduled++;
+}
+
+static size_t file_len(const char *path)
+{
+    char *data = NULL;
+    size_t n = 0;
+    if (w3_read_file(path, 1 << 20, &data, &n) != 0)
+        return (size_t)-1;
+    free(data);
+    return n;
+}
+
+/* A batching thread's lines reach the file at log_thread_flush(), whole and
+ * in order; schedule runs once per batch; a batch that would pass 16 KiB is
+ * written first; unbatch writes what is left. */
+static void batching(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/batch.log", dir);
+    remove(path);
+    if (log_open(path, LOG_FMT_LOGFMT) != 0) {
+        ok(false, "log opened");
+        return;
+    }
+    log_thread_batch(on_schedule, NULL);
+    log_info("one", "n", "1", NULL);
+    log_info("two", "n", "2", NULL);
+    is_int((int)file_len(path), 0, "batched lines wait for the flush");
+    is_int(scheduled, 1, "the flush is scheduled once for a batch of two lines");
+    log_thread_flush();
+    size_t after = file_len(path);
+    char *data = NULL;
+    w3_read_file(path, 1 << 20, &data, NULL);
+    const char *one = data ? strstr(data, "msg=one") : NULL, *two = data ? strstr(data, "msg=two") : NULL;
+    ok(one && two && one < two, "the flush writes both lines, in order");
+    free(data);
+    log_info("three", "n", "3", NULL);
+    is_int(scheduled, 2, "the next line starts a new batch");
+    char big[1024];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (int i = 0; i < 20; i++) /* 20 KiB: more than one buffer holds */
+        log_info("big", "v", big, NULL);
+    ok(file_len(path) > after, "a full buffer is written without waiting for the flush");
+    log_thread_unbatch();
+    data = NULL;
+    size_t n = 0;
+    w3_read_file(path, 1 << 20, &data, &n);
+    int lines = 0;
+    for (size_t i = 0; i < n; i++)
+        lines += data[i] == '\n';
+    is_int(lines, 23, "unbatch writes the rest: every line is in the file once");
+    free(data);
+    log_info("four", "n", "4", NULL);
+    ok(file_len(path) > n, "after unbatch a line is written at once");
+    log_close();
+}
+
 int main(void)
 {
     valid_prefix();
@@ -84,6 +147,7 @@ int main(void)
         json_decref(j);
     }
     free(l);
+    batching(dir);
     h_rmrf(dir);
     free(dir);
     return tap_done();
