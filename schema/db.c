@@ -23,6 +23,7 @@ static void setup_once(void)
      * wake-ups on the cache-miss path). Nothing here reads those
      * statistics. Must precede sqlite3_initialize(). */
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    db_mem_install();
     sqlite3_initialize();
 }
 

@@ -176,9 +176,14 @@ int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
     bind(st, 21, digest[0] ? digest : c->fs_uuid);
     sqlite3_bind_int(st, 22, res->attributed);
     bind(st, 23, res->note[0] ? res->note : NULL);
-    bind(st, 24, c->meta_json);
+    /* the two large values (the whole CDR) are not copied: the caller's
+     * record outlives this step, and the next use clears the bindings */
+    if (c->meta_json && *c->meta_json)
+        sqlite3_bind_text(st, 24, c->meta_json, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 24);
     if (c->raw_body)
-        sqlite3_bind_blob(st, 25, c->raw_body, (int)c->raw_body_len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 25, c->raw_body, (int)c->raw_body_len, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 25);
     if (c->config_gen >= 0)

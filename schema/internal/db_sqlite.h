@@ -31,5 +31,8 @@ int db_sqlite_user_version(sqlite3 *db, int *version);
 /* Process-wide SQLite settings, once, before the first connection opens
  * (every open in schema/ calls it). */
 void db_sqlite_setup(void);
+/* db_mem.c: SQLite's allocator with a per-thread cache of small blocks
+ * (called by db_sqlite_setup, before sqlite3_initialize). */
+void db_mem_install(void);
 
 #endif

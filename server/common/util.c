@@ -441,3 +441,59 @@ void w3_free_secret(void *p, size_t n)
     explicit_bzero(p, n);
     free(p);
 }
+
+void w3_buf_add_json_string(w3_buf_t *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    w3_buf_reserve(out, n + 2);
+    w3_buf_add(out, "\"", 1);
+    size_t run = 0; /* bytes of p[0..run) that go out as they are */
+    while (run < n) {
+        unsigned char c = p[run];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        size_t seq = c >= 0x80 ? w3_utf8_seq(p + run, n - run) : 0;
+        if (seq) {
+            run += seq;
+            continue;
+        }
+        w3_buf_add(out, p, run);
+        p += run;
+        n -= run;
+        run = 0;
+        char esc[7] = {'\\', (char)c, 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            if (c >= 0x80) { /* not UTF-8: the replacement character */
+                memcpy(esc, "\\ufffd", 6);
+            } else {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+            }
+            elen = 6;
+        }
+        w3_buf_add(out, esc, elen);
+        p++;
+        n--;
+    }
+    w3_buf_add(out, p, run);
+    w3_buf_add(out, "\"", 1);
+}

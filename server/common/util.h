@@ -103,6 +103,10 @@ size_t w3_utf8_valid_prefix(const char *s, size_t n);
  * by the character that byte is in Latin-1 (0xE9 → U+00E9). */
 void w3_buf_add_utf8_repaired(w3_buf_t *out, const char *s, size_t n, bool latin1);
 #define w3_buf_add_utf8(out, s, n) w3_buf_add_utf8_repaired((out), (s), (n), false)
+/* Appends s as a JSON string literal, quotes included: '"', '\\' and the
+ * control characters escaped (\n, \u001f, …), a byte that is not valid
+ * UTF-8 written as \ufffd, so the result always parses. */
+void w3_buf_add_json_string(w3_buf_t *out, const char *s);
 
 /* Lower-case hex MD5 of s into out[33] (OpenSSL EVP). */
 void w3_md5_hex(const char *s, size_t n, char out[33]);

@@ -3,6 +3,7 @@
 
 #include <event2/buffer.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -19,7 +20,6 @@ struct framing {
     struct evbuffer_cb_entry *cb;
     enum state st;
     w3_buf_t head; /* the header block being read */
-    char line[LINE_MAX_LEN];
     size_t line_len;
     uint64_t left; /* body or chunk bytes still to come */
     bool waiting;
@@ -28,6 +28,9 @@ struct framing {
     const char *error;
     atomic_int *receiving;
     bool counted; /* in *receiving */
+    /* last: not zeroed at attach (line_len says what of it is used; most
+     * connections never send a chunked body) */
+    char line[LINE_MAX_LEN];
 };
 
 static void uncount(framing_t *f)
@@ -307,7 +310,8 @@ static void on_added(struct evbuffer *in, const struct evbuffer_cb_info *info, v
 
 framing_t *framing_attach(struct bufferevent *bev, atomic_int *receiving)
 {
-    framing_t *f = xcalloc(1, sizeof(*f));
+    framing_t *f = xmalloc(sizeof(*f));
+    memset(f, 0, offsetof(framing_t, line));
     f->receiving = receiving;
     f->waiting = true; /* since accepted */
     f->since_us = w3_now_us();

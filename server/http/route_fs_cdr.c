@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,17 +72,24 @@ static void stored(void *arg, int rc)
         w3_strlcpy(j->r.key, j->rec.fs_uuid ? j->rec.fs_uuid : "", sizeof(j->r.key));
         if (!j->conn_closed)
             j->r.what = j->res.duplicate ? "duplicate" : j->res.attributed ? "stored" : "stored_unattributed";
-        json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "status", j->res.duplicate ? "duplicate" : "stored", "leg",
-                              j->rec.leg, "call_id", j->rec.call_id, "attributed", j->res.attributed);
+        /* written by hand: jansson's pack and dump were a tenth of a
+         * worker's share of an ingested CDR */
+        w3_buf_t b = {0};
+        w3_buf_reserve(&b, 256);
+        w3_buf_adds(&b, j->res.duplicate ? "{\"status\":\"duplicate\",\"leg\":" : "{\"status\":\"stored\",\"leg\":");
+        w3_buf_add_json_string(&b, j->rec.leg ? j->rec.leg : "");
+        w3_buf_adds(&b, ",\"call_id\":");
+        w3_buf_add_json_string(&b, j->rec.call_id ? j->rec.call_id : "");
+        w3_buf_adds(&b, j->res.attributed ? ",\"attributed\":true" : ",\"attributed\":false");
         if (j->res.id)
-            json_object_set_new(o, "id", json_integer(j->res.id));
-        if (j->res.attributed)
-            json_object_set_new(o, "tenant_id", json_string(j->res.tenant_id));
-        char *s = json_dumps(o, JSON_COMPACT);
-        W3_CHECK_ALLOC(s);
-        req_reply(&j->r, j->res.duplicate ? 200 : 201, "application/json", s, strlen(s));
-        free(s);
-        json_decref(o);
+            w3_buf_printf(&b, ",\"id\":%lld", (long long)j->res.id);
+        if (j->res.attributed) {
+            w3_buf_adds(&b, ",\"tenant_id\":");
+            w3_buf_add_json_string(&b, j->res.tenant_id);
+        }
+        w3_buf_add(&b, "}", 1);
+        req_reply(&j->r, j->res.duplicate ? 200 : 201, "application/json", b.data, b.len);
+        w3_buf_free(&b);
     }
     job_free(j);
 }

@@ -9,6 +9,7 @@
  * byte changes, truncations, inserted escapes, surrogates, invalid UTF-8,
  * NULs, big numbers, duplicate and escaped keys, deep nesting. */
 #include <dirent.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -392,8 +393,47 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* util.h w3_buf_add_json_string, the writer of the CDR answer: what it
+ * writes parses (jansson, strictly) back to the string, escapes included;
+ * a byte that is not UTF-8 comes back as U+FFFD. */
+static void test_string_writer(void)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"", ""},
+        {"a-leg", "a-leg"},
+        {"q\"uo\\te", "q\"uo\\te"},
+        {"\x01\x08\t\n\x0b\x0c\r\x1f\x7f", "\x01\x08\t\n\x0b\x0c\r\x1f\x7f"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+        {"bad\xff\xc3(\xed\xa0\x80"
+         "end",
+         "bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+         "end"},
+    };
+    int wrong = 0;
+    for (size_t i = 0; i < W3_ARRAY_LEN(cases); i++) {
+        w3_buf_t b = {0};
+        w3_buf_add_json_string(&b, cases[i].in);
+        json_error_t err;
+        json_t *v = json_loadb(b.data, b.len, JSON_DECODE_ANY, &err);
+        if (v == NULL || !json_is_string(v) || strcmp(json_string_value(v), cases[i].want) != 0) {
+            printf("# case %zu: wrote %s\n", i, b.data);
+            wrong++;
+        }
+        json_decref(v);
+        w3_buf_free(&b);
+    }
+    is_int(wrong, 0, "w3_buf_add_json_string: every case parses back to the string (invalid bytes as U+FFFD)");
+    w3_buf_t b = {0};
+    w3_buf_add_json_string(&b, "\x01\"");
+    is_str(b.data, "\"\\u0001\\\"\"", "control characters as \\u00XX, quotes escaped");
+    w3_buf_free(&b);
+}
+
 int main(void)
 {
+    test_string_writer();
     test_edges();
     test_depth();
     char dir[1024];
