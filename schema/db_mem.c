@@ -6,9 +6,9 @@
  * record it unpacks) is a malloc and a free: about sixty of each per
  * directory lookup, a tenth of a cache miss's instructions, mostly in
  * glibc's slower paths once its own per-thread cache (seven blocks a size)
- * overflows. Here a thread keeps up to CACHE_MAX freed blocks of each of
- * eight sizes (32 bytes to 4 KiB) and hands them out again; larger blocks
- * go straight to malloc.
+ * overflows. Here a thread keeps freed blocks of eight sizes (32 bytes to
+ * 4 KiB; up to 256 of each small one, 32 of the others) and hands them out
+ * again; larger blocks go straight to malloc.
  *
  * A block freed by another thread than the one that allocated it joins the
  * freeing thread's cache: SQLite may free on any thread (a connection
@@ -39,7 +39,8 @@ enum {
     MIN_SHIFT = 5, /* 32 bytes */
     NCLASS = 8,    /* 32, 64, …, 4096 */
     LARGE = NCLASS,
-    CACHE_MAX = 256,
+    CACHE_MAX = 256,    /* blocks kept of each class up to 512 bytes */
+    CACHE_MAX_BIG = 32, /* of 1, 2 and 4 KiB: at most ~0.5 MB a thread */
 };
 
 /* Before every block: what it can hold and its class; 16 bytes keep the
@@ -116,7 +117,7 @@ static void mem_free(void *p)
         return;
     hdr_t *h = hdr_of(p);
     int k = (int)h->cls;
-    if (k == LARGE || tc.n[k] >= CACHE_MAX) {
+    if (k == LARGE || tc.n[k] >= (k <= 4 ? CACHE_MAX : CACHE_MAX_BIG)) {
         free(h);
         return;
     }
