@@ -3,7 +3,6 @@
 
 #include <event2/buffer.h>
 #include <stdlib.h>
-#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -28,9 +27,10 @@ struct framing {
     const char *error;
     atomic_int *receiving;
     bool counted; /* in *receiving */
-    /* last: not zeroed at attach (line_len says what of it is used; most
-     * connections never send a chunked body) */
-    char line[LINE_MAX_LEN];
+    /* a chunk-size or trailer line: allocated by the first chunked body
+     * (a struct of 1 KiB made each connection's malloc take glibc's slow
+     * path) */
+    char *line;
 };
 
 static void uncount(framing_t *f)
@@ -204,13 +204,15 @@ static size_t read_head(framing_t *f, const char *p, size_t n)
 static size_t read_line(framing_t *f, const char *p, size_t n, bool *whole)
 {
     *whole = false;
+    if (f->line == NULL)
+        f->line = xmalloc(LINE_MAX_LEN);
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '\n') {
             *whole = true;
             f->line[f->line_len] = '\0';
             return i + 1;
         }
-        if (f->line_len == sizeof(f->line) - 1) {
+        if (f->line_len == LINE_MAX_LEN - 1) {
             f->st = S_DEAD; /* evhttp refuses it too */
             return n;
         }
@@ -310,8 +312,7 @@ static void on_added(struct evbuffer *in, const struct evbuffer_cb_info *info, v
 
 framing_t *framing_attach(struct bufferevent *bev, atomic_int *receiving)
 {
-    framing_t *f = xmalloc(sizeof(*f));
-    memset(f, 0, offsetof(framing_t, line));
+    framing_t *f = xcalloc(1, sizeof(*f));
     f->receiving = receiving;
     f->waiting = true; /* since accepted */
     f->since_us = w3_now_us();
@@ -328,6 +329,7 @@ void framing_destroy(framing_t *f)
     uncount(f);
     evbuffer_remove_cb_entry(f->in, f->cb);
     w3_buf_free(&f->head);
+    free(f->line);
     free(f);
 }
 
