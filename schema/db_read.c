@@ -58,7 +58,7 @@ static const char *const sql[ST_COUNT] = {
          * temporary b-tree of a count(DISTINCT) per lookup */
         "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM json_each(e.forwarding) a, "
         "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)), " GEN(
-            "e") " "
+            "e") ", t.sip_domain, t.country_code "
                  "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
                  "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
@@ -376,7 +376,21 @@ static void inconsistent(const char *table, const char *id, const char *why)
     log_warn("row not used: its tenant disagrees with what it references", "table", table, "id", id, "why", why, NULL);
 }
 
+static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out, db_tenant_t *t);
+
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out)
+{
+    return ext_row(r, domain, ext, out, NULL);
+}
+
+int db_user_get(db_reader_t *r, const char *domain, const char *ext, db_tenant_t *t, db_extension_t *out)
+{
+    return ext_row(r, domain, ext, out, t);
+}
+
+/* The extension row and, when t is not NULL, its tenant's (the same join:
+ * the tenant whose domain the extension's is). */
+static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out, db_tenant_t *t)
 {
     sqlite3_stmt *st = r->st[ST_EXT];
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
@@ -401,6 +415,12 @@ int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_ext
     out->enabled = sqlite3_column_int(st, 15) != 0;
     out->tenant_enabled = sqlite3_column_int(st, 16) != 0;
     out->config_gen = sqlite3_column_int64(st, 19);
+    if (t) {
+        ok = ok && col(st, 1, t->tenant_id, sizeof(t->tenant_id)) &&
+             col(st, 20, t->sip_domain, sizeof(t->sip_domain)) && col(st, 21, t->country_code, sizeof(t->country_code));
+        t->enabled = out->tenant_enabled;
+        t->config_gen = out->config_gen;
+    }
     if (ok && sqlite3_column_int(st, 17) == 0) {
         inconsistent("voip_extensions", out->extension_id, "its store belongs to another tenant");
         return finish(st, -ENOENT);

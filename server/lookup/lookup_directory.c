@@ -128,19 +128,18 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
     }
 
     db_tenant_t t;
-    int rc = db_tenant_by_domain(ctx->db, domain, &t);
-    if (rc == -EIO) {
-        lookup_db_error(res, "database error while looking up the domain");
-        return;
-    }
-    if (rc != 0 || !t.enabled) {
-        res->what = "domain";
-        lookup_not_found(res);
-        return;
-    }
-
+    int rc;
     if (user == NULL) {
+        rc = db_tenant_by_domain(ctx->db, domain, &t);
+        if (rc == -EIO) {
+            lookup_db_error(res, "database error while looking up the domain");
+            return;
+        }
         res->what = "domain";
+        if (rc != 0 || !t.enabled) {
+            lookup_not_found(res);
+            return;
+        }
         if (xg_directory_domain(&t, &o, &res->body) != 0) {
             METRICS_INC(unsafe_values);
             lookup_not_found(res);
@@ -151,20 +150,30 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
         return;
     }
 
-    res->what = "user";
     /* "id" (default) and "number-alias" (FreeSWITCH's retry) both name the
      * extension number here */
-    if ((key && strcmp(key, "id") != 0 && strcmp(key, "number-alias") != 0) || !digits(user) || strlen(user) > 10) {
-        lookup_not_found(res);
-        return;
-    }
+    bool valid =
+        !(key && strcmp(key, "id") != 0 && strcmp(key, "number-alias") != 0) && digits(user) && strlen(user) <= 10;
     db_extension_t e;
-    rc = db_extension_get(ctx->db, t.sip_domain, user, &e);
+    /* the user and its tenant in one statement; only a miss asks whether
+     * the domain is known (the answer says "domain" or "user") */
+    rc = valid ? db_user_get(ctx->db, domain, user, &t, &e) : -ENOENT;
     if (rc == -EIO) {
         lookup_db_error(res, "database error while looking up the user");
         return;
     }
-    if (rc != 0 || !e.enabled || !e.tenant_enabled) {
+    if (rc != 0) {
+        rc = db_tenant_by_domain(ctx->db, domain, &t);
+        if (rc == -EIO) {
+            lookup_db_error(res, "database error while looking up the domain");
+            return;
+        }
+        res->what = rc != 0 || !t.enabled ? "domain" : "user";
+        lookup_not_found(res);
+        return;
+    }
+    res->what = t.enabled ? "user" : "domain";
+    if (!t.enabled || !e.enabled) {
         lookup_not_found(res);
         return;
     }
