@@ -316,10 +316,17 @@ static bool wal_header(db_reader_t *r, unsigned char out[48])
     return memcmp(out, two, 48) == 0 && out[12] != 0; /* isInit */
 }
 
-bool db_config_unchanged(db_reader_t *r, db_stamp_t *out)
+/* Whether the WAL-index header is the one the last stamp was taken after:
+ * then no transaction has committed since. */
+static bool header_same(db_reader_t *r)
 {
     unsigned char now[48];
-    if (!r->hdr_valid || r->in_txn || !wal_header(r, now) || memcmp(now, r->hdr, sizeof(now)) != 0)
+    return r->hdr_valid && wal_header(r, now) && memcmp(now, r->hdr, sizeof(now)) == 0;
+}
+
+bool db_config_unchanged(db_reader_t *r, db_stamp_t *out)
+{
+    if (r->in_txn || !header_same(r))
         return false;
     *out = r->hdr_stamp;
     return true;
@@ -330,8 +337,7 @@ int db_config_stamp(db_reader_t *r, db_stamp_t *out)
     /* the header is taken before this transaction's snapshot starts (no
      * statement has run in it yet): whatever it shows, the snapshot holds */
     bool before = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE;
-    unsigned char now[48];
-    if (before && r->hdr_valid && wal_header(r, now) && memcmp(now, r->hdr, sizeof(now)) == 0) {
+    if (before && header_same(r)) {
         /* nothing committed since the last stamp: it still holds (a cache
          * miss then costs no stamp queries; its lookup's snapshot, taken
          * next, can only be as new or newer, and its answer is keyed on
