@@ -33,7 +33,7 @@ void db_sqlite_setup(void)
     pthread_once(&once, setup_once);
 }
 
-static int open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err)
+int db_sqlite_open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err)
 {
     sqlite3 *db = NULL;
     db_sqlite_setup();
@@ -70,7 +70,7 @@ int db_conn_open(const char *path, bool create, int busy_ms, db_conn_t **out, ch
         [DB_TX_UNDO] = "ROLLBACK TO job",  [DB_TX_RELEASE] = "RELEASE job",
     };
     db_conn_t *c = xcalloc(1, sizeof(*c));
-    int rc = open_handle(path, create, busy_ms, &c->h, err);
+    int rc = db_sqlite_open_handle(path, create, busy_ms, &c->h, err);
     if (rc != 0)
         goto out;
     for (int i = 0; i < DB_TX_COUNT; i++)
@@ -96,6 +96,7 @@ void db_conn_close(db_conn_t *c)
             sqlite3_finalize(st);
         sqlite3_close(c->h);
     }
+    db_ckpt_destroy(c->ckpt); /* after the handle: no commit can call its hook */
     free(c);
 }
 

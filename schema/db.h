@@ -50,6 +50,14 @@ int db_conn_open(const char *path, bool create, int busy_ms, db_conn_t **out, ch
 /* Finalizes every statement still prepared on the connection and closes it.
  * Call on the thread that used it; NULL is a no-op. */
 void db_conn_close(db_conn_t *c);
+/* Moves the WAL checkpoints of c (the writer's connection) to a thread with
+ * its own connection to path, so that a commit does not copy the WAL into the
+ * database file; c still checkpoints itself when the WAL passes ~4000 frames
+ * (see db_ckpt.c). The thread stops in db_conn_close(c). 0, or -EIO/-EINVAL
+ * with *err (malloc'd). */
+int db_conn_checkpoint_offload(db_conn_t *c, const char *path, int busy_ms, char **err);
+/* Checkpoints completed so far by that thread and by c's own commits. */
+void db_conn_checkpoint_counts(db_conn_t *c, long long *background, long long *inline_runs);
 /* The last error of the connection, for a log line (static or owned by c). */
 const char *db_conn_error(db_conn_t *c);
 /* Applies every migration newer than the stored schema version, each in its

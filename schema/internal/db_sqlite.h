@@ -14,13 +14,20 @@ enum { DB_TX_BEGIN, DB_TX_COMMIT, DB_TX_SAVE, DB_TX_UNDO, DB_TX_RELEASE, DB_TX_C
 #define DB_CONN_CACHE 16 /* statements of db_cdr.c, prepared once per connection */
 #define DB_PROV_CACHE 64 /* statements of db_prov.c, prepared on first use */
 
+typedef struct db_ckpt db_ckpt_t; /* db_ckpt.c */
+void db_ckpt_destroy(db_ckpt_t *k);
+
 struct db_conn {
     sqlite3 *h;
+    db_ckpt_t *ckpt; /* NULL unless db_conn_checkpoint_offload() */
     sqlite3_stmt *tx[DB_TX_COUNT];
     sqlite3_stmt *cache[DB_CONN_CACHE];
     sqlite3_stmt *prov[DB_PROV_CACHE];
 };
 
+/* A handle as every connection of schema/ is opened (WAL, synchronous=FULL,
+ * foreign keys, busy timeout); *err malloc'd on failure. */
+int db_sqlite_open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err);
 /* The raw handles, for tests and for schema/ itself. */
 sqlite3 *db_conn_sqlite(db_conn_t *c);
 sqlite3 *db_reader_sqlite(db_reader_t *r);

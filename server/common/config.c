@@ -102,7 +102,8 @@ static const struct opt opts[] = {
     {"writer-batch", "W3_WRITER_BATCH", T_INT, OFF(writer_batch_max), "N",
      "Most writes committed together by the writer thread (default 256)."},
     {"writer-delay", "W3_WRITER_DELAY", T_DOUBLE, OFF(writer_delay_s), "SECONDS",
-     "How long the writer waits to gather a batch (default 0.002)."},
+     "How long the writer waits to gather a batch (default 0: a batch is what\n"
+     "queued while the previous commit ran)."},
     {"shutdown-grace", "W3_SHUTDOWN_GRACE", T_DOUBLE, OFF(shutdown_grace_s), "SECONDS",
      "On SIGTERM, time given to in-flight requests (default 5)."},
     {"xml-body-max", "W3_XML_BODY_MAX", T_SIZE, OFF(xml_body_max), "BYTES", "Largest /fs/xml body (default 262144)."},
@@ -165,7 +166,7 @@ void srv_config_defaults(srv_config_t *c)
     c->request_timeout_s = 10;
     c->db_busy_timeout_ms = 1000;
     c->writer_batch_max = 256;
-    c->writer_delay_s = 0.002;
+    c->writer_delay_s = 0;
     c->shutdown_grace_s = 5;
     c->xml_body_max = 256 * 1024;
     c->cdr_body_max = 4 * 1024 * 1024;

@@ -159,7 +159,8 @@ writer_t *writer_create(const char *db_path, const writer_opts_t *o, char **err)
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
     pthread_cond_init(&w->sync_cond, NULL);
-    if (db_conn_open(db_path, false, o->busy_timeout_ms, &w->db, err) != 0)
+    if (db_conn_open(db_path, false, o->busy_timeout_ms, &w->db, err) != 0 ||
+        db_conn_checkpoint_offload(w->db, db_path, o->busy_timeout_ms, err) != 0)
         goto fail;
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
         *err = xstrdup("cannot start the writer thread");
