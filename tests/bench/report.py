@@ -76,14 +76,15 @@ def cmd_wrkline(a):
     if a.send_seconds:  # stop=: requests were sent during the first send_seconds only
         d["send_seconds"] = float(a.send_seconds)
         d["rps_sending"] = req / float(a.send_seconds)
-    # per thread: w3voipd creates its writer thread before its workers, so
-    # by thread id: main, writer, workers… (bench_bare: main, workers…)
+    # per thread: w3voipd starts its checkpoint thread, then its writer
+    # thread, then its workers, so by thread id: main, checkpoint, writer,
+    # workers… (bench_bare: main, workers…)
     def ticks(s):
         return {int(t): int(v) for t, v in (x.split(":") for x in s.split(",") if ":" in x)}
     tb, ta = ticks(a.threads_before), ticks(a.threads_after)
     tids = sorted(ta)
     if tids and base:
-        roles = ["main"] + (["writer"] if a.srv != "bare" else [])
+        roles = ["main"] + (["checkpoint", "writer"] if a.srv != "bare" else [])
         cpu = {}
         for i, tid in enumerate(tids):
             role = roles[i] if i < len(roles) else "workers"
@@ -455,8 +456,9 @@ def cmd_markdown(a):
           "taken. *Durable CDRs/s*: rows of the run ÷ the span of their `received_at` (stamped inside the committed "
           "transaction). *Missing*: acknowledged (2xx) uuids not in `voip_cdr`.")
         w("")
-        w("*CPU/CDR* is split by thread: the HTTP workers (receive, parse the JSON, answer) and the single writer "
-          "thread (SQLite: attribution queries, INSERT, COMMIT with fdatasync).")
+        w("*CPU/CDR* is split by thread: the HTTP workers (receive, parse the JSON, answer), the single writer "
+          "thread (SQLite: attribution queries, INSERT, COMMIT with fdatasync) and the checkpoint thread (copies "
+          "the WAL into the database file).")
         w("")
         bare_runs = sel("cdr_bare", srv="bare")
         if bare_runs:
@@ -487,18 +489,18 @@ def cmd_markdown(a):
                     fus(med([r["p99_us"] for r in rs])), fus(cpu), fnum(per_core(cpu)), ratio,
                     sum(r["non2xx"] for r in rs), sum(r["errors"] for r in rs)))
             w("")
-        w("| run | 2xx | non-2xx | errors | rows | rows = 2xx? | missing | durable CDRs/s | p50 | p99 | CPU/CDR | workers | writer |")
-        w("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        w("| run | 2xx | non-2xx | errors | rows | rows = 2xx? | missing | durable CDRs/s | p50 | p99 | CPU/CDR | workers | writer | checkpoint |")
+        w("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in sorted(cdr_runs, key=lambda x: x["rep"]):
             c = next((c for c in cdrchecks if str(c["rep"]) == str(r["rep"])), None)
             if not c:
                 continue
             tc = r.get("thread_cpu_us_per_req", {})
-            w("| %s | %s | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s |" % (
+            w("| %s | %s | %d | %d | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
                 r["rep"], fnum(r["ok2xx"]), r["non2xx"], r["errors"], fnum(c["rows"]),
                 "yes" if c["rows"] == r["ok2xx"] and c["distinct"] == c["rows"] else "**no**", c["missing"],
                 fnum(c["durable_per_s"]), fus(r["p50_us"]), fus(r["p99_us"]), fus(r["cpu_us_per_req"]),
-                fus(tc.get("workers")), fus(tc.get("writer"))))
+                fus(tc.get("workers")), fus(tc.get("writer")), fus(tc.get("checkpoint"))))
         cpu = med([r["cpu_us_per_req"] for r in cdr_runs])
         wk = med([r.get("thread_cpu_us_per_req", {}).get("workers") for r in cdr_runs])
         wr = med([r.get("thread_cpu_us_per_req", {}).get("writer") for r in cdr_runs])
