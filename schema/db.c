@@ -25,6 +25,7 @@ static void setup_once(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     db_mem_install();
     sqlite3_initialize();
+    db_vfs_install();
 }
 
 void db_sqlite_setup(void)
@@ -38,7 +39,8 @@ int db_sqlite_open_handle(const char *path, bool create, int busy_ms, sqlite3 **
     sqlite3 *db = NULL;
     db_sqlite_setup();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    /* read-write connections gather their WAL writes (db_vfs.c) */
+    int rc = sqlite3_open_v2(path, &db, flags, DB_VFS_NAME);
     if (rc != SQLITE_OK) {
         *err = errdup("cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         sqlite3_close(db);

@@ -25,6 +25,10 @@ struct db_conn {
     sqlite3_stmt *prov[DB_PROV_CACHE];
 };
 
+/* db_vfs.c: the default VFS with WAL writes gathered per commit, registered
+ * (not as the default) by db_sqlite_setup(). */
+#define DB_VFS_NAME "w3wal"
+void db_vfs_install(void);
 /* A handle as every connection of schema/ is opened (WAL, synchronous=FULL,
  * foreign keys, busy timeout); *err malloc'd on failure. */
 int db_sqlite_open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err);

@@ -1,0 +1,125 @@
+/* db_vfs.c: the read-write connections gather WAL writes, and a commit is
+ * in the WAL file, whole, by the time the commit returns, even with no
+ * sync at all; other connections (default VFS) read every commit; spills,
+ * rewritten frames and rollbacks keep the database intact. */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal/db_sqlite.h"
+#include "harness.h"
+#include "tap.h"
+#include "util.h"
+
+static int last_frames;
+
+static int hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)arg;
+    (void)db;
+    (void)name;
+    last_frames = frames;
+    return SQLITE_OK;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static long long one_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_commits_reach_the_file(const char *dir)
+{
+    char path[512], wal[520];
+    snprintf(path, sizeof(path), "%s/vfs.db", dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    db_conn_t *c = NULL;
+    char *err = NULL;
+    if (!ok(db_conn_open(path, true, 5000, &c, &err) == 0, "open %s", err ? err : ""))
+        return;
+    sqlite3 *h = db_conn_sqlite(c);
+    sqlite3_vfs *vfs = NULL;
+    sqlite3_file_control(h, "main", SQLITE_FCNTL_VFS_POINTER, &vfs);
+    is_str(vfs ? vfs->zName : NULL, DB_VFS_NAME, "the read-write connection uses the w3wal VFS");
+    /* no sync: only the commit-frame rule can put a commit in the file;
+     * no automatic checkpoint: the WAL keeps every frame */
+    sqlite3_exec(h, "PRAGMA synchronous=OFF; CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB)", NULL, NULL, NULL);
+    sqlite3_wal_hook(h, hook, NULL);
+
+    sqlite3 *r = NULL;
+    sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL); /* the default VFS */
+    sqlite3_stmt *ins = NULL;
+    sqlite3_prepare_v2(h, "INSERT INTO t (i, b) VALUES (?1, randomblob(?2))", -1, &ins, NULL);
+    /* 1 page, a few pages, and more than one buffer (128 KiB) in one commit */
+    static const int sizes[] = {10, 5000, 12123, 70000, 300000, 40, 131072};
+    int whole = 0, seen = 0;
+    for (int i = 0; i < (int)W3_ARRAY_LEN(sizes); i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_int(ins, 1, i);
+        sqlite3_bind_int(ins, 2, sizes[i]);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            continue;
+        whole += file_size(wal) == 32 + (long long)last_frames * (4096 + 24);
+        char q[96];
+        snprintf(q, sizeof(q), "SELECT length(b) FROM t WHERE i = %d", i);
+        seen += one_int(r, q) == sizes[i];
+    }
+    sqlite3_finalize(ins);
+    is_int(whole, W3_ARRAY_LEN(sizes), "after every commit the WAL file holds all its frames (32 + frames x 4120)");
+    is_int(seen, W3_ARRAY_LEN(sizes), "another connection reads every commit right after it");
+
+    /* a transaction larger than the page cache: pages spill into the WAL,
+     * are read back and written again before the commit */
+    sqlite3_exec(h, "PRAGMA cache_size=4", NULL, NULL, NULL);
+    int rc = sqlite3_exec(h,
+                          "BEGIN; CREATE TABLE s (k INTEGER PRIMARY KEY, v TEXT);"
+                          "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) "
+                          "INSERT INTO s SELECT x, printf('%0200d', x) FROM n;"
+                          "UPDATE s SET v = printf('%0300d', k + 1);"
+                          "COMMIT",
+                          NULL, NULL, NULL);
+    is_int(rc, SQLITE_OK, "a spilling transaction commits");
+    is_int(one_int(r, "SELECT count(*) FROM s WHERE v = printf('%0300d', k + 1)"), 3000,
+           "another connection reads all of it, updated");
+    is_int(file_size(wal), 32 + (long long)last_frames * (4096 + 24), "... and the WAL holds all its frames");
+
+    rc = sqlite3_exec(h, "BEGIN; DELETE FROM s; INSERT INTO t (i, b) VALUES (99, zeroblob(90000)); ROLLBACK", NULL,
+                      NULL, NULL);
+    is_int(rc, SQLITE_OK, "a rolled-back transaction");
+    is_int(one_int(r, "SELECT count(*) FROM s"), 3000, "... changes nothing another connection sees");
+    is_int(one_int(r, "SELECT count(*) FROM t WHERE i = 99"), 0, "... not even its insert");
+    sqlite3_close(r);
+    db_conn_close(c);
+
+    /* everything is in the database file after the close */
+    r = NULL;
+    sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL);
+    char *ic = h_sql_text(path, "PRAGMA integrity_check");
+    is_str(ic, "ok", "integrity_check after the close");
+    free(ic);
+    is_int(one_int(r, "SELECT sum(length(b)) FROM t"), 10 + 5000 + 12123 + 70000 + 300000 + 40 + 131072,
+           "every blob, whole");
+    sqlite3_close(r);
+}
+
+int main(void)
+{
+    char *dir = h_tmpdir();
+    test_commits_reach_the_file(dir);
+    h_rmrf(dir);
+    free(dir);
+    return tap_done();
+}
