@@ -27,7 +27,7 @@
 
 #define CKPT_FRAMES 1000 /* SQLite's own autocheckpoint threshold */
 #define CKPT_INLINE_FRAMES (4 * CKPT_FRAMES)
-#define CKPT_STEP CKPT_FRAMES /* measured: 250 cost the thread 40 % more CPU per CDR */
+#define CKPT_STEP (CKPT_FRAMES / 2) /* 250: the thread 40 % more CPU; 1000: the writer's remainder doubles CDR p99 */
 
 struct db_ckpt {
     sqlite3 *h; /* the thread's connection */
