@@ -268,7 +268,12 @@ typedef struct db_cdr {
     char *disposition;
     char *recording_url;
     char *hangup_cause;
+    /* the whole document, meta_json_len bytes (not necessarily followed by
+     * a NUL); when meta_json_borrowed it points into the caller's body,
+     * which outlives the record, and cdr_rec_free leaves it alone */
     char *meta_json;
+    size_t meta_json_len;
+    bool meta_json_borrowed;
     long long config_gen; /* the w3_config_gen the call carried, -1 when absent */
     char *raw_body;       /* the body as received when its text had to be repaired, else NULL */
     size_t raw_body_len;

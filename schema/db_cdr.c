@@ -90,12 +90,12 @@ static int exists2(db_conn_t *db, int q, const char *a, const char *b)
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* "sha256:<hex>" of the document, in out[72]. */
-static void body_digest(const char *doc, char out[72])
+/* "sha256:<hex>" of the len bytes of doc, in out[72]. */
+static void body_digest(const char *doc, size_t len, char out[72])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    EVP_Digest(doc ? doc : "", doc ? strlen(doc) : 0, md, &n, EVP_sha256(), NULL);
+    EVP_Digest(doc ? doc : "", doc ? len : 0, md, &n, EVP_sha256(), NULL);
     memcpy(out, "sha256:", 7);
     for (unsigned int i = 0; i < 32; i++)
         snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
@@ -171,15 +171,15 @@ int db_cdr_store(db_conn_t *db, const db_cdr_t *c, db_cdr_result_t *res)
      * again: '' for the core, the digest of the document for the leg */
     char digest[72] = "";
     if (c->fs_uuid == NULL || *c->fs_uuid == '\0')
-        body_digest(c->meta_json, digest);
+        body_digest(c->meta_json, c->meta_json_len, digest);
     sqlite3_bind_text(st, 20, c->fs_core_uuid ? c->fs_core_uuid : "", -1, SQLITE_TRANSIENT);
     bind(st, 21, digest[0] ? digest : c->fs_uuid);
     sqlite3_bind_int(st, 22, res->attributed);
     bind(st, 23, res->note[0] ? res->note : NULL);
     /* the two large values (the whole CDR) are not copied: the caller's
      * record outlives this step, and the next use clears the bindings */
-    if (c->meta_json && *c->meta_json)
-        sqlite3_bind_text(st, 24, c->meta_json, -1, SQLITE_STATIC);
+    if (c->meta_json && c->meta_json_len > 0)
+        sqlite3_bind_text(st, 24, c->meta_json, (int)c->meta_json_len, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 24);
     if (c->raw_body)

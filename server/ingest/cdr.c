@@ -422,8 +422,15 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
         if (v.json) {
             r->fs_core_uuid = cdr_json_string(v.json, cdr_json_get(v.json, CDR_JSON_ROOT, "core-uuid"), NULL);
             /* the text as received: it parsed, so it is JSON, and
-             * re-serialising it cost a fifth of the ingest CPU */
-            r->meta_json = xstrndup(v.text, v.text_len);
+             * re-serialising it cost a fifth of the ingest CPU; not even
+             * copied when it is the caller's body itself */
+            if (v.text >= body && v.text + v.text_len == body + len) {
+                r->meta_json = (char *)v.text;
+                r->meta_json_borrowed = true;
+            } else {
+                r->meta_json = xstrndup(v.text, v.text_len);
+            }
+            r->meta_json_len = v.text_len;
         } else {
             xmlChar *core = xmlGetProp(xmlDocGetRootElement(v.xml), BAD_CAST "core-uuid");
             r->fs_core_uuid = xstrdup((const char *)core);
@@ -437,8 +444,9 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
             r->meta_json = json_dumps(o, JSON_COMPACT);
             json_decref(o);
             xmlFree(dump);
+            W3_CHECK_ALLOC(r->meta_json);
+            r->meta_json_len = strlen(r->meta_json);
         }
-        W3_CHECK_ALLOC(r->meta_json);
         if (repaired) { /* the bytes as received, beside the repaired text */
             r->raw_body = xmalloc(len ? len : 1);
             memcpy(r->raw_body, body, len);
@@ -455,6 +463,11 @@ int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *r, con
 
 void cdr_rec_free(cdr_rec_t *r)
 {
+    if (r->meta_json_borrowed) {
+        r->meta_json = NULL;
+        r->meta_json_borrowed = false;
+    }
+    r->meta_json_len = 0;
     char **f[] = {&r->fs_core_uuid,     &r->fs_uuid,      &r->leg,       &r->call_id,         &r->sip_call_id,
                   &r->direction,        &r->from_uri,     &r->to_uri,    &r->did_e164,        &r->ext_number,
                   &r->user_id,          &r->start_ts,     &r->answer_ts, &r->end_ts,          &r->disposition,

@@ -34,7 +34,9 @@
 /* The record is the data-access layer's CDR row. */
 typedef db_cdr_t cdr_rec_t;
 
-/* 0, or -EINVAL with *why naming what did not parse. query may be NULL. */
+/* 0, or -EINVAL with *why naming what did not parse. query may be NULL.
+ * The record may point into body (meta_json, when meta_json_borrowed): keep
+ * body alive and unchanged until cdr_rec_free(rec). */
 int cdr_parse(const char *body, size_t len, const char *query, cdr_rec_t *rec, const char **why);
 void cdr_rec_free(cdr_rec_t *rec);
 /* µs since the epoch → "YYYY-MM-DDTHH:MM:SS.mmmZ" in out[32]; false when 0/bad. */

@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* meta_json is stored as is and served by the API: valid JSON */
         FUZZ_CHECK(rec.meta_json != NULL);
         json_error_t err;
-        json_t *j = json_loads(rec.meta_json, 0, &err);
+        json_t *j = json_loadb(rec.meta_json, rec.meta_json_len, 0, &err);
         FUZZ_CHECK(j != NULL && json_is_object(j));
         json_decref(j);
     } else {

@@ -20,6 +20,7 @@
 #include "cdr.h"
 #include "harness.h"
 #include "tap.h"
+#include "util.h"
 
 typedef enum { ONE_PROFILE, NEWEST_FIRST, OLDEST_FIRST } shape_t;
 
@@ -118,9 +119,41 @@ static char *xml_cdr(shape_t shape, size_t *len)
     return out;
 }
 
+/* The document kept as meta_json: the body itself when it is the raw JSON,
+ * a copy when it had to be decoded; the same bytes either way. */
+static void test_meta_json(void)
+{
+    size_t len;
+    char *text = h_capture("cdr-json-a-leg.json", &len);
+    char *exact = malloc(len); /* not NUL-terminated: only len counts */
+    memcpy(exact, text, len);
+    cdr_rec_t r;
+    const char *why = NULL;
+    if (ok(cdr_parse(exact, len, "uuid=df2ca423-c52d-4e77-9e81-2211975e94c9", &r, &why) == 0, "raw JSON parsed")) {
+        ok(r.meta_json_borrowed && r.meta_json == exact, "raw JSON: meta_json is the body itself, not a copy");
+        is_int(r.meta_json_len, len, "... all of it");
+        cdr_rec_free(&r);
+        ok(r.meta_json == NULL && !r.meta_json_borrowed && r.meta_json_len == 0, "freed: nothing left pointing at it");
+    }
+    w3_buf_t form = {0};
+    w3_buf_adds(&form, "cdr=");
+    for (size_t i = 0; i < len; i++)
+        w3_buf_printf(&form, "%%%02X", (unsigned char)text[i]);
+    if (ok(cdr_parse(form.data, form.len, NULL, &r, &why) == 0, "cdr= %%-encoded JSON parsed")) {
+        ok(!r.meta_json_borrowed && r.meta_json != NULL, "decoded: meta_json is its own copy");
+        ok(r.meta_json_len == len && memcmp(r.meta_json, text, len) == 0 && r.meta_json[len] == '\0',
+           "... holding the same bytes as the raw body");
+        cdr_rec_free(&r);
+    }
+    w3_buf_free(&form);
+    free(exact);
+    free(text);
+}
+
 int main(void)
 {
     xmlInitParser();
+    test_meta_json();
     /* with one entry: its context (internal) */
     static const char *const want[] = {"internal", "inbound", "inbound"};
     for (shape_t s = ONE_PROFILE; s <= OLDEST_FIRST; s++) {
