@@ -10,9 +10,11 @@
  * A checkpoint that runs beside commits backfills the frames that existed
  * when it started, so under a steady flood it never catches up, and SQLite
  * only starts the WAL over once every frame is backfilled. The writer
- * therefore still checkpoints itself past CKPT_INLINE_FRAMES: by then the
- * thread has copied all but the last few commits, what is left is small, and
- * the next transaction restarts the WAL (bounded at about 4 x 1000 frames).
+ * therefore still checkpoints itself past CKPT_INLINE_FRAMES, after the
+ * thread's run in progress: by then the thread has copied all but the last
+ * few commits, what is left is small, and the next transaction restarts the
+ * WAL (about 4 x 1000 frames at most; as with SQLite's own checkpoints, a
+ * reader that keeps an old snapshot open holds the WAL back until it ends).
  *
  * Ownership: the db_ckpt_t belongs to the writer's db_conn_t, which frees it
  * in db_conn_close() after closing its own handle. */
@@ -27,15 +29,19 @@
 
 #define CKPT_FRAMES 1000 /* SQLite's own autocheckpoint threshold */
 #define CKPT_INLINE_FRAMES (4 * CKPT_FRAMES)
-#define CKPT_STEP (CKPT_FRAMES / 2) /* 250: the thread 40 % more CPU; 1000: the writer's remainder doubles CDR p99 */
+#define CKPT_STEP                                                                                                      \
+    (CKPT_FRAMES / 2) /* 250: the thread 40 % more CPU; 1000: the writer's remainder doubled the CDR p99 */
 
 struct db_ckpt {
     sqlite3 *h; /* the thread's connection */
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond; /* wanted / writer_turn cleared / stop */
+    pthread_cond_t idle; /* running cleared */
     bool wanted, stop;
+    bool running;          /* the thread is in a checkpoint */
+    bool writer_turn;      /* the writer checkpoints: the thread waits */
     atomic_int backfilled; /* WAL frames copied by the thread's last run */
     atomic_llong background, inline_runs;
 };
@@ -45,11 +51,12 @@ static void *ckpt_main(void *arg)
     db_ckpt_t *k = arg;
     pthread_mutex_lock(&k->lock);
     for (;;) {
-        while (!k->wanted && !k->stop)
+        while ((!k->wanted || k->writer_turn) && !k->stop)
             pthread_cond_wait(&k->cond, &k->lock);
         if (k->stop)
             break;
         k->wanted = false;
+        k->running = true;
         pthread_mutex_unlock(&k->lock);
         /* PASSIVE: never waits for readers or the writer; what it cannot
          * copy yet is copied by the next run */
@@ -59,6 +66,8 @@ static void *ckpt_main(void *arg)
             atomic_fetch_add(&k->background, 1);
         }
         pthread_mutex_lock(&k->lock);
+        k->running = false;
+        pthread_cond_broadcast(&k->idle);
     }
     pthread_mutex_unlock(&k->lock);
     return NULL;
@@ -70,10 +79,19 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     db_ckpt_t *k = arg;
     if (frames >= CKPT_INLINE_FRAMES) {
-        /* SQLITE_BUSY while the thread holds the checkpoint lock: it is not
-         * woken up any more, so the next commit gets it */
+        /* the thread's run in progress (it holds the checkpoint lock) ends
+         * first, and none starts until this one is done */
+        pthread_mutex_lock(&k->lock);
+        k->writer_turn = true;
+        while (k->running)
+            pthread_cond_wait(&k->idle, &k->lock);
+        pthread_mutex_unlock(&k->lock);
         if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
             atomic_fetch_add(&k->inline_runs, 1);
+        pthread_mutex_lock(&k->lock);
+        k->writer_turn = false;
+        pthread_cond_signal(&k->cond);
+        pthread_mutex_unlock(&k->lock);
     } else if (frames >= CKPT_FRAMES) {
         /* a run copies and fsyncs: start one per CKPT_STEP new frames, not
          * one per commit (fewer than backfilled: the WAL started over) */
@@ -104,6 +122,7 @@ void db_ckpt_destroy(db_ckpt_t *k)
     sqlite3_close(k->h);
     pthread_mutex_destroy(&k->lock);
     pthread_cond_destroy(&k->cond);
+    pthread_cond_destroy(&k->idle);
     free(k);
 }
 
@@ -113,6 +132,7 @@ int db_conn_checkpoint_offload(db_conn_t *c, const char *path, int busy_ms, char
     db_ckpt_t *k = xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->cond, NULL);
+    pthread_cond_init(&k->idle, NULL);
     if (c->ckpt != NULL) {
         *err = xstrdup("the connection's checkpoints are already offloaded");
         rc = -EINVAL;

@@ -7,15 +7,26 @@
  * was copied into three times. The bytes and their order are unchanged: the
  * buffer only ever holds one contiguous run that follows what is in the file.
  *
- * It goes to the kernel before anything can depend on it: when the page of a
- * commit frame (a header whose "database size after commit" field is set) has
- * been added — so before SQLite publishes the commit in the WAL index, where
- * other connections look — and before every sync, read, truncate, size query
- * and close, and before a write that does not follow the run. A write error
- * surfaces as SQLITE_IOERR_WRITE of the call that flushed.
+ * The run goes to the kernel before anything can depend on it: with the
+ * page of a commit frame (a header whose "database size after commit" is
+ * set), so a failed write fails that commit as it would have; in
+ * xShmBarrier of the connection's database file (SQLite calls it before it
+ * publishes a commit in the WAL index, where other connections look) and
+ * before any shared-memory unlock there (releasing the write lock after a
+ * commit or a rollback: frames a rolled-back transaction spilled are
+ * written while the lock is still held, as SQLite itself does); before
+ * every sync, read, truncate, size query, file control and close of the WAL
+ * file; and before a write that does not follow the run. A WAL file whose
+ * device has no powersafe overwrite (URI psow=0: SQLite then pads commits
+ * with frames split around a sync) or whose database file is not ours is
+ * written through.
  *
- * Only the read-write connections of schema/ use it (db_sqlite_open_handle);
- * their files other than WAL files are the default VFS's own objects. */
+ * A WAL file finds its database file through sqlite3_filename_database():
+ * the same pointer SQLite passed to the database file's xOpen, one per
+ * connection. Only the read-write connections of schema/ use this VFS
+ * (db_sqlite_open_handle); journals and temporary files are the default
+ * VFS's own objects. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +40,8 @@
 #define RUN_MAX ((1 << 17) - 1)
 #define FRAME_HDR 24
 
+typedef struct db_file db_file_t;
+
 typedef struct wal_file {
     sqlite3_file base;
     sqlite3_file *real; /* the default VFS's file, right after this struct */
@@ -36,10 +49,25 @@ typedef struct wal_file {
     size_t len;
     sqlite3_int64 off; /* file offset of run[0] */
     bool commit_page;  /* the next write is the page of a commit frame */
+    db_file_t *db;     /* its database file, while both are open */
 } wal_file_t;
 
-static sqlite3_vfs *real_vfs;
+struct db_file {
+    sqlite3_file base;
+    sqlite3_file *real;
+    const char *name; /* the pointer SQLite opened it with: the registry key */
+    wal_file_t *wal;
+    db_file_t *next; /* registry */
+};
 
+static sqlite3_vfs *real_vfs;
+/* database files of this VFS that are open, for their WAL files to find */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static db_file_t *registry;
+
+/* On failure the run is dropped: SQLite sees the write fail (the commit
+ * frame's flush fails its commit) and never reads frames past the last
+ * commit it published. */
 static int flush(wal_file_t *f)
 {
     if (f->len == 0)
@@ -49,10 +77,19 @@ static int flush(wal_file_t *f)
     return rc;
 }
 
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
 static int w_close(sqlite3_file *p)
 {
     wal_file_t *f = (wal_file_t *)p;
     int rc = flush(f);
+    pthread_mutex_lock(&registry_lock);
+    if (f->db)
+        f->db->wal = NULL;
+    pthread_mutex_unlock(&registry_lock);
     int rc2 = f->real->pMethods->xClose(f->real);
     free(f->run);
     f->run = NULL;
@@ -66,14 +103,12 @@ static int w_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
     return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, buf, amt, off);
 }
 
-static uint32_t be32(const unsigned char *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 static int w_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
 {
     wal_file_t *f = (wal_file_t *)p;
+    /* a frame header whose "database size after commit" is set: its page,
+     * the next write, ends the transaction's frames and is flushed with
+     * them, so that a failed write fails the commit (SQLite's own order) */
     bool commit_done = f->commit_page;
     f->commit_page = amt == FRAME_HDR && be32((const unsigned char *)buf + 4) != 0;
     if (f->len > 0 && (off != f->off + (sqlite3_int64)f->len || f->len + (size_t)amt > RUN_MAX)) {
@@ -81,7 +116,7 @@ static int w_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
         if (rc != SQLITE_OK)
             return rc;
     }
-    if ((size_t)amt > RUN_MAX)
+    if ((size_t)amt > RUN_MAX) /* never: pages are at most 64 KiB */
         return f->real->pMethods->xWrite(f->real, buf, amt, off);
     if (f->run == NULL)
         f->run = xmalloc(RUN_MAX);
@@ -163,20 +198,204 @@ static const sqlite3_io_methods wal_methods = {
     .xDeviceCharacteristics = w_device_characteristics,
 };
 
+/* The database file: every call passed on; the WAL run is flushed before
+ * the WAL index is published or a lock is released. */
+#define REAL(p) (((db_file_t *)(p))->real)
+
+static void flush_wal_of(sqlite3_file *p, int *rc)
+{
+    wal_file_t *w = ((db_file_t *)p)->wal;
+    if (w && *rc == SQLITE_OK)
+        *rc = flush(w);
+}
+
+static int d_close(sqlite3_file *p)
+{
+    db_file_t *d = (db_file_t *)p;
+    pthread_mutex_lock(&registry_lock);
+    for (db_file_t **q = &registry; *q; q = &(*q)->next)
+        if (*q == d) {
+            *q = d->next;
+            break;
+        }
+    if (d->wal)
+        d->wal->db = NULL;
+    pthread_mutex_unlock(&registry_lock);
+    return d->real->pMethods->xClose(d->real);
+}
+
+static int d_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
+{
+    return REAL(p)->pMethods->xRead(REAL(p), buf, amt, off);
+}
+
+static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
+{
+    return REAL(p)->pMethods->xWrite(REAL(p), buf, amt, off);
+}
+
+static int d_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+    return REAL(p)->pMethods->xTruncate(REAL(p), size);
+}
+
+static int d_sync(sqlite3_file *p, int flags)
+{
+    return REAL(p)->pMethods->xSync(REAL(p), flags);
+}
+
+static int d_file_size(sqlite3_file *p, sqlite3_int64 *size)
+{
+    return REAL(p)->pMethods->xFileSize(REAL(p), size);
+}
+
+static int d_lock(sqlite3_file *p, int lock)
+{
+    return REAL(p)->pMethods->xLock(REAL(p), lock);
+}
+
+static int d_unlock(sqlite3_file *p, int lock)
+{
+    int rc = SQLITE_OK;
+    flush_wal_of(p, &rc);
+    int rc2 = REAL(p)->pMethods->xUnlock(REAL(p), lock);
+    return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int d_check_reserved(sqlite3_file *p, int *out)
+{
+    return REAL(p)->pMethods->xCheckReservedLock(REAL(p), out);
+}
+
+static int d_file_control(sqlite3_file *p, int op, void *arg)
+{
+    return REAL(p)->pMethods->xFileControl(REAL(p), op, arg);
+}
+
+static int d_sector_size(sqlite3_file *p)
+{
+    return REAL(p)->pMethods->xSectorSize(REAL(p));
+}
+
+static int d_device_characteristics(sqlite3_file *p)
+{
+    return REAL(p)->pMethods->xDeviceCharacteristics(REAL(p));
+}
+
+static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void volatile **out)
+{
+    return REAL(p)->pMethods->xShmMap(REAL(p), region, size, extend, out);
+}
+
+static int d_shm_lock(sqlite3_file *p, int offset, int n, int flags)
+{
+    int rc = SQLITE_OK;
+    if (flags & SQLITE_SHM_UNLOCK)
+        flush_wal_of(p, &rc);
+    int rc2 = REAL(p)->pMethods->xShmLock(REAL(p), offset, n, flags);
+    return rc != SQLITE_OK ? rc : rc2;
+}
+
+static void d_shm_barrier(sqlite3_file *p)
+{
+    /* normally empty by now (the commit frame flushed it) */
+    int rc = SQLITE_OK;
+    flush_wal_of(p, &rc);
+    REAL(p)->pMethods->xShmBarrier(REAL(p));
+}
+
+static int d_shm_unmap(sqlite3_file *p, int delete_flag)
+{
+    return REAL(p)->pMethods->xShmUnmap(REAL(p), delete_flag);
+}
+
+static int d_fetch(sqlite3_file *p, sqlite3_int64 off, int amt, void **out)
+{
+    return REAL(p)->pMethods->xFetch(REAL(p), off, amt, out);
+}
+
+static int d_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
+{
+    return REAL(p)->pMethods->xUnfetch(REAL(p), off, page);
+}
+
+static const sqlite3_io_methods db_methods = {
+    .iVersion = 3,
+    .xClose = d_close,
+    .xRead = d_read,
+    .xWrite = d_write,
+    .xTruncate = d_truncate,
+    .xSync = d_sync,
+    .xFileSize = d_file_size,
+    .xLock = d_lock,
+    .xUnlock = d_unlock,
+    .xCheckReservedLock = d_check_reserved,
+    .xFileControl = d_file_control,
+    .xSectorSize = d_sector_size,
+    .xDeviceCharacteristics = d_device_characteristics,
+    .xShmMap = d_shm_map,
+    .xShmLock = d_shm_lock,
+    .xShmBarrier = d_shm_barrier,
+    .xShmUnmap = d_shm_unmap,
+    .xFetch = d_fetch,
+    .xUnfetch = d_unfetch,
+};
+
 static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags, int *out_flags)
 {
     (void)vfs;
+    if (flags & SQLITE_OPEN_MAIN_DB) {
+        db_file_t *d = (db_file_t *)p;
+        memset(d, 0, sizeof(*d));
+        d->real = (sqlite3_file *)(d + 1);
+        int rc = real_vfs->xOpen(real_vfs, name, d->real, flags, out_flags);
+        if (rc != SQLITE_OK) {
+            if (d->real->pMethods)
+                d->real->pMethods->xClose(d->real);
+            return rc;
+        }
+        /* the unix VFS's methods are version 3; a lower version would make
+         * SQLite call methods the default file lacks */
+        if (d->real->pMethods->iVersion < 3) {
+            d->real->pMethods->xClose(d->real);
+            return SQLITE_CANTOPEN;
+        }
+        d->name = name;
+        d->base.pMethods = &db_methods;
+        pthread_mutex_lock(&registry_lock);
+        d->next = registry;
+        registry = d;
+        pthread_mutex_unlock(&registry_lock);
+        return SQLITE_OK;
+    }
     if (!(flags & SQLITE_OPEN_WAL)) /* the default VFS's own object, in our slot */
         return real_vfs->xOpen(real_vfs, name, p, flags, out_flags);
     wal_file_t *f = (wal_file_t *)p;
     memset(f, 0, sizeof(*f));
     f->real = (sqlite3_file *)(f + 1);
     int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
-    if (rc == SQLITE_OK)
-        f->base.pMethods = &wal_methods;
-    else if (f->real->pMethods) /* SQLite closes nothing when p's pMethods is NULL */
-        f->real->pMethods->xClose(f->real);
-    return rc;
+    if (rc != SQLITE_OK) {
+        if (f->real->pMethods) /* SQLite closes nothing when p's pMethods is NULL */
+            f->real->pMethods->xClose(f->real);
+        return rc;
+    }
+    /* without its database file (never seen) nothing would flush the run
+     * before a commit is published, and without powersafe overwrite SQLite
+     * pads a commit with frames split around a sync: write through */
+    const char *db_name = sqlite3_filename_database(name);
+    bool psow = f->real->pMethods->xDeviceCharacteristics(f->real) & SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+    pthread_mutex_lock(&registry_lock);
+    for (db_file_t *d = registry; psow && d; d = d->next)
+        if (d->name == db_name && d->wal == NULL) {
+            d->wal = f;
+            f->db = d;
+            break;
+        }
+    pthread_mutex_unlock(&registry_lock);
+    f->base.pMethods = f->db ? &wal_methods : f->real->pMethods;
+    if (f->db == NULL)
+        memmove(p, f->real, (size_t)real_vfs->szOsFile);
+    return SQLITE_OK;
 }
 
 static int v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
@@ -278,7 +497,8 @@ void db_vfs_install(void)
 {
     real_vfs = sqlite3_vfs_find(NULL);
     W3_CHECK_ALLOC(real_vfs);
-    w3wal.szOsFile = (int)sizeof(wal_file_t) + real_vfs->szOsFile;
+    size_t wrap = sizeof(wal_file_t) > sizeof(db_file_t) ? sizeof(wal_file_t) : sizeof(db_file_t);
+    w3wal.szOsFile = (int)wrap + real_vfs->szOsFile;
     w3wal.mxPathname = real_vfs->mxPathname;
     sqlite3_vfs_register(&w3wal, 0);
 }

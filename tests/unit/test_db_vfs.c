@@ -115,10 +115,52 @@ static void test_commits_reach_the_file(const char *dir)
     sqlite3_close(r);
 }
 
+/* A transaction that spilled frames and rolled back, then another
+ * connection committing at the same WAL offsets: the spilled frames must not
+ * reach the file after the write lock is released (they would overwrite the
+ * other connection's committed frames). */
+static void test_rollback_then_other_writer(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/rb.db", dir);
+    db_conn_t *a = NULL, *b = NULL;
+    char *err = NULL;
+    if (!ok(db_conn_open(path, true, 5000, &a, &err) == 0 && db_conn_open(path, false, 5000, &b, &err) == 0,
+            "two read-write connections"))
+        return;
+    sqlite3 *ha = db_conn_sqlite(a), *hb = db_conn_sqlite(b);
+    sqlite3_exec(ha, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", NULL, NULL, NULL);
+    sqlite3_wal_autocheckpoint(ha, 0);
+    sqlite3_wal_autocheckpoint(hb, 0);
+    sqlite3_exec(ha, "PRAGMA cache_size=4", NULL, NULL, NULL);
+    int rc = sqlite3_exec(ha,
+                          "BEGIN; WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 60) "
+                          "INSERT INTO t SELECT x, printf('%0500d', x) FROM n; ROLLBACK",
+                          NULL, NULL, NULL);
+    is_int(rc, SQLITE_OK, "a spilling transaction rolled back");
+    rc = sqlite3_exec(hb,
+                      "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) "
+                      "INSERT INTO t SELECT x, printf('b%0200d', x) FROM n",
+                      NULL, NULL, NULL);
+    is_int(rc, SQLITE_OK, "the other connection commits after it");
+    db_conn_close(a); /* not the last connection: no checkpoint */
+    char *n = h_sql_text(path, "SELECT count(*) || ' ' || sum(v = printf('b%0200d', k)) FROM t");
+    is_str(n, "3000 3000", "the other connection's rows are intact, read by a third connection");
+    free(n);
+    char *ic = h_sql_text(path, "PRAGMA integrity_check");
+    is_str(ic, "ok", "integrity_check");
+    free(ic);
+    db_conn_close(b);
+    n = h_sql_text(path, "SELECT count(*) FROM t WHERE v = printf('b%0200d', k)");
+    is_str(n, "3000", "after the last close too");
+    free(n);
+}
+
 int main(void)
 {
     char *dir = h_tmpdir();
     test_commits_reach_the_file(dir);
+    test_rollback_then_other_writer(dir);
     h_rmrf(dir);
     free(dir);
     return tap_done();
