@@ -124,7 +124,10 @@ start_w3() { # name db [VAR=value…]
     local name=$1 db=$2
     shift 2
     rm -f "$WORK/$name.port"
-    "${SERVER_ENV[@]}" "$@" "$W3VOIPD" --db "$db" --jwt-key "$WORK/jwt.key" \
+    # --header-timeout 10: wrk opens its connections again during the 2 s
+    # of silence that end a CDR run (stop=) and sends nothing on them; the
+    # default 2 s would close them just as wrk ends and count read errors
+    "${SERVER_ENV[@]}" "$@" "$W3VOIPD" --db "$db" --jwt-key "$WORK/jwt.key" --header-timeout 10 \
         --fs-credentials-file "$WORK/fs.cred" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
         --workers "$NPROC" --log-file "$WORK/$name.log" --pidfile "$WORK/$name.pid" \
         </dev/null >>"$WORK/$name.stderr" 2>&1 &
