@@ -128,17 +128,15 @@ void db_ckpt_destroy(db_ckpt_t *k)
 
 int db_conn_checkpoint_offload(db_conn_t *c, const char *path, int busy_ms, char **err)
 {
-    int rc = 0;
+    if (c->ckpt != NULL) {
+        *err = xstrdup("the connection's checkpoints are already offloaded");
+        return -EINVAL;
+    }
     db_ckpt_t *k = xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->lock, NULL);
     pthread_cond_init(&k->cond, NULL);
     pthread_cond_init(&k->idle, NULL);
-    if (c->ckpt != NULL) {
-        *err = xstrdup("the connection's checkpoints are already offloaded");
-        rc = -EINVAL;
-        goto out;
-    }
-    rc = db_sqlite_open_handle(path, false, busy_ms, &k->h, err);
+    int rc = db_sqlite_open_handle(path, false, busy_ms, &k->h, err);
     if (rc != 0)
         goto out;
     if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {

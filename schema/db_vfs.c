@@ -42,19 +42,24 @@
 
 typedef struct db_file db_file_t;
 
-typedef struct wal_file {
+/* Both kinds of file this VFS wraps start with this: SQLite's slot, and the
+ * default VFS's file right after the wrapper. */
+typedef struct wrap {
     sqlite3_file base;
-    sqlite3_file *real; /* the default VFS's file, right after this struct */
+    sqlite3_file *real;
+} wrap_t;
+
+typedef struct wal_file {
+    wrap_t w;
     unsigned char *run;
     size_t len;
     sqlite3_int64 off; /* file offset of run[0] */
     bool commit_page;  /* the next write is the page of a commit frame */
-    db_file_t *db;     /* its database file, while both are open */
+    db_file_t *db;     /* its database file, while both are open; NULL: write through */
 } wal_file_t;
 
 struct db_file {
-    sqlite3_file base;
-    sqlite3_file *real;
+    wrap_t w;
     const char *name; /* the pointer SQLite opened it with: the registry key */
     wal_file_t *wal;
     db_file_t *next; /* registry */
@@ -65,6 +70,8 @@ static sqlite3_vfs *real_vfs;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static db_file_t *registry;
 
+#define REAL(p) (((wrap_t *)(p))->real)
+
 /* On failure the run is dropped: SQLite sees the write fail (the commit
  * frame's flush fails its commit) and never reads frames past the last
  * commit it published. */
@@ -72,7 +79,7 @@ static int flush(wal_file_t *f)
 {
     if (f->len == 0)
         return SQLITE_OK;
-    int rc = f->real->pMethods->xWrite(f->real, f->run, (int)f->len, f->off);
+    int rc = REAL(f)->pMethods->xWrite(REAL(f), f->run, (int)f->len, f->off);
     f->len = 0;
     return rc;
 }
@@ -82,6 +89,63 @@ static uint32_t be32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+/* Calls passed on unchanged, for both kinds of file. */
+static int pass_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
+{
+    return REAL(p)->pMethods->xRead(REAL(p), buf, amt, off);
+}
+
+static int pass_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
+{
+    return REAL(p)->pMethods->xWrite(REAL(p), buf, amt, off);
+}
+
+static int pass_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+    return REAL(p)->pMethods->xTruncate(REAL(p), size);
+}
+
+static int pass_sync(sqlite3_file *p, int flags)
+{
+    return REAL(p)->pMethods->xSync(REAL(p), flags);
+}
+
+static int pass_file_size(sqlite3_file *p, sqlite3_int64 *size)
+{
+    return REAL(p)->pMethods->xFileSize(REAL(p), size);
+}
+
+static int pass_lock(sqlite3_file *p, int lock)
+{
+    return REAL(p)->pMethods->xLock(REAL(p), lock);
+}
+
+static int pass_unlock(sqlite3_file *p, int lock)
+{
+    return REAL(p)->pMethods->xUnlock(REAL(p), lock);
+}
+
+static int pass_check_reserved(sqlite3_file *p, int *out)
+{
+    return REAL(p)->pMethods->xCheckReservedLock(REAL(p), out);
+}
+
+static int pass_file_control(sqlite3_file *p, int op, void *arg)
+{
+    return REAL(p)->pMethods->xFileControl(REAL(p), op, arg);
+}
+
+static int pass_sector_size(sqlite3_file *p)
+{
+    return REAL(p)->pMethods->xSectorSize(REAL(p));
+}
+
+static int pass_device_characteristics(sqlite3_file *p)
+{
+    return REAL(p)->pMethods->xDeviceCharacteristics(REAL(p));
+}
+
+/* The WAL file: the run flushed before the call is passed on. */
 static int w_close(sqlite3_file *p)
 {
     wal_file_t *f = (wal_file_t *)p;
@@ -90,7 +154,7 @@ static int w_close(sqlite3_file *p)
     if (f->db)
         f->db->wal = NULL;
     pthread_mutex_unlock(&registry_lock);
-    int rc2 = f->real->pMethods->xClose(f->real);
+    int rc2 = REAL(f)->pMethods->xClose(REAL(f));
     free(f->run);
     f->run = NULL;
     return rc != SQLITE_OK ? rc : rc2;
@@ -98,9 +162,8 @@ static int w_close(sqlite3_file *p)
 
 static int w_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
 {
-    wal_file_t *f = (wal_file_t *)p;
-    int rc = flush(f);
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, buf, amt, off);
+    int rc = flush((wal_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_read(p, buf, amt, off);
 }
 
 static int w_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
@@ -111,13 +174,13 @@ static int w_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
      * them, so that a failed write fails the commit (SQLite's own order) */
     bool commit_done = f->commit_page;
     f->commit_page = amt == FRAME_HDR && be32((const unsigned char *)buf + 4) != 0;
-    if (f->len > 0 && (off != f->off + (sqlite3_int64)f->len || f->len + (size_t)amt > RUN_MAX)) {
+    if (f->len > 0 && (f->db == NULL || off != f->off + (sqlite3_int64)f->len || f->len + (size_t)amt > RUN_MAX)) {
         int rc = flush(f);
         if (rc != SQLITE_OK)
             return rc;
     }
-    if ((size_t)amt > RUN_MAX) /* never: pages are at most 64 KiB */
-        return f->real->pMethods->xWrite(f->real, buf, amt, off);
+    if (f->db == NULL || (size_t)amt > RUN_MAX) /* pages are at most 64 KiB */
+        return pass_write(p, buf, amt, off);
     if (f->run == NULL)
         f->run = xmalloc(RUN_MAX);
     if (f->len == 0)
@@ -129,59 +192,30 @@ static int w_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
 
 static int w_truncate(sqlite3_file *p, sqlite3_int64 size)
 {
-    wal_file_t *f = (wal_file_t *)p;
-    int rc = flush(f);
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xTruncate(f->real, size);
+    int rc = flush((wal_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_truncate(p, size);
 }
 
 static int w_sync(sqlite3_file *p, int flags)
 {
-    wal_file_t *f = (wal_file_t *)p;
-    int rc = flush(f);
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xSync(f->real, flags);
+    int rc = flush((wal_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_sync(p, flags);
 }
 
 static int w_file_size(sqlite3_file *p, sqlite3_int64 *size)
 {
-    wal_file_t *f = (wal_file_t *)p;
-    int rc = flush(f);
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
-}
-
-/* A WAL file is never locked, mapped or given shared memory by SQLite (the
- * database file carries those); these only pass the calls on. */
-static int w_lock(sqlite3_file *p, int lock)
-{
-    return ((wal_file_t *)p)->real->pMethods->xLock(((wal_file_t *)p)->real, lock);
-}
-
-static int w_unlock(sqlite3_file *p, int lock)
-{
-    return ((wal_file_t *)p)->real->pMethods->xUnlock(((wal_file_t *)p)->real, lock);
-}
-
-static int w_check_reserved(sqlite3_file *p, int *out)
-{
-    return ((wal_file_t *)p)->real->pMethods->xCheckReservedLock(((wal_file_t *)p)->real, out);
+    int rc = flush((wal_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_file_size(p, size);
 }
 
 static int w_file_control(sqlite3_file *p, int op, void *arg)
 {
-    wal_file_t *f = (wal_file_t *)p;
-    int rc = flush(f);
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xFileControl(f->real, op, arg);
+    int rc = flush((wal_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_file_control(p, op, arg);
 }
 
-static int w_sector_size(sqlite3_file *p)
-{
-    return ((wal_file_t *)p)->real->pMethods->xSectorSize(((wal_file_t *)p)->real);
-}
-
-static int w_device_characteristics(sqlite3_file *p)
-{
-    return ((wal_file_t *)p)->real->pMethods->xDeviceCharacteristics(((wal_file_t *)p)->real);
-}
-
+/* A WAL file is never locked, mapped or given shared memory by SQLite (the
+ * database file carries those). */
 static const sqlite3_io_methods wal_methods = {
     .iVersion = 1,
     .xClose = w_close,
@@ -190,23 +224,20 @@ static const sqlite3_io_methods wal_methods = {
     .xTruncate = w_truncate,
     .xSync = w_sync,
     .xFileSize = w_file_size,
-    .xLock = w_lock,
-    .xUnlock = w_unlock,
-    .xCheckReservedLock = w_check_reserved,
+    .xLock = pass_lock,
+    .xUnlock = pass_unlock,
+    .xCheckReservedLock = pass_check_reserved,
     .xFileControl = w_file_control,
-    .xSectorSize = w_sector_size,
-    .xDeviceCharacteristics = w_device_characteristics,
+    .xSectorSize = pass_sector_size,
+    .xDeviceCharacteristics = pass_device_characteristics,
 };
 
-/* The database file: every call passed on; the WAL run is flushed before
- * the WAL index is published or a lock is released. */
-#define REAL(p) (((db_file_t *)(p))->real)
-
-static void flush_wal_of(sqlite3_file *p, int *rc)
+/* The database file: its WAL's run flushed before the WAL index is
+ * published or a lock is released. */
+static int flush_wal_of(sqlite3_file *p)
 {
     wal_file_t *w = ((db_file_t *)p)->wal;
-    if (w && *rc == SQLITE_OK)
-        *rc = flush(w);
+    return w ? flush(w) : SQLITE_OK;
 }
 
 static int d_close(sqlite3_file *p)
@@ -221,65 +252,14 @@ static int d_close(sqlite3_file *p)
     if (d->wal)
         d->wal->db = NULL;
     pthread_mutex_unlock(&registry_lock);
-    return d->real->pMethods->xClose(d->real);
-}
-
-static int d_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
-{
-    return REAL(p)->pMethods->xRead(REAL(p), buf, amt, off);
-}
-
-static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
-{
-    return REAL(p)->pMethods->xWrite(REAL(p), buf, amt, off);
-}
-
-static int d_truncate(sqlite3_file *p, sqlite3_int64 size)
-{
-    return REAL(p)->pMethods->xTruncate(REAL(p), size);
-}
-
-static int d_sync(sqlite3_file *p, int flags)
-{
-    return REAL(p)->pMethods->xSync(REAL(p), flags);
-}
-
-static int d_file_size(sqlite3_file *p, sqlite3_int64 *size)
-{
-    return REAL(p)->pMethods->xFileSize(REAL(p), size);
-}
-
-static int d_lock(sqlite3_file *p, int lock)
-{
-    return REAL(p)->pMethods->xLock(REAL(p), lock);
+    return REAL(d)->pMethods->xClose(REAL(d));
 }
 
 static int d_unlock(sqlite3_file *p, int lock)
 {
-    int rc = SQLITE_OK;
-    flush_wal_of(p, &rc);
-    int rc2 = REAL(p)->pMethods->xUnlock(REAL(p), lock);
+    int rc = flush_wal_of(p);
+    int rc2 = pass_unlock(p, lock);
     return rc != SQLITE_OK ? rc : rc2;
-}
-
-static int d_check_reserved(sqlite3_file *p, int *out)
-{
-    return REAL(p)->pMethods->xCheckReservedLock(REAL(p), out);
-}
-
-static int d_file_control(sqlite3_file *p, int op, void *arg)
-{
-    return REAL(p)->pMethods->xFileControl(REAL(p), op, arg);
-}
-
-static int d_sector_size(sqlite3_file *p)
-{
-    return REAL(p)->pMethods->xSectorSize(REAL(p));
-}
-
-static int d_device_characteristics(sqlite3_file *p)
-{
-    return REAL(p)->pMethods->xDeviceCharacteristics(REAL(p));
 }
 
 static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void volatile **out)
@@ -289,18 +269,14 @@ static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void vol
 
 static int d_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
-    int rc = SQLITE_OK;
-    if (flags & SQLITE_SHM_UNLOCK)
-        flush_wal_of(p, &rc);
+    int rc = flags & SQLITE_SHM_UNLOCK ? flush_wal_of(p) : SQLITE_OK;
     int rc2 = REAL(p)->pMethods->xShmLock(REAL(p), offset, n, flags);
     return rc != SQLITE_OK ? rc : rc2;
 }
 
 static void d_shm_barrier(sqlite3_file *p)
 {
-    /* normally empty by now (the commit frame flushed it) */
-    int rc = SQLITE_OK;
-    flush_wal_of(p, &rc);
+    flush_wal_of(p); /* normally empty by now (the commit frame flushed it) */
     REAL(p)->pMethods->xShmBarrier(REAL(p));
 }
 
@@ -322,17 +298,17 @@ static int d_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
 static const sqlite3_io_methods db_methods = {
     .iVersion = 3,
     .xClose = d_close,
-    .xRead = d_read,
-    .xWrite = d_write,
-    .xTruncate = d_truncate,
-    .xSync = d_sync,
-    .xFileSize = d_file_size,
-    .xLock = d_lock,
+    .xRead = pass_read,
+    .xWrite = pass_write,
+    .xTruncate = pass_truncate,
+    .xSync = pass_sync,
+    .xFileSize = pass_file_size,
+    .xLock = pass_lock,
     .xUnlock = d_unlock,
-    .xCheckReservedLock = d_check_reserved,
-    .xFileControl = d_file_control,
-    .xSectorSize = d_sector_size,
-    .xDeviceCharacteristics = d_device_characteristics,
+    .xCheckReservedLock = pass_check_reserved,
+    .xFileControl = pass_file_control,
+    .xSectorSize = pass_sector_size,
+    .xDeviceCharacteristics = pass_device_characteristics,
     .xShmMap = d_shm_map,
     .xShmLock = d_shm_lock,
     .xShmBarrier = d_shm_barrier,
@@ -341,49 +317,52 @@ static const sqlite3_io_methods db_methods = {
     .xUnfetch = d_unfetch,
 };
 
+/* Opens the default VFS's file behind the wrapper at p. */
+static int open_real(wrap_t *w, sqlite3_filename name, int flags, int *out_flags)
+{
+    w->real = (sqlite3_file *)((char *)w + (flags & SQLITE_OPEN_MAIN_DB ? sizeof(db_file_t) : sizeof(wal_file_t)));
+    int rc = real_vfs->xOpen(real_vfs, name, w->real, flags, out_flags);
+    if (rc != SQLITE_OK && w->real->pMethods) /* SQLite closes nothing when p's pMethods is NULL */
+        w->real->pMethods->xClose(w->real);
+    return rc;
+}
+
 static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int flags, int *out_flags)
 {
     (void)vfs;
+    if (!(flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL))) /* the default VFS's own object, in our slot */
+        return real_vfs->xOpen(real_vfs, name, p, flags, out_flags);
     if (flags & SQLITE_OPEN_MAIN_DB) {
         db_file_t *d = (db_file_t *)p;
         memset(d, 0, sizeof(*d));
-        d->real = (sqlite3_file *)(d + 1);
-        int rc = real_vfs->xOpen(real_vfs, name, d->real, flags, out_flags);
-        if (rc != SQLITE_OK) {
-            if (d->real->pMethods)
-                d->real->pMethods->xClose(d->real);
+        int rc = open_real(&d->w, name, flags, out_flags);
+        if (rc != SQLITE_OK)
             return rc;
-        }
         /* the unix VFS's methods are version 3; a lower version would make
          * SQLite call methods the default file lacks */
-        if (d->real->pMethods->iVersion < 3) {
-            d->real->pMethods->xClose(d->real);
+        if (REAL(d)->pMethods->iVersion < 3) {
+            REAL(d)->pMethods->xClose(REAL(d));
             return SQLITE_CANTOPEN;
         }
         d->name = name;
-        d->base.pMethods = &db_methods;
+        d->w.base.pMethods = &db_methods;
         pthread_mutex_lock(&registry_lock);
         d->next = registry;
         registry = d;
         pthread_mutex_unlock(&registry_lock);
         return SQLITE_OK;
     }
-    if (!(flags & SQLITE_OPEN_WAL)) /* the default VFS's own object, in our slot */
-        return real_vfs->xOpen(real_vfs, name, p, flags, out_flags);
     wal_file_t *f = (wal_file_t *)p;
     memset(f, 0, sizeof(*f));
-    f->real = (sqlite3_file *)(f + 1);
-    int rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
-    if (rc != SQLITE_OK) {
-        if (f->real->pMethods) /* SQLite closes nothing when p's pMethods is NULL */
-            f->real->pMethods->xClose(f->real);
+    int rc = open_real(&f->w, name, flags, out_flags);
+    if (rc != SQLITE_OK)
         return rc;
-    }
     /* without its database file (never seen) nothing would flush the run
      * before a commit is published, and without powersafe overwrite SQLite
-     * pads a commit with frames split around a sync: write through */
+     * pads a commit with frames split around a sync: f->db stays NULL and
+     * every write goes through */
     const char *db_name = sqlite3_filename_database(name);
-    bool psow = f->real->pMethods->xDeviceCharacteristics(f->real) & SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+    bool psow = pass_device_characteristics(p) & SQLITE_IOCAP_POWERSAFE_OVERWRITE;
     pthread_mutex_lock(&registry_lock);
     for (db_file_t *d = registry; psow && d; d = d->next)
         if (d->name == db_name && d->wal == NULL) {
@@ -392,9 +371,7 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int 
             break;
         }
     pthread_mutex_unlock(&registry_lock);
-    f->base.pMethods = f->db ? &wal_methods : f->real->pMethods;
-    if (f->db == NULL)
-        memmove(p, f->real, (size_t)real_vfs->szOsFile);
+    f->w.base.pMethods = &wal_methods;
     return SQLITE_OK;
 }
 
@@ -497,8 +474,8 @@ void db_vfs_install(void)
 {
     real_vfs = sqlite3_vfs_find(NULL);
     W3_CHECK_ALLOC(real_vfs);
-    size_t wrap = sizeof(wal_file_t) > sizeof(db_file_t) ? sizeof(wal_file_t) : sizeof(db_file_t);
-    w3wal.szOsFile = (int)wrap + real_vfs->szOsFile;
+    size_t wrapper = sizeof(wal_file_t) > sizeof(db_file_t) ? sizeof(wal_file_t) : sizeof(db_file_t);
+    w3wal.szOsFile = (int)wrapper + real_vfs->szOsFile;
     w3wal.mxPathname = real_vfs->mxPathname;
     sqlite3_vfs_register(&w3wal, 0);
 }

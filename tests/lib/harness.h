@@ -34,6 +34,12 @@ int h_sql(const char *db, const char *sql);
  * when none). */
 char *h_sql_text(const char *db, const char *sql);
 long long h_sql_int(const char *db, const char *sql);
+/* The first column of the first row of sql on an open handle (a struct
+ * sqlite3 *), -1 when there is none. */
+struct sqlite3;
+long long h_handle_int(struct sqlite3 *db, const char *sql);
+/* A file's size in bytes, -1 when it does not exist. */
+long long h_file_size(const char *path);
 /* A tenant's configuration generation (tenant_id "": the global one), -1 when none. */
 long long h_config_gen(const char *db, const char *tenant_id);
 

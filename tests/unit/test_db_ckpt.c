@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "internal/db_sqlite.h"
@@ -16,12 +15,6 @@
 #define COMMITS 400
 #define BLOB (64 * 1024) /* 16 pages: 400 commits are ~6,800 WAL frames */
 #define FRAME (4096 + 24)
-
-static long long file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
-}
 
 static int insert(sqlite3_stmt *st, int i, const unsigned char *blob)
 {
@@ -57,7 +50,7 @@ static void test_offload(const char *dir)
     int failed = 0;
     for (int i = 0; i < COMMITS; i++) {
         failed += insert(st, i, blob) != 0; /* one autocommit transaction each */
-        long long n = file_size(wal);
+        long long n = h_file_size(wal);
         if (n > wal_max)
             wal_max = n;
     }
@@ -91,8 +84,9 @@ static void test_offload(const char *dir)
     sqlite3_close(r);
 
     db_conn_close(c); /* stops the thread; its close is the last one */
-    is_int(file_size(wal), -1, "closing removes the WAL (everything is in the database file)");
-    ok(file_size(path) >= (long long)COMMITS * BLOB, "the database file holds the rows (%lld bytes)", file_size(path));
+    is_int(h_file_size(wal), -1, "closing removes the WAL (everything is in the database file)");
+    ok(h_file_size(path) >= (long long)COMMITS * BLOB, "the database file holds the rows (%lld bytes)",
+       h_file_size(path));
     char *n = h_sql_text(path, "SELECT count(*) FROM t WHERE length(b) = 65536");
     is_str(n, "400", "reopened: every row is there");
     free(n);

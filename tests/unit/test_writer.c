@@ -277,22 +277,12 @@ struct pragmas {
     const char *call_id;
 };
 
-static long long pragma_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static int pragma_fn(db_conn_t *conn, void *arg)
 {
     sqlite3 *db = db_conn_sqlite(conn);
     struct pragmas *p = arg;
-    p->synchronous = pragma_int(db, "PRAGMA synchronous");
-    p->foreign_keys = pragma_int(db, "PRAGMA foreign_keys");
+    p->synchronous = h_handle_int(db, "PRAGMA synchronous");
+    p->foreign_keys = h_handle_int(db, "PRAGMA foreign_keys");
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         snprintf(p->journal, sizeof(p->journal), "%s", (const char *)sqlite3_column_text(st, 0));
