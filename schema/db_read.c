@@ -30,6 +30,7 @@
 /* a DID's store is its tenant's; and the generation of that tenant */
 #define DID_STORE_OK                                                                                                   \
     "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id), " GEN("d")
+#define FWD(key) "CASE WHEN e.forwarding <> '{}' THEN json_extract(e.forwarding, '$." key "') END"
 #define GEN(row) "COALESCE((SELECT g.gen FROM voip_config_gen g WHERE g.tenant_id = " row ".tenant_id), 0)"
 
 static const char *const sql[ST_COUNT] = {
@@ -42,25 +43,28 @@ static const char *const sql[ST_COUNT] = {
     /* the triggers that step the generation (schema/db.c), all of them */
     [ST_GEN_TRIGGERS] = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'log\\_%' ESCAPE '\\' "
                         "AND sql LIKE '%voip_config_gen%'",
-    [ST_EXT] =
-        "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
-        "e.display_name, e.a1_hash, e.cos, json_extract(e.forwarding, '$.always'), "
-        "json_extract(e.forwarding, '$.busy'), json_extract(e.forwarding, '$.no_answer'), "
-        "json_extract(e.forwarding, '$.no_answer_timeout'), "
-        "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
-        " AND tr.tenant_id = e.tenant_id AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL "
-        " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
-        "e.voicemail_enabled, e.enabled, t.enabled, "
-        /* the tenant on both sides: the extension's store is its tenant's */
-        "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = e.tenant_id), "
-        /* a forwarding object with a duplicated key (before schema v4); the
-         * empty one (most extensions) decided without parsing it, and no
-         * temporary b-tree of a count(DISTINCT) per lookup */
-        "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM json_each(e.forwarding) a, "
-        "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)), " GEN(
-            "e") ", t.sip_domain, t.country_code "
-                 "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND t.sip_domain = e.sip_domain "
-                 "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
+               "e.display_name, e.a1_hash, e.cos, "
+    /* most extensions forward nothing: '{}' is not parsed four times */
+    FWD("always") ", " FWD("busy") ", " FWD("no_answer") ", " FWD(
+        "no_answer_timeout") ", "
+                             "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
+                             " AND tr.tenant_id = e.tenant_id AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL "
+                             " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
+                             "e.voicemail_enabled, e.enabled, t.enabled, "
+                             /* the tenant on both sides: the extension's store is its tenant's */
+                             "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = "
+                             "e.tenant_id), "
+                             /* a forwarding object with a duplicated key (before schema v4); the
+                              * empty one (most extensions) decided without parsing it, and no
+                              * temporary b-tree of a count(DISTINCT) per lookup */
+                             "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM "
+                             "json_each(e.forwarding) a, "
+                             "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)), " GEN(
+                                 "e") ", t.sip_domain, t.country_code "
+                                      "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND "
+                                      "t.sip_domain = e.sip_domain "
+                                      "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
     /* exact E.164 by index; the national form by index once per country

@@ -2,8 +2,10 @@
  * static export). Rendering only: no SQL, no HTTP. Input rows are the plain
  * structs of schema/db.h.
  *
- * Every document is built as an xg_tree.h element tree (attribute values are
- * escaped by its writer, byte for byte as libxml2 did), is serialised one
+ * Directory documents are streamed and dialplan documents built as a small
+ * element tree (a condition is inserted before the one holding the actions),
+ * both by xg_tree.h (one serialiser: attribute values escaped byte for byte
+ * as libxml2 did). Every document is written one
  * element per line without an XML declaration (FreeSWITCH's pre-processor
  * drops any line holding "<?"), and every '$' of a data value
  * is written as the character reference &#36;, so no data can ever form the

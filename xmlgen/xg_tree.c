@@ -4,9 +4,11 @@
  * Building a libxml2 DOM cost a malloc per node, attribute and text, and
  * xmlSaveDoc most of a directory answer's instructions. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "xg_internal.h"
 #include "xg_tree.h"
 
 typedef struct attr {
@@ -255,17 +257,36 @@ static size_t put_high(w3_buf_t *o, const unsigned char *s, size_t left)
     return l;
 }
 
-static void put_value(w3_buf_t *o, const attr_t *a, bool ascii)
+/* The first byte at or after i that the mask says needs escaping (n when
+ * none). Eight bytes at a time: values are mostly identifiers and digits. */
+static size_t skip_plain(const unsigned char *s, size_t i, size_t n, unsigned char mask)
 {
-    unsigned char mask = ESC_ALWAYS | (a->data ? ESC_DATA : 0) | (ascii ? ESC_HIGH : 0);
-    const unsigned char *s = (const unsigned char *)a->value;
-    size_t n = a->value_len, run = 0;
-    for (size_t i = 0; i < n;) {
+    for (; n - i >= 8; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        /* bytes below 0x20 stand for TAB, LF and CR (a few more are
+         * flagged: the byte loop below decides) */
+        uint64_t m = xg_swar_below(w, 0x20) | xg_swar_byte(w, '&') | xg_swar_byte(w, '<') | xg_swar_byte(w, '>') |
+                     xg_swar_byte(w, '"');
+        if (mask & ESC_DATA)
+            m |= xg_swar_byte(w, '$');
+        if (mask & ESC_HIGH)
+            m |= w & XG_SWAR_HIGHS;
+        if (m)
+            break;
+    }
+    while (i < n && (escape_class(s[i]) & mask) == 0)
+        i++;
+    return i;
+}
+
+static void put_value(w3_buf_t *o, const char *value, size_t n, bool data, bool ascii)
+{
+    unsigned char mask = ESC_ALWAYS | (data ? ESC_DATA : 0) | (ascii ? ESC_HIGH : 0);
+    const unsigned char *s = (const unsigned char *)value;
+    size_t run = 0;
+    for (size_t i = skip_plain(s, 0, n, mask); i < n; i = skip_plain(s, i, n, mask)) {
         unsigned char c = s[i];
-        if ((escape_class(c) & mask) == 0) {
-            i++;
-            continue;
-        }
         put(o, (const char *)s + run, i - run);
         switch (c) {
         case '&':
@@ -295,7 +316,7 @@ static void put_value(w3_buf_t *o, const attr_t *a, bool ascii)
         default: {
             /* a data value reached libxml2 as text runs split at each '$' */
             size_t left = n - i;
-            const unsigned char *dollar = a->data ? memchr(s + i, '$', left) : NULL;
+            const unsigned char *dollar = data ? memchr(s + i, '$', left) : NULL;
             if (dollar != NULL)
                 left = (size_t)(dollar - (s + i));
             i += put_high(o, s + i, left) - 1;
@@ -307,50 +328,111 @@ static void put_value(w3_buf_t *o, const attr_t *a, bool ascii)
     put(o, (const char *)s + run, n - run);
 }
 
-static void put_open(w3_buf_t *o, const xg_node_t *n, bool ascii)
+/* ---- the stream: the one serialiser ---------------------------------------- */
+
+/* A caller that breaks the stream's order has a bug no answer may hide. */
+static _Noreturn void misuse(const char *file, int line, const char *what)
 {
-    put(o, "<", 1);
-    put(o, n->name, n->name_len);
-    for (const attr_t *a = n->attrs; a != NULL; a = a->next) {
-        put(o, " ", 1);
-        put(o, a->name, a->name_len);
-        put(o, "=\"", 2);
-        put_value(o, a, ascii);
-        put(o, "\"", 1);
+    fprintf(stderr, "%s:%d: %s\n", file, line, what);
+    abort();
+}
+
+void xg_stream_init(xg_stream_t *s, w3_buf_t *out, int level, bool ascii)
+{
+    *s = (xg_stream_t){.out = out, .level = level < 0 ? 0 : level, .ascii = ascii};
+}
+
+void xg_stream_open_n(xg_stream_t *s, const char *name, size_t len)
+{
+    if (s->depth == XG_STREAM_DEPTH)
+        misuse(__FILE__, __LINE__, "xg_stream: elements nested too deep");
+    if (s->depth > 0) {
+        if (s->tag_open)
+            put(s->out, ">\n", 2);
+        indent(s->out, s->level + s->depth);
     }
+    put(s->out, "<", 1);
+    put(s->out, name, len);
+    s->open[s->depth].name = name;
+    s->open[s->depth].len = len;
+    s->depth++;
+    s->tag_open = true;
+}
+
+void xg_stream_open(xg_stream_t *s, const char *name)
+{
+    xg_stream_open_n(s, name, strlen(name));
+}
+
+static void stream_attr(xg_stream_t *s, const char *name, size_t name_len, const char *value, size_t len, bool data)
+{
+    if (!s->tag_open) /* a programming error: the start tag is written already */
+        misuse(__FILE__, __LINE__, "xg_stream: attribute after a child or a close");
+    put(s->out, " ", 1);
+    put(s->out, name, name_len);
+    put(s->out, "=\"", 2);
+    put_value(s->out, value, len, data, s->ascii);
+    put(s->out, "\"", 1);
+}
+
+void xg_stream_attr(xg_stream_t *s, const char *name, const char *value)
+{
+    stream_attr(s, name, strlen(name), value, strlen(value), true);
+}
+
+void xg_stream_attr_const(xg_stream_t *s, const char *name, const char *value)
+{
+    stream_attr(s, name, strlen(name), value, strlen(value), false);
+}
+
+void xg_stream_close(xg_stream_t *s)
+{
+    if (s->depth == 0)
+        misuse(__FILE__, __LINE__, "xg_stream: close without an open element");
+    s->depth--;
+    if (s->tag_open) {
+        put(s->out, "/>", 2);
+    } else {
+        indent(s->out, s->level + s->depth);
+        put(s->out, "</", 2);
+        put(s->out, s->open[s->depth].name, s->open[s->depth].len);
+        put(s->out, ">", 1);
+    }
+    s->tag_open = false;
+    if (s->depth > 0) /* every element but the first on its own line */
+        put(s->out, "\n", 1);
+}
+
+void xg_stream_close_to(xg_stream_t *s, int depth)
+{
+    while (s->depth > depth)
+        xg_stream_close(s);
 }
 
 /* xmlNodeDumpOutputInternal with format=1, walked without recursion as
- * libxml2 does: every element but root on its own indented line. */
+ * libxml2 does, through the stream. */
 static void write_tree(w3_buf_t *o, const xg_node_t *root, int level, bool ascii)
 {
+    xg_stream_t s;
+    xg_stream_init(&s, o, level, ascii);
     const xg_node_t *n = root;
     for (;;) {
-        if (n != root)
-            indent(o, level);
-        put_open(o, n, ascii);
+        xg_stream_open_n(&s, n->name, n->name_len);
+        for (const attr_t *a = n->attrs; a != NULL; a = a->next)
+            stream_attr(&s, a->name, a->name_len, a->value, a->value_len, a->data);
         if (n->first != NULL) {
-            put(o, ">\n", 2);
-            level++;
             n = n->first;
             continue;
         }
-        put(o, "/>", 2);
         for (;;) {
+            xg_stream_close(&s);
             if (n == root)
                 return;
-            put(o, "\n", 1);
             if (n->next != NULL) {
                 n = n->next;
                 break;
             }
             n = n->parent;
-            if (level > 0)
-                level--;
-            indent(o, level);
-            put(o, "</", 2);
-            put(o, n->name, n->name_len);
-            put(o, ">", 1);
         }
     }
 }

@@ -49,4 +49,36 @@ void xg_doc_write(const xg_doc_t *d, w3_buf_t *out);
  * as a hexadecimal character reference (é → &#xE9;). level < 0 counts as 0. */
 void xg_node_write(const xg_node_t *node, int level, w3_buf_t *out);
 
+/* The stream: elements written straight into a buffer in document order, as
+ * they are opened — no tree, nothing copied — with the bytes of the writers
+ * above (they are the stream, walking the tree). Names are not copied: pass
+ * string literals (or strings that outlive the element). An element's
+ * attributes come right after its open, before any child; the open
+ * elements are closed innermost first. Breaking that order, or nesting more
+ * than XG_STREAM_DEPTH elements, is a programming error: the process
+ * aborts with file:line. level: the indentation of the first element (its
+ * own line is not indented); ascii: non-ASCII characters as hexadecimal
+ * character references (xg_node_write) instead of copied (xg_doc_write).
+ * The stream writes into out and owns nothing. */
+#define XG_STREAM_DEPTH 64
+typedef struct xg_stream {
+    w3_buf_t *out;
+    int level, depth;
+    bool ascii, tag_open;
+    struct {
+        const char *name;
+        size_t len;
+    } open[XG_STREAM_DEPTH];
+} xg_stream_t;
+
+void xg_stream_init(xg_stream_t *s, w3_buf_t *out, int level, bool ascii);
+void xg_stream_open(xg_stream_t *s, const char *name);
+void xg_stream_open_n(xg_stream_t *s, const char *name, size_t len);
+/* As xg_attr (data: '$' as &#36;) and xg_attr_const. */
+void xg_stream_attr(xg_stream_t *s, const char *name, const char *value);
+void xg_stream_attr_const(xg_stream_t *s, const char *name, const char *value);
+void xg_stream_close(xg_stream_t *s);
+/* Closes elements until depth of them are open. */
+void xg_stream_close_to(xg_stream_t *s, int depth);
+
 #endif

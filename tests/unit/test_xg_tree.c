@@ -70,6 +70,13 @@ typedef struct pair {
     xmlNodePtr theirs;
     size_t parent; /* index in the node array */
     int depth;
+    /* the attributes as given, for the stream */
+    size_t nattrs;
+    struct {
+        const char *name;
+        char value[128];
+        bool data;
+    } attrs[3];
 } pair_t;
 
 /* xg_attr as the libxml2 version built it: text runs and &#36; references. */
@@ -121,6 +128,9 @@ static void random_attrs(pair_t *p)
         char v[128];
         random_value(v, sizeof(v));
         bool data = rnd(2);
+        p->attrs[p->nattrs].name = name;
+        memcpy(p->attrs[p->nattrs].value, v, sizeof(v));
+        p->attrs[p->nattrs++].data = data;
         if (data)
             xg_attr(p->ours, name, v);
         else
@@ -139,6 +149,7 @@ static size_t random_tree(xg_doc_t *d, xmlDocPtr doc, pair_t *nodes)
     W3_CHECK_ALLOC(nodes[0].theirs);
     xmlDocSetRootElement(doc, nodes[0].theirs);
     nodes[0].depth = 0;
+    nodes[0].nattrs = 0;
     random_attrs(&nodes[0]);
     bool chain = rnd(8) == 0;
     size_t count = 1, want = chain ? 34 + rnd(6) : 1 + rnd(MAX_NODES - 1);
@@ -165,10 +176,32 @@ static size_t random_tree(xg_doc_t *d, xmlDocPtr doc, pair_t *nodes)
         }
         n->parent = pi;
         n->depth = parent->depth + 1;
+        n->nattrs = 0;
         random_attrs(n);
         count++;
     }
     return count;
+}
+
+/* The same tree through the stream's public calls, in document order (the
+ * order libxml2's tree holds, insertions before a sibling included). */
+static void stream_node(xg_stream_t *s, const pair_t *nodes, size_t count, xmlNodePtr node)
+{
+    const pair_t *p = NULL;
+    for (size_t i = 0; i < count && p == NULL; i++)
+        if (nodes[i].theirs == node)
+            p = &nodes[i];
+    int depth = s->depth;
+    xg_stream_open(s, (const char *)node->name);
+    for (size_t i = 0; i < p->nattrs; i++)
+        if (p->attrs[i].data)
+            xg_stream_attr(s, p->attrs[i].name, p->attrs[i].value);
+        else
+            xg_stream_attr_const(s, p->attrs[i].name, p->attrs[i].value);
+    for (xmlNodePtr c = node->children; c != NULL; c = c->next)
+        stream_node(s, nodes, count, c);
+    /* a leaf is closed by the next open's caller: close_to does both */
+    xg_stream_close_to(s, depth);
 }
 
 static void diag_text(const char *what, const char *s, size_t len)
@@ -183,7 +216,7 @@ static void diag_text(const char *what, const char *s, size_t len)
 }
 
 typedef struct stats {
-    int trees, doc_diffs, node_diffs, deepest;
+    int trees, doc_diffs, node_diffs, stream_diffs, deepest;
     bool seen[8]; /* escapes both writers produced: see marks[] */
 } stats_t;
 
@@ -221,6 +254,20 @@ static void compare_one(stats_t *st)
         }
     }
     note_escapes(st, ours.data);
+
+    /* the stream, called directly, writes the same bytes */
+    w3_buf_t streamed = {0};
+    xg_stream_t s;
+    xg_stream_init(&s, &streamed, 0, false);
+    stream_node(&s, nodes, count, nodes[0].theirs);
+    w3_buf_add(&streamed, "\n", 1);
+    if (s.depth != 0 || streamed.len != ours.len || memcmp(streamed.data, ours.data, ours.len) != 0) {
+        if (st->stream_diffs++ == 0) {
+            printf("# tree %d: the stream differs from xg_doc_write\n", st->trees);
+            diag_text("stream", streamed.data, streamed.len);
+        }
+    }
+    w3_buf_free(&streamed);
     xmlBufferFree(buf);
     w3_buf_free(&ours);
 
@@ -261,6 +308,7 @@ static void test_random_trees(void)
     is_int(st.trees, TREES, "random trees compared");
     is_int(st.doc_diffs, 0, "xg_doc_write equals xmlSaveDoc(FORMAT | NO_DECL, UTF-8) for every tree");
     is_int(st.node_diffs, 0, "xg_node_write equals xmlNodeDump(level, format) for every subtree");
+    is_int(st.stream_diffs, 0, "xg_stream_open/attr/close_to write what xg_doc_write writes, for every tree");
     ok(st.deepest > 31, "some trees are deeper than libxml2's indentation cap (deepest %d)", st.deepest);
     for (size_t i = 0; i < W3_ARRAY_LEN(marks); i++)
         ok(st.seen[i], "the trees exercised %s", marks[i]);

@@ -597,14 +597,15 @@ static void test_output_safe(void)
                                       "<!--#include x-->"};
     for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++)
         ok(!xg_output_safe(bad[i], strlen(bad[i])), "xg_output_safe refuses '%s'", shown(bad[i], strlen(bad[i])));
-    /* at every offset of an eight-byte word the scan reads, in any case */
+    /* at every offset of the two sixteen-byte blocks the scan reads and
+     * across the end of each, in any case */
     static const char *const needles[] = {"$${", "<?", "<iNcLuDe", "</INCLUDE", "<!--#", "x-Pre-Process"};
     int missed = 0;
     for (size_t i = 0; i < W3_ARRAY_LEN(needles); i++)
-        for (size_t at = 0; at < 17; at++) {
-            char doc[64];
-            snprintf(doc, sizeof(doc), "%.*s%s%.*s", (int)at, "<a b=\"xx$ {X-PRE\"/>", needles[i], (int)(at % 5),
-                     "yyyy");
+        for (size_t at = 0; at < 40; at++) {
+            char doc[96];
+            snprintf(doc, sizeof(doc), "%.*s%s%.*s", (int)at, "<a b=\"xx$ {X-PRE\"/>\n  <c d=\"$-x<-\"/>\n  <e/>",
+                     needles[i], (int)(at % 5), "yyyy");
             missed += xg_output_safe(doc, strlen(doc)) || xg_output_safe(doc, strlen(doc) - (at % 5)) ||
                       !xg_output_safe(doc, strlen(doc) - (at % 5) - 1);
         }
