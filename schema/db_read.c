@@ -1,7 +1,9 @@
 /* The per-worker read-only connection: statements are prepared once and
- * reset after each use (bind/step/reset, as lighttpd's mod_webdav does). No
- * cache sits in front of them, so rows written by the sqlite3 CLI are seen by
- * the very next lookup. */
+ * reset after each use (bind/step/reset, as lighttpd's mod_webdav does).
+ * The only memory in front of them is the memo of tenant-level rows
+ * (internal/db_memo.h), kept for one trusted configuration stamp: every
+ * commit of the configuration, the sqlite3 CLI's included, moves the stamp,
+ * so such rows are seen by the very next lookup. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,28 +45,27 @@ static const char *const sql[ST_COUNT] = {
     /* the triggers that step the generation (schema/db.c), all of them */
     [ST_GEN_TRIGGERS] = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'log\\_%' ESCAPE '\\' "
                         "AND sql LIKE '%voip_config_gen%'",
+    /* the extension alone: its tenant and store come from ST_TENANT and
+     * ST_STORE_CID (or the reader's memo of them) */
     [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
                "e.display_name, e.a1_hash, e.cos, "
     /* most extensions forward nothing: '{}' is not parsed four times */
     FWD("always") ", " FWD("busy") ", " FWD("no_answer") ", " FWD(
         "no_answer_timeout") ", "
-                             "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = e.store_id "
-                             " AND tr.tenant_id = e.tenant_id AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL "
-                             " ORDER BY tr.priority, tr.gateway_name LIMIT 1), "
-                             "e.voicemail_enabled, e.enabled, t.enabled, "
-                             /* the tenant on both sides: the extension's store is its tenant's */
-                             "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = e.store_id AND s.tenant_id = "
-                             "e.tenant_id), "
+                             "e.voicemail_enabled, e.enabled, "
                              /* a forwarding object with a duplicated key (before schema v4); the
                               * empty one (most extensions) decided without parsing it, and no
                               * temporary b-tree of a count(DISTINCT) per lookup */
                              "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM "
                              "json_each(e.forwarding) a, "
-                             "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)), " GEN(
-                                 "e") ", t.sip_domain, t.country_code "
-                                      "FROM voip_extensions e JOIN tenants t ON t.tenant_id = e.tenant_id AND "
-                                      "t.sip_domain = e.sip_domain "
-                                      "WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+                             "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)) "
+                             "FROM voip_extensions e WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    /* the tenant on both sides: the extension's store is its tenant's; and
+     * that store's caller id */
+    [ST_STORE_CID] = "SELECT EXISTS (SELECT 1 FROM stores s WHERE s.store_id = ?1 AND s.tenant_id = ?2), "
+                     "(SELECT tr.caller_id_number FROM voip_trunks tr WHERE tr.store_id = ?1 AND tr.tenant_id = ?2 "
+                     "AND tr.enabled = 1 AND tr.caller_id_number IS NOT NULL ORDER BY tr.priority, tr.gateway_name "
+                     "LIMIT 1)",
     [ST_GW_ALL] = GW_SELECT "ORDER BY t.sip_domain COLLATE NOCASE, tr.store_id, tr.priority, tr.gateway_name",
     [ST_GW_ONE] = GW_SELECT "AND t.sip_domain = ?1 ORDER BY tr.store_id, tr.priority, tr.gateway_name",
     /* exact E.164 by index; the national form by index once per country
@@ -203,6 +204,7 @@ db_reader_t *db_reader_create(const char *path, int busy_ms, char **err)
         if (sqlite3_prepare_v3(r->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &r->st[i], NULL) != SQLITE_OK)
             goto fail;
     r->wal = journal_is_wal(r->db);
+    r->memo = db_memo_create();
     return r;
 fail : {
     w3_buf_t b = {0};
@@ -220,6 +222,7 @@ void db_reader_destroy(db_reader_t *r)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(r->st[i]);
     sqlite3_close(r->db);
+    db_memo_destroy(r->memo);
     free(r);
 }
 
@@ -241,6 +244,7 @@ int db_read_begin(db_reader_t *r)
     if (rc != SQLITE_DONE)
         return -EIO;
     r->in_txn = true;
+    r->memo_ok = false; /* until this transaction takes a trusted stamp */
     return 0;
 }
 
@@ -253,9 +257,8 @@ void db_read_end(db_reader_t *r)
         sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_reset(st);
     r->in_txn = false;
+    r->memo_ok = false;
 }
-
-static int stamp(db_reader_t *r, db_stamp_t *out);
 
 /* Copies a text column; false when it does not fit (a schema CHECK bounds
  * every column, so this means the database was edited around the schema). */
@@ -296,88 +299,6 @@ int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen)
     return finish(st, rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO);
 }
 
-/* The WAL-index header (sqlite.org/walformat.html, "the WAL-index header"):
- * the first 48 bytes of the shared memory SQLite maps beside a WAL database,
- * written again, second copy first, by every transaction that commits (its
- * change counter, last frame and salts move) and by a WAL restart. Read as
- * SQLite's own readers do: copy one, a barrier, copy two; a copy pair that
- * differs (a writer in the middle) or is not initialised is no answer.
- * Only the region SQLite already mapped for this connection is read. */
-static bool wal_header(db_reader_t *r, unsigned char out[48])
-{
-    sqlite3_file *f = NULL;
-    if (!r->wal || sqlite3_file_control(r->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
-        f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
-        return false;
-    volatile void *shm = NULL;
-    int rc = f->pMethods->xShmMap(f, 0, 32768, 0, &shm);
-    if ((rc != SQLITE_OK && rc != SQLITE_READONLY) || shm == NULL)
-        return false;
-    unsigned char two[48];
-    memcpy(out, (const void *)shm, 48);
-    f->pMethods->xShmBarrier(f);
-    memcpy(two, (const unsigned char *)(const void *)shm + 48, 48);
-    return memcmp(out, two, 48) == 0 && out[12] != 0; /* isInit */
-}
-
-/* Whether the WAL-index header is the one the last stamp was taken after:
- * then no transaction has committed since. */
-static bool header_same(db_reader_t *r)
-{
-    unsigned char now[48];
-    return r->hdr_valid && wal_header(r, now) && memcmp(now, r->hdr, sizeof(now)) == 0;
-}
-
-bool db_config_unchanged(db_reader_t *r, db_stamp_t *out)
-{
-    if (r->in_txn || !header_same(r))
-        return false;
-    *out = r->hdr_stamp;
-    return true;
-}
-
-int db_config_stamp(db_reader_t *r, db_stamp_t *out)
-{
-    /* the header is taken before this transaction's snapshot starts (no
-     * statement has run in it yet): whatever it shows, the snapshot holds */
-    bool before = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE;
-    if (before && header_same(r)) {
-        /* nothing committed since the last stamp: it still holds (a cache
-         * miss then costs no stamp queries; its lookup's snapshot, taken
-         * next, can only be as new or newer, and its answer is keyed on
-         * this older stamp, which no later request will present) */
-        *out = r->hdr_stamp;
-        return 0;
-    }
-    r->hdr_valid = before && wal_header(r, r->hdr);
-    *out = (db_stamp_t){.gen = -1};
-    int rc = stamp(r, out);
-    if (rc != 0)
-        r->hdr_valid = false;
-    r->hdr_stamp = *out;
-    return rc;
-}
-
-static int stamp(db_reader_t *r, db_stamp_t *out)
-{
-    sqlite3_stmt *st = r->st[ST_SCHEMA];
-    if (sqlite3_step(st) != SQLITE_ROW)
-        return finish(st, -EIO);
-    int v = sqlite3_column_int(st, 0);
-    finish(st, 0);
-    if (v != r->schema_seen || v == 0) { /* a trigger dropped or created changes the schema version */
-        st = r->st[ST_GEN_TRIGGERS];
-        if (sqlite3_step(st) != SQLITE_ROW)
-            return finish(st, -EIO);
-        r->gen_trusted = sqlite3_column_int(st, 0) == db_sqlite_gen_triggers();
-        finish(st, 0);
-        r->schema_seen = v;
-    }
-    out->schema = v;
-    out->trusted = r->gen_trusted;
-    return db_config_gen(r, NULL, &out->gen);
-}
-
 /* A row whose references disagree on the tenant (written with foreign keys
  * off): never used, logged and counted. */
 static void inconsistent(const char *table, const char *id, const char *why)
@@ -398,8 +319,53 @@ int db_user_get(db_reader_t *r, const char *domain, const char *ext, db_tenant_t
     return ext_row(r, domain, ext, out, t);
 }
 
-/* The extension row and, when t is not NULL, its tenant's (the same join:
- * the tenant whose domain the extension's is). */
+/* The tenant whose domain is domain (NOCASE, as the schema's UNIQUE), from
+ * the memo while it may answer. */
+static int tenant_of(db_reader_t *r, const char *domain, db_tenant_t *t)
+{
+    const db_memo_tenant_t *m = r->memo_ok ? db_memo_tenant(r->memo, domain) : NULL;
+    if (m != NULL) {
+        METRICS_INC(lookup_memo_hits);
+        if (!m->found)
+            return -ENOENT;
+        *t = m->t;
+        return 0;
+    }
+    int rc = db_tenant_by_domain(r, domain, t);
+    if (r->memo_ok && (rc == 0 || rc == -ENOENT)) {
+        db_memo_tenant_t v = {.found = rc == 0};
+        if (rc == 0)
+            v.t = *t;
+        db_memo_tenant_put(r->memo, domain, &v);
+    }
+    return rc;
+}
+
+/* Whether store_id is a store of tenant_id, and its caller id. */
+static int store_of(db_reader_t *r, const char *store_id, const char *tenant_id, db_memo_store_t *out)
+{
+    const db_memo_store_t *m = r->memo_ok ? db_memo_store(r->memo, store_id, tenant_id) : NULL;
+    if (m != NULL) {
+        METRICS_INC(lookup_memo_hits);
+        *out = *m;
+        return 0;
+    }
+    sqlite3_stmt *st = r->st[ST_STORE_CID];
+    sqlite3_bind_text(st, 1, store_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return finish(st, -EIO);
+    out->store_ok = sqlite3_column_int(st, 0) != 0;
+    if (!col(st, 1, out->caller_id_number, sizeof(out->caller_id_number)))
+        return finish(st, -EIO);
+    finish(st, 0);
+    if (r->memo_ok)
+        db_memo_store_put(r->memo, store_id, tenant_id, out);
+    return 0;
+}
+
+/* The extension row and, when t is not NULL, its tenant's: the tenant
+ * whose domain the extension's is. */
 static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out, db_tenant_t *t)
 {
     sqlite3_stmt *st = r->st[ST_EXT];
@@ -418,30 +384,40 @@ static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_exten
         col(st, 6, out->display_name, sizeof(out->display_name)) && col(st, 7, out->a1_hash, sizeof(out->a1_hash)) &&
         col(st, 8, out->cos, sizeof(out->cos)) && col(st, 9, out->fwd_always, sizeof(out->fwd_always)) &&
         col(st, 10, out->fwd_busy, sizeof(out->fwd_busy)) &&
-        col(st, 11, out->fwd_no_answer, sizeof(out->fwd_no_answer)) &&
-        col(st, 13, out->caller_id_number, sizeof(out->caller_id_number));
+        col(st, 11, out->fwd_no_answer, sizeof(out->fwd_no_answer));
     out->fwd_no_answer_timeout = sqlite3_column_int(st, 12);
-    out->voicemail_enabled = sqlite3_column_int(st, 14) != 0;
-    out->enabled = sqlite3_column_int(st, 15) != 0;
-    out->tenant_enabled = sqlite3_column_int(st, 16) != 0;
-    out->config_gen = sqlite3_column_int64(st, 19);
-    if (t) {
-        ok = ok && col(st, 1, t->tenant_id, sizeof(t->tenant_id)) &&
-             col(st, 20, t->sip_domain, sizeof(t->sip_domain)) && col(st, 21, t->country_code, sizeof(t->country_code));
-        t->enabled = out->tenant_enabled;
-        t->config_gen = out->config_gen;
-    }
-    if (ok && sqlite3_column_int(st, 17) == 0) {
+    out->voicemail_enabled = sqlite3_column_int(st, 13) != 0;
+    out->enabled = sqlite3_column_int(st, 14) != 0;
+    bool fwd_ok = sqlite3_column_int(st, 15) != 0;
+    finish(st, 0);
+    if (!ok)
+        return -EIO;
+    /* the tenant on both sides: the tenant of the domain is the
+     * extension's, and so is its store */
+    db_tenant_t tt;
+    if ((rc = tenant_of(r, domain, &tt)) != 0)
+        return rc;
+    if (strcmp(tt.tenant_id, out->tenant_id) != 0)
+        return -ENOENT;
+    db_memo_store_t so;
+    if ((rc = store_of(r, out->store_id, out->tenant_id, &so)) != 0)
+        return rc;
+    memcpy(out->caller_id_number, so.caller_id_number, sizeof(out->caller_id_number));
+    out->tenant_enabled = tt.enabled;
+    out->config_gen = tt.config_gen;
+    if (t)
+        *t = tt;
+    if (!so.store_ok) {
         inconsistent("voip_extensions", out->extension_id, "its store belongs to another tenant");
-        return finish(st, -ENOENT);
+        return -ENOENT;
     }
-    if (ok && sqlite3_column_int(st, 18) == 0) {
+    if (!fwd_ok) {
         /* which value counts would depend on the reader: none does */
         inconsistent("voip_extensions", out->extension_id, "forwarding holds a duplicated key: ignored");
         out->fwd_always[0] = out->fwd_busy[0] = out->fwd_no_answer[0] = '\0';
         out->fwd_no_answer_timeout = 0;
     }
-    return finish(st, ok ? 0 : -EIO);
+    return 0;
 }
 
 int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t *w)

@@ -3,6 +3,7 @@
 #ifndef W3_DB_READER_H
 #define W3_DB_READER_H
 
+#include "db_memo.h"
 #include "db_sqlite.h"
 
 enum {
@@ -10,6 +11,7 @@ enum {
     ST_COMMIT,
     ST_TENANT,
     ST_EXT,
+    ST_STORE_CID,
     ST_GW_ALL,
     ST_GW_ONE,
     ST_DID,
@@ -51,6 +53,12 @@ struct db_reader {
     bool hdr_valid; /* hdr and hdr_stamp hold one stamp */
     unsigned char hdr[48];
     db_stamp_t hdr_stamp;
+    /* Tenant-level rows of the extension lookups (db_memo.h), for the
+     * trusted stamp memo_stamp; memo_ok: the read transaction in progress
+     * took that stamp, so the memo may answer in it. */
+    db_memo_t *memo;
+    db_stamp_t memo_stamp;
+    bool memo_ok;
 };
 
 /* Resets a statement after use and passes rc through. */

@@ -118,6 +118,9 @@ void metrics_render(w3_buf_t *o)
             LOAD(metrics.answer_cache_hits));
     counter(o, "w3voipd_answer_cache_misses_total", "Lookups the cache could not answer (looked up).",
             LOAD(metrics.answer_cache_misses));
+    counter(o, "w3voipd_lookup_memo_hits_total",
+            "Tenant and store rows an extension lookup took from its worker's memo of them instead of querying.",
+            LOAD(metrics.lookup_memo_hits));
     counter(o, "w3voipd_provision_writes_total", "Provisioning writes applied (dry runs included).",
             LOAD(metrics.prov_writes));
     counter(o, "w3voipd_provision_refusals_total", "Authenticated provisioning writes refused.",

@@ -1,0 +1,171 @@
+/* internal/db_memo.h: two open-addressing tables with linear probing, their
+ * slots allocated on first use. A key that does not fit a slot is never
+ * remembered (the caller queries every time). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "internal/db_memo.h"
+
+#define TENANT_SLOTS 512
+#define STORE_SLOTS 1024
+
+typedef struct tenant_slot {
+    bool used;
+    uint64_t hash;
+    char domain[254]; /* ASCII letters folded to lower case */
+    db_memo_tenant_t v;
+} tenant_slot_t;
+
+typedef struct store_slot {
+    bool used;
+    uint64_t hash;
+    char store_id[65], tenant_id[65];
+    db_memo_store_t v;
+} store_slot_t;
+
+struct db_memo {
+    tenant_slot_t *tenants;
+    store_slot_t *stores;
+    size_t ntenants, nstores;
+};
+
+static uint64_t fnv(uint64_t h, const char *s, bool fold)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if (fold && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = (h ^ c) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The folded domain into out[cap]; false when it does not fit. */
+static bool fold(const char *domain, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; domain[i]; i++) {
+        if (i + 1 >= cap)
+            return false;
+        char c = domain[i];
+        out[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    }
+    out[i] = '\0';
+    return true;
+}
+
+db_memo_t *db_memo_create(void)
+{
+    return xcalloc(1, sizeof(db_memo_t));
+}
+
+void db_memo_destroy(db_memo_t *m)
+{
+    if (m == NULL)
+        return;
+    free(m->tenants);
+    free(m->stores);
+    free(m);
+}
+
+void db_memo_clear(db_memo_t *m)
+{
+    if (m->ntenants)
+        memset(m->tenants, 0, TENANT_SLOTS * sizeof(*m->tenants));
+    if (m->nstores)
+        memset(m->stores, 0, STORE_SLOTS * sizeof(*m->stores));
+    m->ntenants = m->nstores = 0;
+}
+
+const db_memo_tenant_t *db_memo_tenant(const db_memo_t *m, const char *domain)
+{
+    char key[254];
+    if (m->tenants == NULL || !fold(domain, key, sizeof(key)))
+        return NULL;
+    uint64_t h = fnv(1469598103934665603ULL, key, false);
+    for (size_t i = h & (TENANT_SLOTS - 1);; i = (i + 1) & (TENANT_SLOTS - 1)) {
+        const tenant_slot_t *s = &m->tenants[i];
+        if (!s->used)
+            return NULL;
+        if (s->hash == h && strcmp(s->domain, key) == 0)
+            return &s->v;
+    }
+}
+
+void db_memo_tenant_put(db_memo_t *m, const char *domain, const db_memo_tenant_t *v)
+{
+    char key[254];
+    if (!fold(domain, key, sizeof(key)))
+        return;
+    if (m->tenants == NULL)
+        m->tenants = xcalloc(TENANT_SLOTS, sizeof(*m->tenants));
+    if (m->ntenants + 1 > TENANT_SLOTS / 2)
+        db_memo_clear(m);
+    uint64_t h = fnv(1469598103934665603ULL, key, false);
+    size_t i = h & (TENANT_SLOTS - 1);
+    while (m->tenants[i].used) {
+        if (m->tenants[i].hash == h && strcmp(m->tenants[i].domain, key) == 0)
+            break;
+        i = (i + 1) & (TENANT_SLOTS - 1);
+    }
+    tenant_slot_t *s = &m->tenants[i];
+    if (!s->used)
+        m->ntenants++;
+    s->used = true;
+    s->hash = h;
+    memcpy(s->domain, key, sizeof(key));
+    s->v = *v;
+}
+
+static uint64_t store_hash(const char *store_id, const char *tenant_id)
+{
+    return fnv(fnv(1469598103934665603ULL, store_id, false) ^ 0xff, tenant_id, false);
+}
+
+static bool store_fits(const char *store_id, const char *tenant_id)
+{
+    return strlen(store_id) < sizeof(((store_slot_t *)0)->store_id) &&
+           strlen(tenant_id) < sizeof(((store_slot_t *)0)->tenant_id);
+}
+
+const db_memo_store_t *db_memo_store(const db_memo_t *m, const char *store_id, const char *tenant_id)
+{
+    if (m->stores == NULL || !store_fits(store_id, tenant_id))
+        return NULL;
+    uint64_t h = store_hash(store_id, tenant_id);
+    for (size_t i = h & (STORE_SLOTS - 1);; i = (i + 1) & (STORE_SLOTS - 1)) {
+        const store_slot_t *s = &m->stores[i];
+        if (!s->used)
+            return NULL;
+        if (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0)
+            return &s->v;
+    }
+}
+
+void db_memo_store_put(db_memo_t *m, const char *store_id, const char *tenant_id, const db_memo_store_t *v)
+{
+    if (!store_fits(store_id, tenant_id))
+        return;
+    if (m->stores == NULL)
+        m->stores = xcalloc(STORE_SLOTS, sizeof(*m->stores));
+    if (m->nstores + 1 > STORE_SLOTS / 2)
+        db_memo_clear(m);
+    uint64_t h = store_hash(store_id, tenant_id);
+    size_t i = h & (STORE_SLOTS - 1);
+    while (m->stores[i].used) {
+        store_slot_t *s = &m->stores[i];
+        if (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0)
+            break;
+        i = (i + 1) & (STORE_SLOTS - 1);
+    }
+    store_slot_t *s = &m->stores[i];
+    if (!s->used)
+        m->nstores++;
+    s->used = true;
+    s->hash = h;
+    strcpy(s->store_id, store_id);
+    strcpy(s->tenant_id, tenant_id);
+    s->v = *v;
+}

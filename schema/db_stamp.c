@@ -1,0 +1,116 @@
+/* The configuration stamp of a reader (db.h: db_config_stamp,
+ * db_config_unchanged): the global generation, the schema version and
+ * whether every generation trigger is there, read in the reader's
+ * transaction, or known unchanged from SQLite's WAL index without one. The
+ * reader's memo of tenant-level rows follows the stamp. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal/db_reader.h"
+
+static int stamp(db_reader_t *r, db_stamp_t *out);
+static int stamp_now(db_reader_t *r, db_stamp_t *out);
+
+/* The WAL-index header (sqlite.org/walformat.html, "the WAL-index header"):
+ * the first 48 bytes of the shared memory SQLite maps beside a WAL database,
+ * written again, second copy first, by every transaction that commits (its
+ * change counter, last frame and salts move) and by a WAL restart. Read as
+ * SQLite's own readers do: copy one, a barrier, copy two; a copy pair that
+ * differs (a writer in the middle) or is not initialised is no answer.
+ * Only the region SQLite already mapped for this connection is read. */
+static bool wal_header(db_reader_t *r, unsigned char out[48])
+{
+    sqlite3_file *f = NULL;
+    if (!r->wal || sqlite3_file_control(r->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+        f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
+        return false;
+    volatile void *shm = NULL;
+    int rc = f->pMethods->xShmMap(f, 0, 32768, 0, &shm);
+    if ((rc != SQLITE_OK && rc != SQLITE_READONLY) || shm == NULL)
+        return false;
+    unsigned char two[48];
+    memcpy(out, (const void *)shm, 48);
+    f->pMethods->xShmBarrier(f);
+    memcpy(two, (const unsigned char *)(const void *)shm + 48, 48);
+    return memcmp(out, two, 48) == 0 && out[12] != 0; /* isInit */
+}
+
+/* Whether the WAL-index header is the one the last stamp was taken after:
+ * then no transaction has committed since. */
+static bool header_same(db_reader_t *r)
+{
+    unsigned char now[48];
+    return r->hdr_valid && wal_header(r, now) && memcmp(now, r->hdr, sizeof(now)) == 0;
+}
+
+bool db_config_unchanged(db_reader_t *r, db_stamp_t *out)
+{
+    if (r->in_txn || !header_same(r))
+        return false;
+    *out = r->hdr_stamp;
+    return true;
+}
+
+/* The memo answers in this transaction when the stamp it took is trusted;
+ * it is emptied when that stamp is not the one it was filled under. */
+static void memo_take(db_reader_t *r, const db_stamp_t *s)
+{
+    r->memo_ok = r->in_txn && s->trusted && s->gen >= 0;
+    if (!r->memo_ok)
+        return;
+    if (r->memo_stamp.gen != s->gen || r->memo_stamp.schema != s->schema || !r->memo_stamp.trusted)
+        db_memo_clear(r->memo);
+    r->memo_stamp = *s;
+}
+
+int db_config_stamp(db_reader_t *r, db_stamp_t *out)
+{
+    int rc = stamp_now(r, out);
+    if (rc == 0)
+        memo_take(r, out);
+    else
+        r->memo_ok = false;
+    return rc;
+}
+
+static int stamp_now(db_reader_t *r, db_stamp_t *out)
+{
+    /* the header is taken before this transaction's snapshot starts (no
+     * statement has run in it yet): whatever it shows, the snapshot holds */
+    bool before = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_NONE;
+    if (before && header_same(r)) {
+        /* nothing committed since the last stamp: it still holds (a cache
+         * miss then costs no stamp queries; its lookup's snapshot, taken
+         * next, can only be as new or newer, and its answer is keyed on
+         * this older stamp, which no later request will present) */
+        *out = r->hdr_stamp;
+        return 0;
+    }
+    r->hdr_valid = before && wal_header(r, r->hdr);
+    *out = (db_stamp_t){.gen = -1};
+    int rc = stamp(r, out);
+    if (rc != 0)
+        r->hdr_valid = false;
+    r->hdr_stamp = *out;
+    return rc;
+}
+
+static int stamp(db_reader_t *r, db_stamp_t *out)
+{
+    sqlite3_stmt *st = r->st[ST_SCHEMA];
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return db_reader_finish(st, -EIO);
+    int v = sqlite3_column_int(st, 0);
+    db_reader_finish(st, 0);
+    if (v != r->schema_seen || v == 0) { /* a trigger dropped or created changes the schema version */
+        st = r->st[ST_GEN_TRIGGERS];
+        if (sqlite3_step(st) != SQLITE_ROW)
+            return db_reader_finish(st, -EIO);
+        r->gen_trusted = sqlite3_column_int(st, 0) == db_sqlite_gen_triggers();
+        db_reader_finish(st, 0);
+        r->schema_seen = v;
+    }
+    out->schema = v;
+    out->trusted = r->gen_trusted;
+    return db_config_gen(r, NULL, &out->gen);
+}
