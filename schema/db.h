@@ -167,8 +167,8 @@ int db_config_stamp(db_reader_t *r, db_stamp_t *out);
 bool db_config_unchanged(db_reader_t *r, db_stamp_t *out);
 int db_extension_get(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out);
 /* db_extension_get() and the tenant of that row (db_tenant_by_domain()'s
- * answer for domain) from one statement: -ENOENT does not tell whether the
- * domain is known. */
+ * answer for domain), in one call (the tenant usually from the reader's
+ * memo): -ENOENT does not tell whether the domain is known. */
 int db_user_get(db_reader_t *r, const char *domain, const char *ext, db_tenant_t *t, db_extension_t *out);
 
 /* Walks enabled tenants (one domain when domain != NULL) in domain order and,

@@ -1,6 +1,9 @@
 /* internal/db_memo.h: two open-addressing tables with linear probing, their
- * slots allocated on first use. A key that does not fit a slot is never
- * remembered (the caller queries every time). */
+ * slots allocated on first use. A slot is in use when it carries its
+ * table's current epoch, so emptying a table is one increment, not a
+ * memset of its ~300 KB (it happens at every configuration commit). A key
+ * that does not fit a slot is never remembered (the caller queries every
+ * time). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +15,14 @@
 #define STORE_SLOTS 1024
 
 typedef struct tenant_slot {
-    bool used;
+    uint32_t epoch; /* in use when the table's */
     uint64_t hash;
     char domain[254]; /* ASCII letters folded to lower case */
     db_memo_tenant_t v;
 } tenant_slot_t;
 
 typedef struct store_slot {
-    bool used;
+    uint32_t epoch;
     uint64_t hash;
     char store_id[65], tenant_id[65];
     db_memo_store_t v;
@@ -29,6 +32,7 @@ struct db_memo {
     tenant_slot_t *tenants;
     store_slot_t *stores;
     size_t ntenants, nstores;
+    uint32_t tenant_epoch, store_epoch; /* never 0: a zeroed slot is free */
 };
 
 static uint64_t fnv(uint64_t h, const char *s, bool fold)
@@ -58,7 +62,9 @@ static bool fold(const char *domain, char *out, size_t cap)
 
 db_memo_t *db_memo_create(void)
 {
-    return xcalloc(1, sizeof(db_memo_t));
+    db_memo_t *m = xcalloc(1, sizeof(db_memo_t));
+    m->tenant_epoch = m->store_epoch = 1;
+    return m;
 }
 
 void db_memo_destroy(db_memo_t *m)
@@ -70,13 +76,32 @@ void db_memo_destroy(db_memo_t *m)
     free(m);
 }
 
+/* A new epoch; when the counter wraps, the slots are zeroed once. */
+static void next_epoch(uint32_t *epoch, void *slots, size_t bytes)
+{
+    if (++*epoch == 0) {
+        if (slots)
+            memset(slots, 0, bytes);
+        *epoch = 1;
+    }
+}
+
+static void clear_tenants(db_memo_t *m)
+{
+    next_epoch(&m->tenant_epoch, m->tenants, TENANT_SLOTS * sizeof(*m->tenants));
+    m->ntenants = 0;
+}
+
+static void clear_stores(db_memo_t *m)
+{
+    next_epoch(&m->store_epoch, m->stores, STORE_SLOTS * sizeof(*m->stores));
+    m->nstores = 0;
+}
+
 void db_memo_clear(db_memo_t *m)
 {
-    if (m->ntenants)
-        memset(m->tenants, 0, TENANT_SLOTS * sizeof(*m->tenants));
-    if (m->nstores)
-        memset(m->stores, 0, STORE_SLOTS * sizeof(*m->stores));
-    m->ntenants = m->nstores = 0;
+    clear_tenants(m);
+    clear_stores(m);
 }
 
 const db_memo_tenant_t *db_memo_tenant(const db_memo_t *m, const char *domain)
@@ -87,11 +112,21 @@ const db_memo_tenant_t *db_memo_tenant(const db_memo_t *m, const char *domain)
     uint64_t h = fnv(1469598103934665603ULL, key, false);
     for (size_t i = h & (TENANT_SLOTS - 1);; i = (i + 1) & (TENANT_SLOTS - 1)) {
         const tenant_slot_t *s = &m->tenants[i];
-        if (!s->used)
+        if (s->epoch != m->tenant_epoch)
             return NULL;
         if (s->hash == h && strcmp(s->domain, key) == 0)
             return &s->v;
     }
+}
+
+/* The slot of key: its own, or the free one where it goes. */
+static tenant_slot_t *tenant_slot(db_memo_t *m, uint64_t h, const char *key)
+{
+    size_t i = h & (TENANT_SLOTS - 1);
+    while (m->tenants[i].epoch == m->tenant_epoch &&
+           !(m->tenants[i].hash == h && strcmp(m->tenants[i].domain, key) == 0))
+        i = (i + 1) & (TENANT_SLOTS - 1);
+    return &m->tenants[i];
 }
 
 void db_memo_tenant_put(db_memo_t *m, const char *domain, const db_memo_tenant_t *v)
@@ -101,19 +136,16 @@ void db_memo_tenant_put(db_memo_t *m, const char *domain, const db_memo_tenant_t
         return;
     if (m->tenants == NULL)
         m->tenants = xcalloc(TENANT_SLOTS, sizeof(*m->tenants));
-    if (m->ntenants + 1 > TENANT_SLOTS / 2)
-        db_memo_clear(m);
     uint64_t h = fnv(1469598103934665603ULL, key, false);
-    size_t i = h & (TENANT_SLOTS - 1);
-    while (m->tenants[i].used) {
-        if (m->tenants[i].hash == h && strcmp(m->tenants[i].domain, key) == 0)
-            break;
-        i = (i + 1) & (TENANT_SLOTS - 1);
-    }
-    tenant_slot_t *s = &m->tenants[i];
-    if (!s->used)
+    tenant_slot_t *s = tenant_slot(m, h, key);
+    if (s->epoch != m->tenant_epoch) { /* a new key: past half the slots, start again */
+        if (m->ntenants + 1 > TENANT_SLOTS / 2) {
+            clear_tenants(m);
+            s = tenant_slot(m, h, key);
+        }
         m->ntenants++;
-    s->used = true;
+    }
+    s->epoch = m->tenant_epoch;
     s->hash = h;
     memcpy(s->domain, key, sizeof(key));
     s->v = *v;
@@ -137,10 +169,21 @@ const db_memo_store_t *db_memo_store(const db_memo_t *m, const char *store_id, c
     uint64_t h = store_hash(store_id, tenant_id);
     for (size_t i = h & (STORE_SLOTS - 1);; i = (i + 1) & (STORE_SLOTS - 1)) {
         const store_slot_t *s = &m->stores[i];
-        if (!s->used)
+        if (s->epoch != m->store_epoch)
             return NULL;
         if (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0)
             return &s->v;
+    }
+}
+
+static store_slot_t *store_slot(db_memo_t *m, uint64_t h, const char *store_id, const char *tenant_id)
+{
+    size_t i = h & (STORE_SLOTS - 1);
+    for (;; i = (i + 1) & (STORE_SLOTS - 1)) {
+        store_slot_t *s = &m->stores[i];
+        if (s->epoch != m->store_epoch ||
+            (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0))
+            return s;
     }
 }
 
@@ -150,20 +193,16 @@ void db_memo_store_put(db_memo_t *m, const char *store_id, const char *tenant_id
         return;
     if (m->stores == NULL)
         m->stores = xcalloc(STORE_SLOTS, sizeof(*m->stores));
-    if (m->nstores + 1 > STORE_SLOTS / 2)
-        db_memo_clear(m);
     uint64_t h = store_hash(store_id, tenant_id);
-    size_t i = h & (STORE_SLOTS - 1);
-    while (m->stores[i].used) {
-        store_slot_t *s = &m->stores[i];
-        if (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0)
-            break;
-        i = (i + 1) & (STORE_SLOTS - 1);
-    }
-    store_slot_t *s = &m->stores[i];
-    if (!s->used)
+    store_slot_t *s = store_slot(m, h, store_id, tenant_id);
+    if (s->epoch != m->store_epoch) {
+        if (m->nstores + 1 > STORE_SLOTS / 2) {
+            clear_stores(m);
+            s = store_slot(m, h, store_id, tenant_id);
+        }
         m->nstores++;
-    s->used = true;
+    }
+    s->epoch = m->store_epoch;
     s->hash = h;
     strcpy(s->store_id, store_id);
     strcpy(s->tenant_id, tenant_id);

@@ -32,14 +32,30 @@
 /* a DID's store is its tenant's; and the generation of that tenant */
 #define DID_STORE_OK                                                                                                   \
     "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id), " GEN("d")
+/* a key as SQL compares it once copied into a C string: text, no NUL in it */
+#define PLAIN(col) "(typeof(" col ") = 'text' AND instr(" col ", char(0)) = 0)"
+/* the extension row; most extensions forward nothing: '{}' is not parsed
+ * four times. A forwarding object with a duplicated key (before schema v4)
+ * is flagged; the empty one decided without parsing it, and no temporary
+ * b-tree of a count(DISTINCT) per lookup. */
+#define EXT_FWD FWD("always") ", " FWD("busy") ", " FWD("no_answer") ", " FWD("no_answer_timeout")
+#define EXT_FWD_OK                                                                                                     \
+    "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM json_each(e.forwarding) a, "            \
+    "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id))"
+#define EXT_IDS PLAIN("e.tenant_id") ", " PLAIN("e.store_id")
+#define EXT_SELECT                                                                                                     \
+    "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, e.display_name, "          \
+    "e.a1_hash, e.cos, " EXT_FWD ", e.voicemail_enabled, e.enabled, " EXT_FWD_OK ", " EXT_IDS " "                      \
+    "FROM voip_extensions e WHERE e.sip_domain = ?1 AND e.ext_number = ?2"
 #define FWD(key) "CASE WHEN e.forwarding <> '{}' THEN json_extract(e.forwarding, '$." key "') END"
 #define GEN(row) "COALESCE((SELECT g.gen FROM voip_config_gen g WHERE g.tenant_id = " row ".tenant_id), 0)"
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
-    [ST_TENANT] = "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0) FROM tenants t "
-                  "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1",
+    [ST_TENANT] = "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0), " PLAIN(
+        "t.tenant_id") " FROM tenants t "
+                       "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1",
     [ST_GEN] = "SELECT gen FROM voip_config_gen WHERE tenant_id = ?1",
     [ST_SCHEMA] = "PRAGMA schema_version",
     /* the triggers that step the generation (schema/db.c), all of them */
@@ -47,19 +63,7 @@ static const char *const sql[ST_COUNT] = {
                         "AND sql LIKE '%voip_config_gen%'",
     /* the extension alone: its tenant and store come from ST_TENANT and
      * ST_STORE_CID (or the reader's memo of them) */
-    [ST_EXT] = "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, "
-               "e.display_name, e.a1_hash, e.cos, "
-    /* most extensions forward nothing: '{}' is not parsed four times */
-    FWD("always") ", " FWD("busy") ", " FWD("no_answer") ", " FWD(
-        "no_answer_timeout") ", "
-                             "e.voicemail_enabled, e.enabled, "
-                             /* a forwarding object with a duplicated key (before schema v4); the
-                              * empty one (most extensions) decided without parsing it, and no
-                              * temporary b-tree of a count(DISTINCT) per lookup */
-                             "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM "
-                             "json_each(e.forwarding) a, "
-                             "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id)) "
-                             "FROM voip_extensions e WHERE e.sip_domain = ?1 AND e.ext_number = ?2",
+    [ST_EXT] = EXT_SELECT,
     /* the tenant on both sides: the extension's store is its tenant's; and
      * that store's caller id */
     [ST_STORE_CID] = "SELECT EXISTS (SELECT 1 FROM stores s WHERE s.store_id = ?1 AND s.tenant_id = ?2), "
@@ -273,7 +277,15 @@ static int finish(sqlite3_stmt *st, int rc)
     return db_reader_finish(st, rc);
 }
 
+static int tenant_row(db_reader_t *r, const char *domain, db_tenant_t *out, bool *id_plain);
+
 int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
+{
+    bool id_plain;
+    return tenant_row(r, domain, out, &id_plain);
+}
+
+static int tenant_row(db_reader_t *r, const char *domain, db_tenant_t *out, bool *id_plain)
 {
     sqlite3_stmt *st = r->st[ST_TENANT];
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
@@ -287,6 +299,7 @@ int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
               col(st, 2, out->country_code, sizeof(out->country_code));
     out->enabled = sqlite3_column_int(st, 3) != 0;
     out->config_gen = sqlite3_column_int64(st, 4);
+    *id_plain = sqlite3_column_int(st, 5) != 0;
     return finish(st, ok ? 0 : -EIO);
 }
 
@@ -320,31 +333,34 @@ int db_user_get(db_reader_t *r, const char *domain, const char *ext, db_tenant_t
 }
 
 /* The tenant whose domain is domain (NOCASE, as the schema's UNIQUE), from
- * the memo while it may answer. */
-static int tenant_of(db_reader_t *r, const char *domain, db_tenant_t *t)
+ * the memo when it may answer (memo). */
+static int tenant_of(db_reader_t *r, bool memo, const char *domain, db_tenant_t *t, bool *id_plain)
 {
-    const db_memo_tenant_t *m = r->memo_ok ? db_memo_tenant(r->memo, domain) : NULL;
+    const db_memo_tenant_t *m = memo ? db_memo_tenant(r->memo, domain) : NULL;
     if (m != NULL) {
         METRICS_INC(lookup_memo_hits);
         if (!m->found)
             return -ENOENT;
         *t = m->t;
+        *id_plain = m->id_plain;
         return 0;
     }
-    int rc = db_tenant_by_domain(r, domain, t);
-    if (r->memo_ok && (rc == 0 || rc == -ENOENT)) {
+    int rc = tenant_row(r, domain, t, id_plain);
+    if (memo && (rc == 0 || rc == -ENOENT)) {
         db_memo_tenant_t v = {.found = rc == 0};
-        if (rc == 0)
+        if (rc == 0) {
             v.t = *t;
+            v.id_plain = *id_plain;
+        }
         db_memo_tenant_put(r->memo, domain, &v);
     }
     return rc;
 }
 
 /* Whether store_id is a store of tenant_id, and its caller id. */
-static int store_of(db_reader_t *r, const char *store_id, const char *tenant_id, db_memo_store_t *out)
+static int store_of(db_reader_t *r, bool memo, const char *store_id, const char *tenant_id, db_memo_store_t *out)
 {
-    const db_memo_store_t *m = r->memo_ok ? db_memo_store(r->memo, store_id, tenant_id) : NULL;
+    const db_memo_store_t *m = memo ? db_memo_store(r->memo, store_id, tenant_id) : NULL;
     if (m != NULL) {
         METRICS_INC(lookup_memo_hits);
         *out = *m;
@@ -359,13 +375,16 @@ static int store_of(db_reader_t *r, const char *store_id, const char *tenant_id,
     if (!col(st, 1, out->caller_id_number, sizeof(out->caller_id_number)))
         return finish(st, -EIO);
     finish(st, 0);
-    if (r->memo_ok)
+    if (memo)
         db_memo_store_put(r->memo, store_id, tenant_id, out);
     return 0;
 }
 
 /* The extension row and, when t is not NULL, its tenant's: the tenant
- * whose domain the extension's is. */
+ * whose domain the extension's is. Decided as one join would: no tenant
+ * with this domain, or another tenant's, is no row (-ENOENT) whatever the
+ * row holds; then a value too long is -EIO; then a store of another tenant
+ * is logged and no row. */
 static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out, db_tenant_t *t)
 {
     sqlite3_stmt *st = r->st[ST_EXT];
@@ -376,6 +395,16 @@ static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_exten
         return finish(st, -ENOENT);
     if (rc != SQLITE_ROW)
         return finish(st, -EIO);
+    /* the snapshot is open now: whether the memo may answer in it */
+    bool memo = db_reader_memo_usable(r);
+    db_tenant_t tt;
+    bool tt_plain = false;
+    if ((rc = tenant_of(r, memo, domain, &tt, &tt_plain)) != 0)
+        return finish(st, rc);
+    /* the tenant on both sides, the ids compared as SQL compares them */
+    const unsigned char *tid = sqlite3_column_text(st, 1);
+    if (!tt_plain || sqlite3_column_int(st, 16) == 0 || tid == NULL || strcmp((const char *)tid, tt.tenant_id) != 0)
+        return finish(st, -ENOENT);
     bool ok =
         col(st, 0, out->extension_id, sizeof(out->extension_id)) &&
         col(st, 1, out->tenant_id, sizeof(out->tenant_id)) && col(st, 2, out->sip_domain, sizeof(out->sip_domain)) &&
@@ -389,18 +418,12 @@ static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_exten
     out->voicemail_enabled = sqlite3_column_int(st, 13) != 0;
     out->enabled = sqlite3_column_int(st, 14) != 0;
     bool fwd_ok = sqlite3_column_int(st, 15) != 0;
+    bool store_plain = sqlite3_column_int(st, 17) != 0;
     finish(st, 0);
     if (!ok)
         return -EIO;
-    /* the tenant on both sides: the tenant of the domain is the
-     * extension's, and so is its store */
-    db_tenant_t tt;
-    if ((rc = tenant_of(r, domain, &tt)) != 0)
-        return rc;
-    if (strcmp(tt.tenant_id, out->tenant_id) != 0)
-        return -ENOENT;
-    db_memo_store_t so;
-    if ((rc = store_of(r, out->store_id, out->tenant_id, &so)) != 0)
+    db_memo_store_t so = {.store_ok = false};
+    if (store_plain && (rc = store_of(r, memo, out->store_id, out->tenant_id, &so)) != 0)
         return rc;
     memcpy(out->caller_id_number, so.caller_id_number, sizeof(out->caller_id_number));
     out->tenant_enabled = tt.enabled;

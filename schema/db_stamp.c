@@ -9,7 +9,7 @@
 #include "internal/db_reader.h"
 
 static int stamp(db_reader_t *r, db_stamp_t *out);
-static int stamp_now(db_reader_t *r, db_stamp_t *out);
+static int stamp_now(db_reader_t *r, db_stamp_t *out, bool *kept);
 
 /* The WAL-index header (sqlite.org/walformat.html, "the WAL-index header"):
  * the first 48 bytes of the shared memory SQLite maps beside a WAL database,
@@ -52,10 +52,14 @@ bool db_config_unchanged(db_reader_t *r, db_stamp_t *out)
 }
 
 /* The memo answers in this transaction when the stamp it took is trusted;
- * it is emptied when that stamp is not the one it was filled under. */
-static void memo_take(db_reader_t *r, const db_stamp_t *s)
+ * it is emptied when that stamp is not the one it was filled under. A kept
+ * stamp (kept) was read in an earlier snapshot: this one, opened later by
+ * the lookup's first statement, may hold a commit made in between, so the
+ * memo waits for db_reader_memo_usable() to see the WAL index unchanged. */
+static void memo_take(db_reader_t *r, const db_stamp_t *s, bool kept)
 {
     r->memo_ok = r->in_txn && s->trusted && s->gen >= 0;
+    r->memo_verify = kept;
     if (!r->memo_ok)
         return;
     if (r->memo_stamp.gen != s->gen || r->memo_stamp.schema != s->schema || !r->memo_stamp.trusted)
@@ -63,17 +67,29 @@ static void memo_take(db_reader_t *r, const db_stamp_t *s)
     r->memo_stamp = *s;
 }
 
+bool db_reader_memo_usable(db_reader_t *r)
+{
+    if (r->memo_ok && r->memo_verify) {
+        /* the snapshot is open: an unchanged header means no commit since
+         * the stamp was read, so the snapshot is the stamp's */
+        r->memo_verify = false;
+        r->memo_ok = header_same(r);
+    }
+    return r->memo_ok;
+}
+
 int db_config_stamp(db_reader_t *r, db_stamp_t *out)
 {
-    int rc = stamp_now(r, out);
+    bool kept = false;
+    int rc = stamp_now(r, out, &kept);
     if (rc == 0)
-        memo_take(r, out);
+        memo_take(r, out, kept);
     else
         r->memo_ok = false;
     return rc;
 }
 
-static int stamp_now(db_reader_t *r, db_stamp_t *out)
+static int stamp_now(db_reader_t *r, db_stamp_t *out, bool *kept)
 {
     /* the header is taken before this transaction's snapshot starts (no
      * statement has run in it yet): whatever it shows, the snapshot holds */
@@ -84,6 +100,7 @@ static int stamp_now(db_reader_t *r, db_stamp_t *out)
          * next, can only be as new or newer, and its answer is keyed on
          * this older stamp, which no later request will present) */
         *out = r->hdr_stamp;
+        *kept = true;
         return 0;
     }
     r->hdr_valid = before && wal_header(r, r->hdr);

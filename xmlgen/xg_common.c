@@ -56,7 +56,8 @@ static bool trigger_at(const char *p, size_t left, bool with_dollar_brace)
 }
 
 /* Sixteen bytes as one vector (GCC/Clang vector extension: SSE2 on x86-64,
- * NEON on arm64, plain words elsewhere). */
+ * NEON on arm64, plain words elsewhere); the candidates are then found in
+ * two 64-bit words, in memory order whatever the byte order. */
 typedef unsigned char v16_t __attribute__((vector_size(16)));
 
 /* Whether s (len bytes) holds a FreeSWITCH pre-processor trigger: "$${",
@@ -82,9 +83,15 @@ static bool has_trigger(const char *s, size_t len, bool with_dollar_brace)
             continue;
         for (size_t half = 0; half < 2; half++)
             for (uint64_t bits = h[half]; bits != 0;) {
-                unsigned tz = (unsigned)__builtin_ctzll(bits);
-                size_t at = i + 8 * half + tz / 8;
-                bits &= ~(0xffULL << (tz & ~7u)); /* the candidate's byte is 0xff */
+                /* the first candidate byte in memory order (each is 0xff) */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+                unsigned shift = 56u - ((unsigned)__builtin_clzll(bits) & ~7u);
+                size_t at = i + 8 * half + (56u - shift) / 8;
+#else
+                unsigned shift = (unsigned)__builtin_ctzll(bits) & ~7u;
+                size_t at = i + 8 * half + shift / 8;
+#endif
+                bits &= ~(0xffULL << shift);
                 if (trigger_at(s + at, len - at, with_dollar_brace))
                     return true;
             }

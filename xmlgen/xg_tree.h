@@ -39,6 +39,8 @@ void xg_attr_const(xg_node_t *node, const char *name, const char *value);
  * xg.h). */
 void xg_attr(xg_node_t *node, const char *name, const char *value);
 
+/* The writers below walk the tree through the stream (xg_stream_t): a tree
+ * deeper than XG_STREAM_DEPTH elements aborts, as the stream does. */
 /* Appends the document as xmlSaveDoc(XML_SAVE_FORMAT | XML_SAVE_NO_DECL) to
  * an "UTF-8" buffer wrote it: no declaration, the document element, "\n".
  * Non-ASCII bytes are copied as they are. */

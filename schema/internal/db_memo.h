@@ -19,7 +19,8 @@
 typedef struct db_memo db_memo_t;
 
 typedef struct db_memo_tenant {
-    bool found; /* false: no tenant has this domain */
+    bool found;    /* false: no tenant has this domain */
+    bool id_plain; /* its tenant_id is text without a NUL (what SQL compares as t.tenant_id) */
     db_tenant_t t;
 } db_memo_tenant_t;
 

@@ -59,7 +59,16 @@ struct db_reader {
     db_memo_t *memo;
     db_stamp_t memo_stamp;
     bool memo_ok;
+    /* the stamp was the one kept from an earlier transaction (no commit
+     * seen since): the memo answers only once this transaction's snapshot
+     * is known to be that stamp's (db_reader_memo_usable) */
+    bool memo_verify;
 };
+
+/* Whether the memo may answer in the transaction in progress: it took a
+ * trusted stamp and its snapshot, opened by then, is that stamp's. Call
+ * it once a statement of the transaction has run (db_stamp.c). */
+bool db_reader_memo_usable(db_reader_t *r);
 
 /* Resets a statement after use and passes rc through. */
 static inline int db_reader_finish(sqlite3_stmt *st, int rc)

@@ -155,8 +155,8 @@ void lookup_directory(const lookup_ctx_t *ctx, const form_t *f, lookup_result_t 
     bool valid =
         !(key && strcmp(key, "id") != 0 && strcmp(key, "number-alias") != 0) && digits(user) && strlen(user) <= 10;
     db_extension_t e;
-    /* the user and its tenant in one statement; only a miss asks whether
-     * the domain is known (the answer says "domain" or "user") */
+    /* the user and its tenant in one call; only a miss asks whether the
+     * domain is known (the answer says "domain" or "user") */
     rc = valid ? db_user_get(ctx->db, domain, user, &t, &e) : -ENOENT;
     if (rc == -EIO) {
         lookup_db_error(res, "database error while looking up the user");

@@ -55,6 +55,33 @@ static bool user_found(const char *user)
     return found;
 }
 
+/* 200 with FreeSWITCH's "not found" (not a database error, not a user). */
+static bool answered_not_found(const char *user)
+{
+    char *body = h_rewrite("directory-sip_auth-register.form", "user", user, NULL);
+    h_resp_t r;
+    h_fs_post(&srv, "/fs/xml", body, strlen(body), srv.user, srv.pass, &r);
+    bool nf = r.status == 200 && r.body && strstr(r.body, "status=\"not found\"") && !strstr(r.body, "<user id=");
+    h_resp_free(&r);
+    free(body);
+    return nf;
+}
+
+/* An extension of DA written with sqlite3 (foreign keys off) with these
+ * tenant and store expressions. */
+static void odd_extension(const char *number, const char *tenant_expr, const char *store_expr)
+{
+    w3_buf_t q = {0};
+    w3_buf_printf(&q,
+                  "INSERT INTO voip_extensions (extension_id, tenant_id, sip_domain, store_id, user_id, ext_number, "
+                  "a1_hash) VALUES ('odd-%s', %s, '" DA "', %s, 'odd-user-%s', '%s', "
+                  "'f86e925a96764ca893418337f6bf132c')",
+                  number, tenant_expr, store_expr, number, number);
+    ok(h_sql(srv.db, q.data) == 0, "sqlite3 writes extension %s (tenant %s, store %s)", number, tenant_expr,
+       store_expr);
+    w3_buf_free(&q);
+}
+
 int main(void)
 {
     const char *extra[] = {"--workers", "1", NULL};
@@ -102,6 +129,18 @@ int main(void)
     ok(!user_found("100"), "the tenant's domain renamed with sqlite3: " DA " is no longer its domain");
     h_sql(srv.db, "UPDATE tenants SET sip_domain = '" DA "' WHERE tenant_id = '" TA "'");
     ok(user_found("100"), "  ...renamed back: answered again");
+
+    /* ids as SQL compares them: the memo's C strings must not make a row
+     * match that the join refused (a BLOB id cannot be written: the
+     * activity-log triggers refuse it) */
+    odd_extension("151", "'" TA "' || char(0) || 'x'", "'" SA1 "'");
+    ok(answered_not_found("151"), "  ...a tenant_id of tenant A's then a NUL: not found");
+    odd_extension("152", "'" TA "' || printf('%070d', 0)", "'" SA1 "'");
+    ok(answered_not_found("152"), "  ...a tenant_id too long for any tenant: not found, not a database error");
+    odd_extension("153", "'" TA "'", "'" SA1 "' || char(0) || 'x'");
+    ok(answered_not_found("153"), "  ...a store_id of tenant A's store then a NUL: not found");
+    odd_extension("154", "'" TA "'", "'" SA1 "'");
+    ok(user_found("154"), "  ...and the same extension with plain ids: answered");
 
     /* without a generation trigger no stamp is trusted: nothing memoised */
     free(reg("100"));

@@ -78,10 +78,34 @@ int main(void)
         known += db_memo_tenant(m, d) != NULL;
     }
     is_int(known, 256, "256 domains remembered, each found");
+    db_memo_tenant_t again = tenant("z", "t005.example");
+    db_memo_tenant_put(m, "t005.example", &again);
+    got = db_memo_tenant(m, "t005.example");
+    ok(got && strcmp(got->t.tenant_id, "z") == 0 && db_memo_tenant(m, "t000.example") != NULL,
+       "  ...a known one put again is replaced, and nothing else is forgotten");
+    char st[32];
+    for (int i = 0; i < 513; i++) {
+        snprintf(st, sizeof(st), "store%d", i);
+        db_memo_store_put(m, st, "ta", &s1);
+    }
+    ok(db_memo_store(m, "store512", "ta") != NULL && db_memo_store(m, "store0", "ta") == NULL &&
+           db_memo_tenant(m, "t000.example") != NULL,
+       "513 stores: the stores start again, the tenants stay");
     db_memo_tenant_t v = tenant("y", "one-more.example");
     db_memo_tenant_put(m, "one-more.example", &v);
     ok(db_memo_tenant(m, "t000.example") == NULL && db_memo_tenant(m, "one-more.example") != NULL,
        "  ...one more: the memo is emptied and keeps the newest only");
+
+    /* emptied many times over: nothing of an earlier fill comes back */
+    for (int i = 0; i < 1000; i++) {
+        db_memo_clear(m);
+        snprintf(d, sizeof(d), "round%d.example", i);
+        db_memo_tenant_t r = tenant("r", d);
+        db_memo_tenant_put(m, d, &r);
+    }
+    ok(db_memo_tenant(m, "round998.example") == NULL && db_memo_tenant(m, "round999.example") != NULL &&
+           db_memo_tenant(m, "one-more.example") == NULL,
+       "after 1,000 clears only the last fill is known");
 
     db_memo_destroy(m);
     db_memo_destroy(NULL);

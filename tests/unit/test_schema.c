@@ -10,6 +10,7 @@
 #include "internal/db_sqlite.h"
 #include "harness.h"
 #include "sqcheck.h"
+#include "metrics.h"
 #include "tap.h"
 #include "util.h"
 
@@ -561,6 +562,51 @@ static void test_config_unchanged(const char *path)
     db_reader_destroy(r);
 }
 
+/* The reader's memo of tenant-level rows: a commit that lands after a kept
+ * stamp was taken (the WAL index unchanged since the last one) but before
+ * the lookup's snapshot opens is in that snapshot: the memo, filled under
+ * the kept stamp, must not answer for it. */
+static void test_memo_race(const char *path)
+{
+    char *err = NULL;
+    db_reader_t *r = db_reader_create(path, 1000, &err);
+    if (!ok(r != NULL, "reader on a demo database"))
+        return;
+    sqlite3 *w = sq_open_fk(path);
+    db_stamp_t s = {.gen = -1};
+    db_tenant_t t;
+    db_extension_t e;
+    db_read_begin(r);
+    db_config_stamp(r, &s);
+    int rc = db_user_get(r, "tenantA.edvoip.it", "100", &t, &e);
+    db_read_end(r);
+    ok(rc == 0 && t.enabled && s.trusted, "100 and its enabled tenant, under a trusted stamp");
+    uint64_t h0 = atomic_load(&metrics.lookup_memo_hits);
+    db_read_begin(r);
+    db_config_stamp(r, &s);
+    rc = db_user_get(r, "tenantA.edvoip.it", "101", &t, &e);
+    db_read_end(r);
+    ok(rc == 0 && t.enabled && atomic_load(&metrics.lookup_memo_hits) == h0 + 2,
+       "101 of the same store with nothing committed: tenant and store from the memo");
+
+    db_read_begin(r);
+    db_config_stamp(r, &s); /* kept: nothing committed since the last one */
+    sq_exec(w, "UPDATE tenants SET enabled = 0 WHERE sip_domain = 'tenantA.edvoip.it'");
+    uint64_t h1 = atomic_load(&metrics.lookup_memo_hits);
+    rc = db_user_get(r, "tenantA.edvoip.it", "100", &t, &e);
+    db_read_end(r);
+    ok(rc == 0 && !t.enabled && atomic_load(&metrics.lookup_memo_hits) == h1,
+       "a commit between the kept stamp and the lookup's snapshot: the tenant as that snapshot has it (disabled), "
+       "not the memo");
+    db_read_begin(r);
+    db_config_stamp(r, &s);
+    rc = db_user_get(r, "tenantA.edvoip.it", "101", &t, &e);
+    db_read_end(r);
+    ok(rc == 0 && !t.enabled, "  ...and the next lookup, with a new stamp, too");
+    sqlite3_close(w);
+    db_reader_destroy(r);
+}
+
 int main(void)
 {
     char *dir = h_tmpdir();
@@ -580,6 +626,9 @@ int main(void)
     char *demo3 = h_demo_db(dir, "demo3.db");
     test_config_unchanged(demo3);
     free(demo3);
+    char *demo4 = h_demo_db(dir, "demo4.db");
+    test_memo_race(demo4);
+    free(demo4);
 
     free(demo);
     free(demo2);
