@@ -35,17 +35,6 @@ struct db_memo {
     uint32_t tenant_epoch, store_epoch; /* never 0: a zeroed slot is free */
 };
 
-static uint64_t fnv(uint64_t h, const char *s, bool fold)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        unsigned char c = *p;
-        if (fold && c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        h = (h ^ c) * 1099511628211ULL;
-    }
-    return h;
-}
-
 /* The folded domain into out[cap]; false when it does not fit. */
 static bool fold(const char *domain, char *out, size_t cap)
 {
@@ -104,29 +93,24 @@ void db_memo_clear(db_memo_t *m)
     clear_stores(m);
 }
 
-const db_memo_tenant_t *db_memo_tenant(const db_memo_t *m, const char *domain)
-{
-    char key[254];
-    if (m->tenants == NULL || !fold(domain, key, sizeof(key)))
-        return NULL;
-    uint64_t h = fnv(1469598103934665603ULL, key, false);
-    for (size_t i = h & (TENANT_SLOTS - 1);; i = (i + 1) & (TENANT_SLOTS - 1)) {
-        const tenant_slot_t *s = &m->tenants[i];
-        if (s->epoch != m->tenant_epoch)
-            return NULL;
-        if (s->hash == h && strcmp(s->domain, key) == 0)
-            return &s->v;
-    }
-}
-
-/* The slot of key: its own, or the free one where it goes. */
-static tenant_slot_t *tenant_slot(db_memo_t *m, uint64_t h, const char *key)
+/* The slot of key in a table: its own, or the free one where it goes (at
+ * most half the slots are in use, so there is one). */
+static size_t tenant_find(const db_memo_t *m, uint64_t h, const char *key)
 {
     size_t i = h & (TENANT_SLOTS - 1);
     while (m->tenants[i].epoch == m->tenant_epoch &&
            !(m->tenants[i].hash == h && strcmp(m->tenants[i].domain, key) == 0))
         i = (i + 1) & (TENANT_SLOTS - 1);
-    return &m->tenants[i];
+    return i;
+}
+
+const db_memo_tenant_t *db_memo_tenant(const db_memo_t *m, const char *domain)
+{
+    char key[254];
+    if (m->tenants == NULL || !fold(domain, key, sizeof(key)))
+        return NULL;
+    const tenant_slot_t *s = &m->tenants[tenant_find(m, w3_fnv1a(W3_FNV_OFFSET, key), key)];
+    return s->epoch == m->tenant_epoch ? &s->v : NULL;
 }
 
 void db_memo_tenant_put(db_memo_t *m, const char *domain, const db_memo_tenant_t *v)
@@ -136,12 +120,12 @@ void db_memo_tenant_put(db_memo_t *m, const char *domain, const db_memo_tenant_t
         return;
     if (m->tenants == NULL)
         m->tenants = xcalloc(TENANT_SLOTS, sizeof(*m->tenants));
-    uint64_t h = fnv(1469598103934665603ULL, key, false);
-    tenant_slot_t *s = tenant_slot(m, h, key);
+    uint64_t h = w3_fnv1a(W3_FNV_OFFSET, key);
+    tenant_slot_t *s = &m->tenants[tenant_find(m, h, key)];
     if (s->epoch != m->tenant_epoch) { /* a new key: past half the slots, start again */
         if (m->ntenants + 1 > TENANT_SLOTS / 2) {
             clear_tenants(m);
-            s = tenant_slot(m, h, key);
+            s = &m->tenants[tenant_find(m, h, key)];
         }
         m->ntenants++;
     }
@@ -153,7 +137,7 @@ void db_memo_tenant_put(db_memo_t *m, const char *domain, const db_memo_tenant_t
 
 static uint64_t store_hash(const char *store_id, const char *tenant_id)
 {
-    return fnv(fnv(1469598103934665603ULL, store_id, false) ^ 0xff, tenant_id, false);
+    return w3_fnv1a(w3_fnv1a(W3_FNV_OFFSET, store_id) ^ 0xff, tenant_id);
 }
 
 static bool store_fits(const char *store_id, const char *tenant_id)
@@ -162,29 +146,23 @@ static bool store_fits(const char *store_id, const char *tenant_id)
            strlen(tenant_id) < sizeof(((store_slot_t *)0)->tenant_id);
 }
 
+static size_t store_find(const db_memo_t *m, uint64_t h, const char *store_id, const char *tenant_id)
+{
+    size_t i = h & (STORE_SLOTS - 1);
+    for (;; i = (i + 1) & (STORE_SLOTS - 1)) {
+        const store_slot_t *s = &m->stores[i];
+        if (s->epoch != m->store_epoch ||
+            (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0))
+            return i;
+    }
+}
+
 const db_memo_store_t *db_memo_store(const db_memo_t *m, const char *store_id, const char *tenant_id)
 {
     if (m->stores == NULL || !store_fits(store_id, tenant_id))
         return NULL;
-    uint64_t h = store_hash(store_id, tenant_id);
-    for (size_t i = h & (STORE_SLOTS - 1);; i = (i + 1) & (STORE_SLOTS - 1)) {
-        const store_slot_t *s = &m->stores[i];
-        if (s->epoch != m->store_epoch)
-            return NULL;
-        if (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0)
-            return &s->v;
-    }
-}
-
-static store_slot_t *store_slot(db_memo_t *m, uint64_t h, const char *store_id, const char *tenant_id)
-{
-    size_t i = h & (STORE_SLOTS - 1);
-    for (;; i = (i + 1) & (STORE_SLOTS - 1)) {
-        store_slot_t *s = &m->stores[i];
-        if (s->epoch != m->store_epoch ||
-            (s->hash == h && strcmp(s->store_id, store_id) == 0 && strcmp(s->tenant_id, tenant_id) == 0))
-            return s;
-    }
+    const store_slot_t *s = &m->stores[store_find(m, store_hash(store_id, tenant_id), store_id, tenant_id)];
+    return s->epoch == m->store_epoch ? &s->v : NULL;
 }
 
 void db_memo_store_put(db_memo_t *m, const char *store_id, const char *tenant_id, const db_memo_store_t *v)
@@ -194,11 +172,11 @@ void db_memo_store_put(db_memo_t *m, const char *store_id, const char *tenant_id
     if (m->stores == NULL)
         m->stores = xcalloc(STORE_SLOTS, sizeof(*m->stores));
     uint64_t h = store_hash(store_id, tenant_id);
-    store_slot_t *s = store_slot(m, h, store_id, tenant_id);
+    store_slot_t *s = &m->stores[store_find(m, h, store_id, tenant_id)];
     if (s->epoch != m->store_epoch) {
         if (m->nstores + 1 > STORE_SLOTS / 2) {
             clear_stores(m);
-            s = store_slot(m, h, store_id, tenant_id);
+            s = &m->stores[store_find(m, h, store_id, tenant_id)];
         }
         m->nstores++;
     }

@@ -47,15 +47,17 @@
     "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, e.display_name, "          \
     "e.a1_hash, e.cos, " EXT_FWD ", e.voicemail_enabled, e.enabled, " EXT_FWD_OK ", " EXT_IDS " "                      \
     "FROM voip_extensions e WHERE e.sip_domain = ?1 AND e.ext_number = ?2"
+#define TENANT_IDS PLAIN("t.tenant_id")
+#define TENANT_SELECT                                                                                                  \
+    "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0), " TENANT_IDS " FROM tenants t "  \
+    "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1"
 #define FWD(key) "CASE WHEN e.forwarding <> '{}' THEN json_extract(e.forwarding, '$." key "') END"
 #define GEN(row) "COALESCE((SELECT g.gen FROM voip_config_gen g WHERE g.tenant_id = " row ".tenant_id), 0)"
 
 static const char *const sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
-    [ST_TENANT] = "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0), " PLAIN(
-        "t.tenant_id") " FROM tenants t "
-                       "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1",
+    [ST_TENANT] = TENANT_SELECT,
     [ST_GEN] = "SELECT gen FROM voip_config_gen WHERE tenant_id = ?1",
     [ST_SCHEMA] = "PRAGMA schema_version",
     /* the triggers that step the generation (schema/db.c), all of them */

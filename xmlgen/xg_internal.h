@@ -4,8 +4,6 @@
 #ifndef W3_XG_INTERNAL_H
 #define W3_XG_INTERNAL_H
 
-#include <stdint.h>
-
 #include "xg.h"
 #include "xg_tree.h"
 
@@ -29,21 +27,5 @@ int xg_doc_finish_static(xg_doc_t *doc, xg_out_t *out);
  * (no overlong form, no surrogate, nothing above U+10FFFF) and without the
  * non-characters U+FFFE and U+FFFF. */
 bool xg_utf8_ok(const char *s, size_t len);
-
-/* Eight bytes at a time (SWAR): each returns a word whose byte's high bit
- * is set where a byte of w matches, exact as a yes/no for the whole word. */
-#define XG_SWAR_ONES 0x0101010101010101ULL
-#define XG_SWAR_HIGHS 0x8080808080808080ULL
-/* a byte of w equals c */
-static inline uint64_t xg_swar_byte(uint64_t w, unsigned char c)
-{
-    uint64_t x = w ^ (XG_SWAR_ONES * c);
-    return (x - XG_SWAR_ONES) & ~x & XG_SWAR_HIGHS;
-}
-/* a byte of w is below n (n <= 0x80) */
-static inline uint64_t xg_swar_below(uint64_t w, unsigned char n)
-{
-    return (w - XG_SWAR_ONES * n) & ~w & XG_SWAR_HIGHS;
-}
 
 #endif

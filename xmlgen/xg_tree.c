@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xg_internal.h"
 #include "xg_tree.h"
 
 typedef struct attr {
@@ -266,12 +265,12 @@ static size_t skip_plain(const unsigned char *s, size_t i, size_t n, unsigned ch
         memcpy(&w, s + i, 8);
         /* bytes below 0x20 stand for TAB, LF and CR (a few more are
          * flagged: the byte loop below decides) */
-        uint64_t m = xg_swar_below(w, 0x20) | xg_swar_byte(w, '&') | xg_swar_byte(w, '<') | xg_swar_byte(w, '>') |
-                     xg_swar_byte(w, '"');
+        uint64_t m = w3_swar_below(w, 0x20) | w3_swar_byte(w, '&') | w3_swar_byte(w, '<') | w3_swar_byte(w, '>') |
+                     w3_swar_byte(w, '"');
         if (mask & ESC_DATA)
-            m |= xg_swar_byte(w, '$');
+            m |= w3_swar_byte(w, '$');
         if (mask & ESC_HIGH)
-            m |= w & XG_SWAR_HIGHS;
+            m |= w & W3_SWAR_HIGHS;
         if (m)
             break;
     }

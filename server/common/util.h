@@ -111,4 +111,31 @@ void w3_buf_add_json_string(w3_buf_t *out, const char *s);
 /* Lower-case hex MD5 of s into out[33] (OpenSSL EVP). */
 void w3_md5_hex(const char *s, size_t n, char out[33]);
 
+/* FNV-1a, 64 bits: h (W3_FNV_OFFSET to start) folded with the bytes of s. */
+#define W3_FNV_OFFSET 1469598103934665603ULL
+#define W3_FNV_PRIME 1099511628211ULL
+static inline uint64_t w3_fnv1a(uint64_t h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * W3_FNV_PRIME;
+    return h;
+}
+
+/* Eight bytes at a time (SWAR): each returns a word whose byte's high bit
+ * is set where a byte of w matches, exact as a yes/no for the whole word
+ * (a byte above a match may be flagged too). */
+#define W3_SWAR_ONES 0x0101010101010101ULL
+#define W3_SWAR_HIGHS 0x8080808080808080ULL
+/* a byte of w equals c */
+static inline uint64_t w3_swar_byte(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (W3_SWAR_ONES * c);
+    return (x - W3_SWAR_ONES) & ~x & W3_SWAR_HIGHS;
+}
+/* a byte of w is below n (n <= 0x80) */
+static inline uint64_t w3_swar_below(uint64_t w, unsigned char n)
+{
+    return (w - W3_SWAR_ONES * n) & ~w & W3_SWAR_HIGHS;
+}
+
 #endif

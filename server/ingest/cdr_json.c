@@ -99,9 +99,6 @@ static long hex4(const unsigned char *s)
     return v;
 }
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
 /* Past the bytes a string can hold as they are (0x20..0x7F but '"' and '\\'):
  * eight at a time while none of them is special, strings being nine tenths
  * of a CDR's bytes. */
@@ -110,12 +107,11 @@ static const unsigned char *skip_plain(const unsigned char *p, const unsigned ch
     while (end - p >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
-        uint64_t quote = v ^ (ONES * '"'), bs = v ^ (ONES * '\\');
-        uint64_t special = ((v - ONES * 0x20) & ~v)    /* a byte < 0x20 */
-                           | v                         /* a byte >= 0x80 */
-                           | ((quote - ONES) & ~quote) /* a '"' */
-                           | ((bs - ONES) & ~bs);      /* a backslash */
-        if (special & HIGHS)
+        uint64_t special = w3_swar_below(v, 0x20)   /* a byte < 0x20 */
+                           | (v & W3_SWAR_HIGHS)    /* a byte >= 0x80 */
+                           | w3_swar_byte(v, '"')   /* a '"' */
+                           | w3_swar_byte(v, '\\'); /* a backslash */
+        if (special)
             break;
         p += 8;
     }

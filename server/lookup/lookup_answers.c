@@ -49,15 +49,8 @@ struct lookup_answers {
 
 static uint64_t hash(uint64_t from, const char *value)
 {
-    uint64_t h = 1469598103934665603ULL ^ from;
-    h *= 1099511628211ULL;
-    if (value == NULL)
-        return h ^ 0x9e3779b97f4a7c15ULL;
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    uint64_t h = (W3_FNV_OFFSET ^ from) * W3_FNV_PRIME;
+    return value == NULL ? h ^ 0x9e3779b97f4a7c15ULL : w3_fnv1a(h, value);
 }
 
 static bool same(const edge_t *e, uint64_t from, const char *value)
