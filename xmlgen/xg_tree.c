@@ -172,6 +172,7 @@ static void put(w3_buf_t *o, const char *p, size_t n)
         w3_buf_reserve(o, n);
     memcpy(o->data + o->len, p, n);
     o->len += n;
+    o->data[o->len] = '\0'; /* a w3_buf_t is always NUL-terminated */
 }
 
 static const char spaces[] = "                                                            ";
@@ -410,10 +411,10 @@ void xg_stream_close_to(xg_stream_t *s, int depth)
 
 /* xmlNodeDumpOutputInternal with format=1, walked without recursion as
  * libxml2 does, through the stream. */
-static void write_tree(w3_buf_t *o, const xg_node_t *root, int level, bool ascii)
+static void write_tree(w3_buf_t *o, const xg_node_t *root)
 {
     xg_stream_t s;
-    xg_stream_init(&s, o, level, ascii);
+    xg_stream_init(&s, o, 0, false);
     const xg_node_t *n = root;
     for (;;) {
         xg_stream_open_n(&s, n->name, n->name_len);
@@ -440,17 +441,8 @@ void xg_doc_write(const xg_doc_t *d, w3_buf_t *out)
 {
     w3_buf_reserve(out, d->estimate + d->estimate / 8);
     if (d->root != NULL) {
-        write_tree(out, d->root, 0, false);
+        write_tree(out, d->root);
         put(out, "\n", 1);
     }
-    out->data[out->len] = '\0';
-}
-
-void xg_node_write(const xg_node_t *node, int level, w3_buf_t *out)
-{
-    if (level < 0)
-        level = 0;
-    w3_buf_reserve(out, node->doc->estimate + node->doc->estimate / 8);
-    write_tree(out, node, level, true);
     out->data[out->len] = '\0';
 }

@@ -39,28 +39,25 @@ void xg_attr_const(xg_node_t *node, const char *name, const char *value);
  * xg.h). */
 void xg_attr(xg_node_t *node, const char *name, const char *value);
 
-/* The writers below walk the tree through the stream (xg_stream_t): a tree
- * deeper than XG_STREAM_DEPTH elements aborts, as the stream does. */
 /* Appends the document as xmlSaveDoc(XML_SAVE_FORMAT | XML_SAVE_NO_DECL) to
  * an "UTF-8" buffer wrote it: no declaration, the document element, "\n".
- * Non-ASCII bytes are copied as they are. */
+ * Non-ASCII bytes are copied as they are. It walks the tree through the
+ * stream below: a tree deeper than XG_STREAM_DEPTH elements aborts. */
 void xg_doc_write(const xg_doc_t *d, w3_buf_t *out);
-/* Appends node and its descendants as xmlNodeDump(buf, doc, node, level, 1)
- * wrote them for a document without an encoding: the first line is not
- * indented, there is no final "\n", and each non-ASCII character is written
- * as a hexadecimal character reference (é → &#xE9;). level < 0 counts as 0. */
-void xg_node_write(const xg_node_t *node, int level, w3_buf_t *out);
 
 /* The stream: elements written straight into a buffer in document order, as
- * they are opened — no tree, nothing copied — with the bytes of the writers
- * above (they are the stream, walking the tree). Names are not copied: pass
+ * they are opened — no tree, nothing copied — with the bytes of the writer
+ * above (it is the stream, walking the tree). Names are not copied: pass
  * string literals (or strings that outlive the element). An element's
  * attributes come right after its open, before any child; the open
  * elements are closed innermost first. Breaking that order, or nesting more
  * than XG_STREAM_DEPTH elements, is a programming error: the process
  * aborts with file:line. level: the indentation of the first element (its
- * own line is not indented); ascii: non-ASCII characters as hexadecimal
- * character references (xg_node_write) instead of copied (xg_doc_write).
+ * own line is not indented; level < 0 counts as 0); ascii: the elements as
+ * xmlNodeDump(buf, doc, node, level, 1) wrote them for a document without
+ * an encoding (each non-ASCII character as a hexadecimal character
+ * reference, é → &#xE9;: the gateways document) instead of copied as
+ * xg_doc_write does. No final "\n" after the first element closes.
  * The stream writes into out and owns nothing. */
 #define XG_STREAM_DEPTH 64
 typedef struct xg_stream {
