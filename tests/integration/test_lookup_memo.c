@@ -58,12 +58,9 @@ static bool user_found(const char *user)
 /* 200 with FreeSWITCH's "not found" (not a database error, not a user). */
 static bool answered_not_found(const char *user)
 {
-    char *body = h_rewrite("directory-sip_auth-register.form", "user", user, NULL);
-    h_resp_t r;
-    h_fs_post(&srv, "/fs/xml", body, strlen(body), srv.user, srv.pass, &r);
-    bool nf = r.status == 200 && r.body && strstr(r.body, "status=\"not found\"") && !strstr(r.body, "<user id=");
-    h_resp_free(&r);
-    free(body);
+    char *xml = reg(user); /* "" unless the status is 200 */
+    bool nf = strstr(xml, "status=\"not found\"") && !strstr(xml, "<user id=");
+    free(xml);
     return nf;
 }
 
