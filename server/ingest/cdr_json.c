@@ -111,8 +111,15 @@ static const unsigned char *skip_plain(const unsigned char *p, const unsigned ch
                            | (v & W3_SWAR_HIGHS)    /* a byte >= 0x80 */
                            | w3_swar_byte(v, '"')   /* a '"' */
                            | w3_swar_byte(v, '\\'); /* a backslash */
-        if (special)
+        if (special) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* the lowest flagged byte is always a real one (the masks'
+             * false positives only sit above a true match): no byte loop */
+            return p + (__builtin_ctzll(special) >> 3);
+#else
             break;
+#endif
+        }
         p += 8;
     }
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')

@@ -36,13 +36,18 @@ struct writer {
     writer_stats_t stats;
 };
 
+/* On the submitter's event loop: every job of one batch that it submitted,
+ * in submission order (arg: the first, linked through next). */
 static void deliver(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    job_t *j = arg;
-    j->done(j->arg, j->rc);
-    free(j);
+    job_t *next;
+    for (job_t *j = arg; j; j = next) {
+        next = j->next;
+        j->done(j->arg, j->rc);
+        free(j);
+    }
 }
 
 /* busy_timeout already waited; a few more tries ride out a CLI writer */
@@ -83,21 +88,38 @@ static void run_batch(writer_t *w, job_t *batch)
     }
     pthread_mutex_unlock(&w->lock);
 
-    job_t *next;
-    for (job_t *j = batch; j; j = next) {
-        next = j->next;
-        if (j->sync) {
+    /* one wake-up per event loop and batch, not one per job: each loop's
+     * jobs go to it as one list, in submission order */
+    while (batch) {
+        job_t *head = batch;
+        batch = batch->next;
+        head->next = NULL;
+        if (head->sync) {
             pthread_mutex_lock(&w->lock);
-            j->finished = true;
+            head->finished = true; /* on the waiter's stack: not touched after this */
             pthread_cond_broadcast(&w->sync_cond);
             pthread_mutex_unlock(&w->lock);
-        } else if (j->reply_base) {
-            static const struct timeval now = {0, 0};
-            if (event_base_once(j->reply_base, -1, EV_TIMEOUT, deliver, j, &now) != 0)
-                deliver(-1, 0, j);
-        } else {
-            deliver(-1, 0, j);
+            continue;
         }
+        if (head->reply_base == NULL) {
+            deliver(-1, 0, head);
+            continue;
+        }
+        job_t **tail = &head->next, **pp = &batch;
+        while (*pp) {
+            job_t *j = *pp;
+            if (!j->sync && j->reply_base == head->reply_base) {
+                *pp = j->next;
+                j->next = NULL;
+                *tail = j;
+                tail = &j->next;
+            } else {
+                pp = &j->next;
+            }
+        }
+        static const struct timeval now = {0, 0};
+        if (event_base_once(head->reply_base, -1, EV_TIMEOUT, deliver, head, &now) != 0)
+            deliver(-1, 0, head);
     }
 }
 

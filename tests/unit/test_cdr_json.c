@@ -338,6 +338,39 @@ static void test_edges(void)
     }
 }
 
+/* The string scanner skips eight plain bytes at a time and stops at the
+ * first special one: each kind of special byte at every offset of a word,
+ * with plain bytes after it in the same word, must be found exactly there. */
+static void test_special_offsets(void)
+{
+    static const struct {
+        const char *name, *bytes;
+        bool accepted;
+    } kinds[] = {
+        {"closing quote", "\",\"y\":\"", true}, {"escape \\n", "\\n", true},   {"escape \\u00e9", "\\u00e9", true},
+        {"UTF-8 e-acute", "\xc3\xa9", true},    {"DEL (plain)", "\x7f", true}, {"control 0x01", "\x01", false},
+        {"byte 0xff", "\xff", false},           {"tab", "\t", false},
+    };
+    for (size_t k = 0; k < W3_ARRAY_LEN(kinds); k++) {
+        size_t bad = 0;
+        for (size_t pos = 0; pos < 24; pos++) {
+            char text[96];
+            int n = snprintf(text, sizeof(text), "{\"k\":\"%.*s%s%s\",\"z\":1}", (int)pos, "abcdefghijklmnopqrstuvwxyz",
+                             kinds[k].bytes, "tail-of-word");
+            char *copy = xmalloc((size_t)n); /* exact size: a read past len is caught */
+            memcpy(copy, text, (size_t)n);
+            char name[96];
+            snprintf(name, sizeof(name), "%s at offset %zu", kinds[k].name, pos);
+            bool acc = false;
+            if (!agree(copy, (size_t)n, name, &acc) || acc != kinds[k].accepted)
+                bad++;
+            free(copy);
+        }
+        ok(bad == 0, "%s at offsets 0-23 of a string: %s, cdr_json agrees with jansson (%zu differ)", kinds[k].name,
+           kinds[k].accepted ? "accepted" : "refused", bad);
+    }
+}
+
 static void test_depth(void)
 {
     /* top object = depth 1, "deep"'s first container = 2: k containers put
@@ -435,6 +468,7 @@ int main(void)
 {
     test_string_writer();
     test_edges();
+    test_special_offsets();
     test_depth();
     char dir[1024];
     snprintf(dir, sizeof(dir), "%s/captures", getenv("W3_FIXTURES") ? getenv("W3_FIXTURES") : "fixtures");

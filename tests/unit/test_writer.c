@@ -56,9 +56,17 @@ static int job_fn(db_conn_t *conn, void *arg)
     return rc ? rc : a->fail_rc;
 }
 
+/* the call ids of the jobs done, in the order their done ran */
+static pthread_mutex_t order_lock = PTHREAD_MUTEX_INITIALIZER;
+static char done_order[256];
+
 static void job_done(void *arg, int rc)
 {
     job_arg_t *a = arg;
+    pthread_mutex_lock(&order_lock);
+    size_t used = strlen(done_order);
+    snprintf(done_order + used, sizeof(done_order) - used, "%s%s", used ? "," : "", a->call_id);
+    pthread_mutex_unlock(&order_lock);
     if (a->rc_out)
         *a->rc_out = rc;
     if (a->done_thread)
@@ -429,6 +437,104 @@ static void test_reply_base(const char *dir)
     free(path);
 }
 
+/* ---- one batch, jobs of two loops and none: each loop gets its own, in order ---- */
+
+static void order_reset(void)
+{
+    pthread_mutex_lock(&order_lock);
+    done_order[0] = '\0';
+    pthread_mutex_unlock(&order_lock);
+}
+
+static bool order_is(const char *want)
+{
+    pthread_mutex_lock(&order_lock);
+    bool same = strcmp(done_order, want) == 0;
+    if (!same)
+        printf("# done order: %s (want %s)\n", done_order, want);
+    pthread_mutex_unlock(&order_lock);
+    return same;
+}
+
+/* Runs base's loop until counter reaches want (at most 60 s). */
+static bool loop_until(struct event_base *base, atomic_int *counter, int want)
+{
+    for (int i = 0; i < 60000 && atomic_load(counter) < want; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        if (atomic_load(counter) < want)
+            sleep_ms(1);
+    }
+    return atomic_load(counter) >= want;
+}
+
+static atomic_int gate_open;
+
+/* holds the writer thread in its batch until gate_open */
+static int gate_fn(db_conn_t *conn, void *arg)
+{
+    (void)conn;
+    (void)arg;
+    while (!atomic_load(&gate_open))
+        sleep_ms(1);
+    return 0;
+}
+
+static void gate_done(void *arg, int rc)
+{
+    (void)arg;
+    (void)rc;
+}
+
+static void test_two_bases(const char *dir)
+{
+    char *path = migrated_db(dir, "bases.db");
+    writer_opts_t o = {.batch_max = 16, .delay_s = 0, .busy_timeout_ms = 5000, .queue_max = 100};
+    char *err = NULL;
+    writer_t *w = writer_create(path, &o, &err);
+    struct event_base *a = event_base_new(), *b = event_base_new();
+    if (!ok(w != NULL && a != NULL && b != NULL, "writer and two event bases")) {
+        free(err);
+        free(path);
+        return;
+    }
+    order_reset();
+    int before = atomic_load(&done_calls);
+    /* the writer is held in a first batch while the six below queue up:
+     * they are the next batch, together */
+    atomic_store(&gate_open, 0);
+    is_int(writer_submit(w, NULL, gate_fn, gate_done, NULL), 0, "gate job submitted");
+    sleep_ms(50);
+    static const struct {
+        const char *id;
+        int base; /* 0 none, 1 a, 2 b */
+    } jobs[] = {{"a1", 1}, {"b1", 2}, {"a2", 1}, {"n1", 0}, {"b2", 2}, {"a3", 1}};
+    int submitted = 0;
+    for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+        struct event_base *base = jobs[i].base == 1 ? a : jobs[i].base == 2 ? b : NULL;
+        submitted += writer_submit(w, base, job_fn, job_done, new_job(jobs[i].id)) == 0;
+    }
+    is_int(submitted, 6, "six jobs submitted");
+    atomic_store(&gate_open, 1);
+    ok(wait_for(&done_calls, before + 1), "the job without a loop is done on the writer thread");
+    sleep_ms(50);
+    ok(order_is("n1"), "no loop ran: only the job without one is done");
+    ok(loop_until(b, &done_calls, before + 3), "b's loop runs b's jobs");
+    sleep_ms(50);
+    event_base_loop(b, EVLOOP_NONBLOCK);
+    ok(order_is("n1,b1,b2"), "b's jobs, in submission order, and none of a's");
+    ok(loop_until(a, &done_calls, before + 6), "a's loop runs a's jobs");
+    ok(order_is("n1,b1,b2,a1,a2,a3"), "then a's, in submission order");
+    writer_stats_t st;
+    writer_get_stats(w, &st);
+    is_int((int)st.batches, 2, "the gate's batch, then all six as one (one commit)");
+    is_int((int)st.jobs, 7, "seven jobs counted");
+    is_int((int)q_int(path, "SELECT count(*) FROM voip_cdr"), 6, "six rows");
+    writer_destroy(w);
+    event_base_free(a);
+    event_base_free(b);
+    free(path);
+}
+
 int main(void)
 {
     evthread_use_pthreads();
@@ -438,6 +544,7 @@ int main(void)
     test_sync(dir);
     test_locked(dir);
     test_reply_base(dir);
+    test_two_bases(dir);
     h_rmrf(dir);
     free(dir);
     libevent_global_shutdown();
