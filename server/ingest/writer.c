@@ -108,7 +108,7 @@ static void run_batch(writer_t *w, job_t *batch)
         job_t **tail = &head->next, **pp = &batch;
         while (*pp) {
             job_t *j = *pp;
-            if (!j->sync && j->reply_base == head->reply_base) {
+            if (j->reply_base == head->reply_base) { /* a sync job has none */
                 *pp = j->next;
                 j->next = NULL;
                 *tail = j;

@@ -13,6 +13,7 @@
 #include "internal/db_sqlite.h"
 #include "harness.h"
 #include "tap.h"
+#include "util.h"
 #include "writer.h"
 
 #define THREADS 4
@@ -398,6 +399,17 @@ static void test_locked(const char *dir)
 
 /* ---- done on reply_base's thread ---- */
 
+/* Runs base's loop until counter reaches want (at most 60 s). */
+static bool loop_until(struct event_base *base, atomic_int *counter, int want)
+{
+    for (int i = 0; i < 60000 && atomic_load(counter) < want; i++) {
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        if (atomic_load(counter) < want)
+            sleep_ms(1);
+    }
+    return atomic_load(counter) >= want;
+}
+
 static void test_reply_base(const char *dir)
 {
     char *path = migrated_db(dir, "reply.db");
@@ -423,12 +435,7 @@ static void test_reply_base(const char *dir)
     is_int(writer_submit(w, base, job_fn, job_done, a), 0, "submit with a reply base");
     sleep_ms(50);
     is_int(atomic_load(&flag), 0, "done waits for the reply base's loop");
-    for (int i = 0; i < 60000 && !atomic_load(&flag); i++) {
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        if (!atomic_load(&flag))
-            sleep_ms(1);
-    }
-    ok(atomic_load(&flag), "done ran from the reply base's loop");
+    ok(loop_until(base, &flag, 1), "done ran from the reply base's loop");
     is_int(rc, 0, "done rc 0");
     ok(pthread_equal(ran_on, me), "done ran on the reply base's thread");
     is_int(cdr_rows(path, "reply"), 1, "row committed before done");
@@ -454,17 +461,6 @@ static bool order_is(const char *want)
         printf("# done order: %s (want %s)\n", done_order, want);
     pthread_mutex_unlock(&order_lock);
     return same;
-}
-
-/* Runs base's loop until counter reaches want (at most 60 s). */
-static bool loop_until(struct event_base *base, atomic_int *counter, int want)
-{
-    for (int i = 0; i < 60000 && atomic_load(counter) < want; i++) {
-        event_base_loop(base, EVLOOP_NONBLOCK);
-        if (atomic_load(counter) < want)
-            sleep_ms(1);
-    }
-    return atomic_load(counter) >= want;
 }
 
 static atomic_int gate_open;
@@ -509,7 +505,7 @@ static void test_two_bases(const char *dir)
         int base; /* 0 none, 1 a, 2 b */
     } jobs[] = {{"a1", 1}, {"b1", 2}, {"a2", 1}, {"n1", 0}, {"b2", 2}, {"a3", 1}};
     int submitted = 0;
-    for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+    for (size_t i = 0; i < W3_ARRAY_LEN(jobs); i++) {
         struct event_base *base = jobs[i].base == 1 ? a : jobs[i].base == 2 ? b : NULL;
         submitted += writer_submit(w, base, job_fn, job_done, new_job(jobs[i].id)) == 0;
     }
