@@ -21,16 +21,27 @@
  * with frames split around a sync) or whose database file is not ours is
  * written through.
  *
+ * Pages that are written once and then only rarely read, the overflow
+ * pages of a row (a CDR's meta_json is three of them) and freelist trunks,
+ * leave the page cache once a sync of the database file has made them
+ * durable (posix_fadvise DONTNEED): a CDR flood otherwise grows the page
+ * cache by 12 KB per CDR, on a virtual machine into memory the host has to
+ * fault in (the checkpoint's copy cost three times more per CDR), and over
+ * time pushes out the configuration pages the lookups read. B-tree pages
+ * (indexes and table leaves, read again by the next insert) stay.
+ *
  * A WAL file finds its database file through sqlite3_filename_database():
  * the same pointer SQLite passed to the database file's xOpen, one per
  * connection. Only the read-write connections of schema/ use this VFS
  * (db_sqlite_open_handle); journals and temporary files are the default
  * VFS's own objects. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal/db_sqlite.h"
 #include "util.h"
@@ -58,11 +69,18 @@ typedef struct wal_file {
     db_file_t *db;     /* its database file, while both are open; NULL: write through */
 } wal_file_t;
 
+typedef struct span {
+    sqlite3_int64 off, len;
+} span_t;
+
 struct db_file {
     wrap_t w;
     const char *name; /* the pointer SQLite opened it with: the registry key */
     wal_file_t *wal;
     db_file_t *next; /* registry */
+    int fd;          /* the default VFS's descriptor of this file; -1: nothing is dropped */
+    span_t *cold;    /* written since the last sync, to drop once it is durable */
+    size_t ncold, capcold;
 };
 
 static sqlite3_vfs *real_vfs;
@@ -240,9 +258,51 @@ static int flush_wal_of(sqlite3_file *p)
     return w ? flush(w) : SQLITE_OK;
 }
 
+/* A page whose first byte is 0 is no b-tree page (those begin with their
+ * type, 2, 5, 10 or 13) nor page 1 (the header string): an overflow page or
+ * a freelist trunk, whose first four bytes are the next page's number
+ * (below 2^24 pages, 64 GB of 4 KB pages, its first byte is 0; past that
+ * such a page simply stays cached). */
+static bool cold_page(const void *buf, int amt, sqlite3_int64 off)
+{
+    return amt >= 512 && (amt & (amt - 1)) == 0 && off > 0 && off % amt == 0 && ((const unsigned char *)buf)[0] == 0;
+}
+
+static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
+{
+    db_file_t *d = (db_file_t *)p;
+    int rc = pass_write(p, buf, amt, off);
+    if (rc != SQLITE_OK || d->fd < 0 || !cold_page(buf, amt, off))
+        return rc;
+    if (d->ncold > 0 && d->cold[d->ncold - 1].off + d->cold[d->ncold - 1].len == off) {
+        d->cold[d->ncold - 1].len += amt;
+        return rc;
+    }
+    if (d->ncold == d->capcold) {
+        d->capcold = d->capcold ? 2 * d->capcold : 64;
+        d->cold = xrealloc(d->cold, d->capcold * sizeof(*d->cold));
+    }
+    d->cold[d->ncold++] = (span_t){off, amt};
+    return rc;
+}
+
+/* Only pages a successful sync made durable are dropped: a dirty page is
+ * never thrown away (DONTNEED would only start its writeback). */
+static int d_sync(sqlite3_file *p, int flags)
+{
+    db_file_t *d = (db_file_t *)p;
+    int rc = pass_sync(p, flags);
+    for (size_t i = 0; rc == SQLITE_OK && i < d->ncold; i++)
+        (void)posix_fadvise(d->fd, d->cold[i].off, d->cold[i].len, POSIX_FADV_DONTNEED);
+    d->ncold = 0;
+    return rc;
+}
+
 static int d_close(sqlite3_file *p)
 {
     db_file_t *d = (db_file_t *)p;
+    free(d->cold);
+    d->cold = NULL;
     pthread_mutex_lock(&registry_lock);
     for (db_file_t **q = &registry; *q; q = &(*q)->next)
         if (*q == d) {
@@ -299,9 +359,9 @@ static const sqlite3_io_methods db_methods = {
     .iVersion = 3,
     .xClose = d_close,
     .xRead = pass_read,
-    .xWrite = pass_write,
+    .xWrite = d_write,
     .xTruncate = pass_truncate,
-    .xSync = pass_sync,
+    .xSync = d_sync,
     .xFileSize = pass_file_size,
     .xLock = pass_lock,
     .xUnlock = d_unlock,
@@ -316,6 +376,29 @@ static const sqlite3_io_methods db_methods = {
     .xFetch = d_fetch,
     .xUnfetch = d_unfetch,
 };
+
+/* The descriptor of the default VFS's file, for posix_fadvise only (never
+ * closed or locked here: closing any descriptor of a file would drop the
+ * process's POSIX locks on it). SQLite has no call that returns it; the
+ * unix VFS's file begins with its methods, its VFS, its inode record and
+ * then the descriptor, as it has since 3.7. The guess is used only when it
+ * names the very file SQLite opened: otherwise -1, and nothing is dropped. */
+static int real_fd(sqlite3_file *real, const char *path)
+{
+    struct unix_file_head {
+        const sqlite3_io_methods *methods;
+        sqlite3_vfs *vfs;
+        void *inode;
+        int h;
+    };
+    if (strcmp(real_vfs->zName, "unix") != 0 || path == NULL)
+        return -1;
+    int fd = ((const struct unix_file_head *)(const void *)real)->h;
+    struct stat a, b;
+    if (fd < 0 || fstat(fd, &a) != 0 || stat(path, &b) != 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+        return -1;
+    return fd;
+}
 
 /* Opens the default VFS's file behind the wrapper at p. */
 static int open_real(wrap_t *w, sqlite3_filename name, int flags, int *out_flags)
@@ -345,6 +428,7 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int 
             return SQLITE_CANTOPEN;
         }
         d->name = name;
+        d->fd = real_fd(REAL(d), name);
         d->w.base.pMethods = &db_methods;
         pthread_mutex_lock(&registry_lock);
         d->next = registry;

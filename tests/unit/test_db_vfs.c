@@ -1,12 +1,19 @@
 /* db_vfs.c: the read-write connections gather WAL writes, and a commit is
  * in the WAL file, whole, by the time the commit returns, even with no
  * sync at all; other connections (default VFS) read every commit; spills,
- * rewritten frames and rollbacks keep the database intact. */
+ * rewritten frames and rollbacks keep the database intact. Overflow pages
+ * leave the page cache once a checkpoint's sync made them durable; b-tree
+ * pages stay. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
 #include "internal/db_sqlite.h"
 #include "harness.h"
@@ -167,12 +174,121 @@ static void test_no_powersafe_overwrite(const char *dir)
     free(ic);
 }
 
+typedef struct {
+    int overflow, overflow_cached, btree, btree_cached;
+} residency_t;
+
+/* Which pages of the file are in the page cache (mincore on a mapping,
+ * which faults nothing in), then what each page is (read afterwards). */
+static residency_t residency(const char *path)
+{
+    residency_t r = {0};
+    int fd = open(path, O_RDONLY);
+    long long size = h_file_size(path);
+    if (fd < 0 || size <= 0)
+        goto out;
+    long psz = sysconf(_SC_PAGESIZE);
+    size_t n = (size_t)((size + psz - 1) / psz);
+    unsigned char *vec = calloc(n, 1);
+    void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED && mincore(m, (size_t)size, vec) == 0) {
+        unsigned char first;
+        /* SQLite pages of 4096 bytes, as large as the system's here */
+        for (long long off = 4096; off + 4096 <= size; off += 4096) {
+            if (pread(fd, &first, 1, off) != 1)
+                break;
+            bool cached = vec[off / psz] & 1;
+            if (first == 0) {
+                r.overflow++;
+                r.overflow_cached += cached;
+            } else if (first == 2 || first == 5 || first == 10 || first == 13) {
+                r.btree++;
+                r.btree_cached += cached;
+            }
+        }
+    }
+    if (m != MAP_FAILED)
+        munmap(m, (size_t)size);
+    free(vec);
+out:
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
+/* 40 rows of 12 KB (overflow pages each, as a CDR's meta_json),
+ * checkpointed: through w3wal (vfs true) or the default VFS. */
+static residency_t write_and_checkpoint(const char *path, bool w3wal)
+{
+    sqlite3 *h = NULL;
+    if (w3wal) {
+        db_conn_t *c = NULL;
+        char *err = NULL;
+        if (!ok(db_conn_open(path, true, 5000, &c, &err) == 0, "open %s", err ? err : ""))
+            return (residency_t){0};
+        h = db_conn_sqlite(c);
+        sqlite3_exec(h,
+                     "CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                     "SELECT i + 1 FROM n WHERE i < 40) INSERT INTO t SELECT i, randomblob(12000) FROM n",
+                     NULL, NULL, NULL);
+        is_int(sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL), SQLITE_OK,
+               "w3wal: the checkpoint succeeds");
+        residency_t r = residency(path);
+        is_int(h_sql_int(path, "SELECT count(*) FROM t WHERE length(b) = 12000"), 40,
+               "w3wal: every row reads back whole after its pages left the cache");
+        db_conn_close(c);
+        return r;
+    }
+    sqlite3_open(path, &h);
+    sqlite3_exec(h,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB); "
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
+                 "INSERT INTO t SELECT i, randomblob(12000) FROM n",
+                 NULL, NULL, NULL);
+    sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    residency_t r = residency(path);
+    sqlite3_close(h);
+    return r;
+}
+
+static void test_cold_pages_leave_the_cache(const char *dir)
+{
+    /* tmpfs keeps every page in memory whatever is asked: the build
+     * directory (a disk) then */
+    struct statfs fs;
+    char base[512];
+    snprintf(base, sizeof(base), "%s", dir);
+    if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC && getcwd(base, sizeof(base) - 32) != NULL)
+        tap_diag("the test directory is on tmpfs: the files go to the current directory");
+    char ours[600], plain[600];
+    snprintf(ours, sizeof(ours), "%s/w3vfs-cold-ours.db", base);
+    snprintf(plain, sizeof(plain), "%s/w3vfs-cold-plain.db", base);
+    residency_t o = write_and_checkpoint(ours, true);
+    residency_t p = write_and_checkpoint(plain, false);
+    ok(o.overflow >= 40 * 2, "w3wal: the file holds the rows' overflow pages (%d)", o.overflow);
+    is_int(o.overflow_cached, 0, "w3wal: none of them is left in the page cache after the checkpoint");
+    ok(o.btree >= 1 && o.btree_cached == o.btree, "w3wal: every b-tree page stays cached (%d of %d)", o.btree_cached,
+       o.btree);
+    /* the kernel alone keeps what was just written: the difference is ours */
+    ok(p.overflow >= 40 * 2 && p.overflow_cached == p.overflow, "default VFS: its %d overflow pages stay cached (%d)",
+       p.overflow, p.overflow_cached);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(sfx); i++) {
+        char f[640];
+        snprintf(f, sizeof(f), "%s%s", ours, sfx[i]);
+        unlink(f);
+        snprintf(f, sizeof(f), "%s%s", plain, sfx[i]);
+        unlink(f);
+    }
+}
+
 int main(void)
 {
     char *dir = h_tmpdir();
     test_commits_reach_the_file(dir);
     test_rollback_then_other_writer(dir);
     test_no_powersafe_overwrite(dir);
+    test_cold_pages_leave_the_cache(dir);
     h_rmrf(dir);
     free(dir);
     return tap_done();
