@@ -34,24 +34,16 @@
     "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id), " GEN("d")
 /* a key as SQL compares it once copied into a C string: text, no NUL in it */
 #define PLAIN(col) "(typeof(" col ") = 'text' AND instr(" col ", char(0)) = 0)"
-/* the extension row; most extensions forward nothing: '{}' is not parsed
- * four times. A forwarding object with a duplicated key (before schema v4)
- * is flagged; the empty one decided without parsing it, and no temporary
- * b-tree of a count(DISTINCT) per lookup. */
-#define EXT_FWD FWD("always") ", " FWD("busy") ", " FWD("no_answer") ", " FWD("no_answer_timeout")
-#define EXT_FWD_OK                                                                                                     \
-    "(e.forwarding IS NULL OR e.forwarding = '{}' OR NOT EXISTS (SELECT 1 FROM json_each(e.forwarding) a, "            \
-    "json_each(e.forwarding) b WHERE a.key = b.key AND a.id < b.id))"
+/* the extension row; its forwarding object is read in C (forwarding()) */
 #define EXT_IDS PLAIN("e.tenant_id") ", " PLAIN("e.store_id")
 #define EXT_SELECT                                                                                                     \
     "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, e.display_name, "          \
-    "e.a1_hash, e.cos, " EXT_FWD ", e.voicemail_enabled, e.enabled, " EXT_FWD_OK ", " EXT_IDS " "                      \
+    "e.a1_hash, e.cos, e.forwarding, e.voicemail_enabled, e.enabled, " EXT_IDS " "                                     \
     "FROM voip_extensions e WHERE e.sip_domain = ?1 AND e.ext_number = ?2"
 #define TENANT_IDS PLAIN("t.tenant_id")
 #define TENANT_SELECT                                                                                                  \
     "SELECT t.tenant_id, t.sip_domain, t.country_code, t.enabled, COALESCE(g.gen, 0), " TENANT_IDS " FROM tenants t "  \
     "LEFT JOIN voip_config_gen g ON g.tenant_id = t.tenant_id WHERE t.sip_domain = ?1"
-#define FWD(key) "CASE WHEN e.forwarding <> '{}' THEN json_extract(e.forwarding, '$." key "') END"
 #define GEN(row) "COALESCE((SELECT g.gen FROM voip_config_gen g WHERE g.tenant_id = " row ".tenant_id), 0)"
 
 static const char *const sql[ST_COUNT] = {
@@ -405,22 +397,21 @@ static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_exten
         return finish(st, rc);
     /* the tenant on both sides, the ids compared as SQL compares them */
     const unsigned char *tid = sqlite3_column_text(st, 1);
-    if (!tt_plain || sqlite3_column_int(st, 16) == 0 || tid == NULL || strcmp((const char *)tid, tt.tenant_id) != 0)
+    if (!tt_plain || sqlite3_column_int(st, 12) == 0 || tid == NULL || strcmp((const char *)tid, tt.tenant_id) != 0)
         return finish(st, -ENOENT);
-    bool ok =
-        col(st, 0, out->extension_id, sizeof(out->extension_id)) &&
-        col(st, 1, out->tenant_id, sizeof(out->tenant_id)) && col(st, 2, out->sip_domain, sizeof(out->sip_domain)) &&
-        col(st, 3, out->store_id, sizeof(out->store_id)) && col(st, 4, out->user_id, sizeof(out->user_id)) &&
-        col(st, 5, out->ext_number, sizeof(out->ext_number)) &&
-        col(st, 6, out->display_name, sizeof(out->display_name)) && col(st, 7, out->a1_hash, sizeof(out->a1_hash)) &&
-        col(st, 8, out->cos, sizeof(out->cos)) && col(st, 9, out->fwd_always, sizeof(out->fwd_always)) &&
-        col(st, 10, out->fwd_busy, sizeof(out->fwd_busy)) &&
-        col(st, 11, out->fwd_no_answer, sizeof(out->fwd_no_answer));
-    out->fwd_no_answer_timeout = sqlite3_column_int(st, 12);
-    out->voicemail_enabled = sqlite3_column_int(st, 13) != 0;
-    out->enabled = sqlite3_column_int(st, 14) != 0;
-    bool fwd_ok = sqlite3_column_int(st, 15) != 0;
-    bool store_plain = sqlite3_column_int(st, 17) != 0;
+    bool ok = col(st, 0, out->extension_id, sizeof(out->extension_id)) &&
+              col(st, 1, out->tenant_id, sizeof(out->tenant_id)) &&
+              col(st, 2, out->sip_domain, sizeof(out->sip_domain)) &&
+              col(st, 3, out->store_id, sizeof(out->store_id)) && col(st, 4, out->user_id, sizeof(out->user_id)) &&
+              col(st, 5, out->ext_number, sizeof(out->ext_number)) &&
+              col(st, 6, out->display_name, sizeof(out->display_name)) &&
+              col(st, 7, out->a1_hash, sizeof(out->a1_hash)) && col(st, 8, out->cos, sizeof(out->cos));
+    bool fwd_dup = false;
+    const char *fwd = (const char *)sqlite3_column_text(st, 9); /* then its length, as SQLite wants */
+    ok = ok && db_forwarding_parse(fwd, (size_t)sqlite3_column_bytes(st, 9), out, &fwd_dup) == 0;
+    out->voicemail_enabled = sqlite3_column_int(st, 10) != 0;
+    out->enabled = sqlite3_column_int(st, 11) != 0;
+    bool store_plain = sqlite3_column_int(st, 13) != 0;
     finish(st, 0);
     if (!ok)
         return -EIO;
@@ -436,7 +427,7 @@ static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_exten
         inconsistent("voip_extensions", out->extension_id, "its store belongs to another tenant");
         return -ENOENT;
     }
-    if (!fwd_ok) {
+    if (fwd_dup) {
         /* which value counts would depend on the reader: none does */
         inconsistent("voip_extensions", out->extension_id, "forwarding holds a duplicated key: ignored");
         out->fwd_always[0] = out->fwd_busy[0] = out->fwd_no_answer[0] = '\0';

@@ -78,4 +78,13 @@ static inline int db_reader_finish(sqlite3_stmt *st, int rc)
     return rc;
 }
 
+/* The forwarding object of an extension row (n bytes of text; NULL and
+ * '{}' forward nothing) into out's fwd_* fields, which it clears first.
+ * Targets are JSON strings and the timeout a positive JSON integer, as the
+ * schema's CHECK wants them; a value of another type, possible only in a
+ * row written around the schema, is no target. *dup: a key appears twice
+ * (rows written before schema v4): the caller must use none of it.
+ * -EIO: not JSON, or a target too long for its field. */
+int db_forwarding_parse(const char *text, size_t n, db_extension_t *out, bool *dup);
+
 #endif
