@@ -409,6 +409,63 @@ static char *last_log(sqlite3 *db)
                          "ifnull(sip_domain, '-') FROM voip_activity_log ORDER BY id DESC LIMIT 1");
 }
 
+/* OpenEphemeral instructions in the program of sql (-1: not prepared) */
+static int ephemeral_opens(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *q = sqlite3_mprintf("EXPLAIN %s", sql);
+    int n = sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK ? 0 : -1;
+    while (n >= 0 && sqlite3_step(st) == SQLITE_ROW)
+        n += strcmp((const char *)sqlite3_column_text(st, 1), "OpenEphemeral") == 0;
+    sqlite3_finalize(st);
+    sqlite3_free(q);
+    return n;
+}
+
+/* v8 wrote the CHECKs of direction and disposition as comparisons: the
+ * same values pass, and an INSERT builds no temporary b-tree for them. */
+static void test_cdr_checks(sqlite3 *db)
+{
+    const char *n = "SELECT count(*) FROM voip_cdr";
+    static const char *const dirs[] = {"'inbound'", "'outbound'", "'internal'", "NULL"};
+    static const char *const disps[] = {"'ANSWERED'", "'NO ANSWER'", "'BUSY'", "'FAILED'", "NULL"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(dirs); i++)
+        for (size_t j = 0; j < W3_ARRAY_LEN(disps); j++) {
+            char *q = sqlite3_mprintf("INSERT INTO voip_cdr (call_id, direction, disposition, meta_json) VALUES "
+                                      "('chk-%d-%d', %s, %s, '{}')",
+                                      (int)i, (int)j, dirs[i], disps[j]);
+            char *label = sqlite3_mprintf("a CDR with direction %s, disposition %s", dirs[i], disps[j]);
+            sq_accepted(db, q, label);
+            sqlite3_free(q);
+            sqlite3_free(label);
+        }
+    static const char *const bad[] = {
+        "'sideways', 'BUSY'", "'Inbound', 'BUSY'", "'inbound ', 'BUSY'",      "'', 'BUSY'",
+        "'inbound', 'MAYBE'", "'inbound', 'busy'", "'inbound', 'NO  ANSWER'", "'inbound', ''",
+    };
+    for (size_t i = 0; i < W3_ARRAY_LEN(bad); i++) {
+        char *q = sqlite3_mprintf("INSERT INTO voip_cdr (call_id, direction, disposition, meta_json) VALUES "
+                                  "('bad-%d', %s, '{}')",
+                                  (int)i, bad[i]);
+        char *label = sqlite3_mprintf("a CDR with direction, disposition %s", bad[i]);
+        sq_refused(db, q, SQLITE_CONSTRAINT_CHECK, n, label);
+        sqlite3_free(q);
+        sqlite3_free(label);
+    }
+    is_int(ephemeral_opens(db, "INSERT INTO voip_cdr (call_id, direction, disposition, meta_json) VALUES "
+                               "('x', 'inbound', 'BUSY', '{}')"),
+           0, "an INSERT into voip_cdr opens no temporary b-tree");
+    /* the count itself: the v1 spelling opens one per IN list */
+    sqlite3_exec(db,
+                 "CREATE TEMP TABLE v1_checks (direction TEXT CHECK (direction IS NULL OR direction IN ('inbound', "
+                 "'outbound', 'internal')), disposition TEXT CHECK (disposition IS NULL OR disposition IN "
+                 "('ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED')))",
+                 NULL, NULL, NULL);
+    is_int(ephemeral_opens(db, "INSERT INTO v1_checks VALUES ('inbound', 'BUSY')"), 2,
+           "the v1 CHECKs, for comparison: two temporary b-trees per INSERT");
+    sqlite3_exec(db, "DROP TABLE v1_checks", NULL, NULL, NULL);
+}
+
 static void test_activity(sqlite3 *db)
 {
     const char *a1a = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", *a1b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2";
@@ -616,6 +673,7 @@ int main(void)
     sqlite3 *db = sq_open_fk(demo);
     test_demo(db);
     test_constraints(db);
+    test_cdr_checks(db);
     sqlite3_close(db);
 
     char *demo2 = h_demo_db(dir, "demo2.db");
