@@ -62,11 +62,49 @@ static void index_add(form_t *f, size_t i)
 {
     size_t k = f->fields[i].hash & (f->index_cap - 1);
     while (f->index[k]) {
-        if (strcmp(f->fields[f->index[k] - 1].name, f->fields[i].name) == 0)
+        const form_field_t *o = &f->fields[f->index[k] - 1];
+        if (o->hash == f->fields[i].hash && strcmp(o->name, f->fields[i].name) == 0)
             return;
         k = (k + 1) & (f->index_cap - 1);
     }
     f->index[k] = (unsigned)i + 1;
+}
+
+/* The end of the field at p (its '&', or end) and its first '=' (*eq, NULL
+ * when none): one scan, eight bytes at a time, instead of two memchr()
+ * calls per field (a dialplan request has ~170 fields of ~35 bytes). */
+static char *field_end(char *p, char *end, char **eq)
+{
+    *eq = NULL;
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t m = w3_swar_byte(v, '&') | (*eq ? 0 : w3_swar_byte(v, '='));
+        if (m == 0) {
+            p += 8;
+            continue;
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* the lowest flagged byte is a real match (false positives only
+         * sit above one) */
+        char *hit = p + (__builtin_ctzll(m) >> 3);
+#else
+        char *hit = p;
+        while (*hit != '&' && (*eq || *hit != '='))
+            hit++;
+#endif
+        if (*hit == '&')
+            return hit;
+        *eq = hit;
+        p = hit + 1;
+    }
+    for (; p < end; p++) {
+        if (*p == '&')
+            return p;
+        if (*p == '=' && *eq == NULL)
+            *eq = p;
+    }
+    return end;
 }
 
 /* One pass over s[0..len), s[len] == '\0': fields split and named in
@@ -79,12 +117,10 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
     f->fields = xmalloc(cap * sizeof(*f->fields));
     int rc = 0;
     for (char *p = s; p <= end;) {
-        char *amp = memchr(p, '&', (size_t)(end - p));
-        if (amp == NULL)
-            amp = end;
+        char *eq;
+        char *amp = field_end(p, end, &eq);
         *amp = '\0';
         if (amp > p) {
-            char *eq = memchr(p, '=', (size_t)(amp - p));
             if (eq == p) {
                 *why = "form field without a name";
                 rc = -EINVAL;
@@ -181,9 +217,9 @@ const char *form_get(const form_t *f, const char *name)
 {
     const char *v = NULL;
     if (f->index_cap) {
-        for (size_t k = name_hash(name, strlen(name)) & (f->index_cap - 1); f->index[k];
-             k = (k + 1) & (f->index_cap - 1))
-            if (strcmp(f->fields[f->index[k] - 1].name, name) == 0) {
+        size_t h = name_hash(name, strlen(name));
+        for (size_t k = h & (f->index_cap - 1); f->index[k]; k = (k + 1) & (f->index_cap - 1))
+            if (f->fields[f->index[k] - 1].hash == h && strcmp(f->fields[f->index[k] - 1].name, name) == 0) {
                 v = value_of(&f->fields[f->index[k] - 1]);
                 break;
             }
