@@ -19,6 +19,56 @@ static char *run(int *rc, const char *fmt, const char *a, const char *b)
     return out;
 }
 
+static void diag_lines(const char *out);
+
+/* v7 → v8 on a database with CDRs: every v7 database holds voip_cdr's v1
+ * CHECKs (IN lists); init rewrites them as comparisons, keeps every row,
+ * and the constraint still refuses what it refused. */
+static void cdr_checks_v8(const char *dir)
+{
+    int rc;
+    char *out;
+    w3_buf_t db = {0};
+    w3_buf_printf(&db, "%s/v7.db", dir);
+    out = run(&rc, "%s init --db %s 2>&1", db.data, NULL);
+    free(out);
+    /* back to what v7 had: the v1 text, user_version 7 */
+    is_int(h_sql(db.data, "INSERT INTO voip_cdr (call_id, direction, disposition, meta_json) VALUES "
+                          "('c1', 'inbound', 'BUSY', '{}'), ('c2', NULL, 'NO ANSWER', '{}');"
+                          "PRAGMA writable_schema = ON;"
+                          "UPDATE sqlite_schema SET sql = replace(replace(sql, "
+                          "'(direction = ''inbound'' OR direction = ''outbound'' OR direction = ''internal'')', "
+                          "'direction IN (''inbound'', ''outbound'', ''internal'')'), "
+                          "'(disposition = ''ANSWERED'' OR disposition = ''NO ANSWER'' OR disposition = ''BUSY'' "
+                          "OR disposition = ''FAILED'')', "
+                          "'disposition IN (''ANSWERED'', ''NO ANSWER'', ''BUSY'', ''FAILED'')') "
+                          "WHERE name = 'voip_cdr';"
+                          "PRAGMA writable_schema = RESET; PRAGMA user_version = 7;"),
+           0, "a v7 database with two CDRs and the v1 CHECKs");
+    char *v7 = h_sql_text(db.data, "SELECT instr(sql, 'direction IN (') > 0 AND instr(sql, 'disposition IN (') > 0 "
+                                   "FROM sqlite_schema WHERE name = 'voip_cdr'");
+    is_str(v7, "1", "  ...whose voip_cdr holds both IN lists");
+    free(v7);
+    out = run(&rc, "%s init --db %s 2>&1", db.data, NULL);
+    ok(rc == 0 && strstr(out, "migrated from version 7 to 8"), "init migrates it to v8 (%s)", out ? out : "");
+    free(out);
+    is_int(h_sql_int(db.data, "SELECT count(*) FROM voip_cdr WHERE call_id IN ('c1', 'c2')"), 2,
+           "  ...keeping its CDRs");
+    char *v8 = h_sql_text(db.data, "SELECT instr(sql, ' IN (''inbound''') = 0 AND instr(sql, ' IN (''ANSWERED''') = 0 "
+                                   "AND instr(sql, 'direction = ''internal''') > 0 FROM sqlite_schema "
+                                   "WHERE name = 'voip_cdr'");
+    is_str(v8, "1", "  ...with the CHECKs written as comparisons");
+    free(v8);
+    char *ic = h_sql_text(db.data, "PRAGMA integrity_check");
+    is_str(ic, "ok", "  ...and integrity_check ok");
+    free(ic);
+    ok(h_sql(db.data, "INSERT INTO voip_cdr (call_id, direction, meta_json) VALUES ('c3', 'north', '{}')") != 0,
+       "  ...whose CHECK still refuses direction 'north'");
+    ok(h_sql(db.data, "INSERT INTO voip_cdr (call_id, disposition, meta_json) VALUES ('c4', 'MAYBE', '{}')") != 0,
+       "  ...and disposition 'MAYBE'");
+    w3_buf_free(&db);
+}
+
 /* Prints a command's output as TAP comments (after a failed check). */
 static void diag_lines(const char *out)
 {
@@ -201,6 +251,7 @@ int main(void)
     w3_buf_free(&v1);
 
     limits(dir);
+    cdr_checks_v8(dir);
 
     out = run(&rc, "%s init 2>&1", NULL, NULL);
     is_int(rc, 2, "init without --db is a usage error (exit 2)");
