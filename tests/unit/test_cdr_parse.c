@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cdr.h"
 #include "harness.h"
@@ -210,6 +211,51 @@ int main(void)
     ok(cdr_iso_from_uepoch("0", iso) == false, "0 is not a time");
     ok(cdr_iso_from_uepoch("12x", iso) == false, "garbage is not a time");
     ok(cdr_iso_from_uepoch(NULL, iso) == false, "NULL is not a time");
+
+    /* the conversion against gmtime_r() + strftime(): leap days, century
+     * years, the year 10000, the largest value, and 100,000 random ones */
+    static const long long edges[] = {1,
+                                      999999,
+                                      86399999999LL,
+                                      86400000000LL,
+                                      951782400000000LL,    /* 2000-02-29 */
+                                      951868800000000LL,    /* 2000-03-01 */
+                                      4107456000000000LL,   /* 2100-02-28 */
+                                      4107542400000000LL,   /* 2100-03-01 */
+                                      13574563200000000LL,  /* 2400-02-29 */
+                                      253402300799999999LL, /* 9999-12-31T23:59:59.999 */
+                                      253402300800000000LL, /* 10000-01-01 */
+                                      9223372036854775807LL};
+    unsigned long long x = 88172645463325252ULL;
+    int same = 0, n = 0;
+    for (int i = 0; i < 100000 + (int)W3_ARRAY_LEN(edges); i++) {
+        long long us;
+        if (i < (int)W3_ARRAY_LEN(edges)) {
+            us = edges[i];
+        } else {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* every magnitude, from microseconds to the largest value */
+            us = (long long)(x >> (1 + x % 62));
+            if (us <= 0)
+                us = 1;
+        }
+        char in[32], ref[48], base[40];
+        snprintf(in, sizeof(in), "%lld", us);
+        time_t secs = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(ref, sizeof(ref), "%s.%03dZ", base, (int)((us / 1000) % 1000));
+        same += cdr_iso_from_uepoch(in, iso) && strcmp(iso, ref) == 0;
+        n++;
+        if (same != n) {
+            printf("# %s: got %s, gmtime_r says %s\n", in, iso, ref);
+            break;
+        }
+    }
+    is_int(same, n, "uepoch to ISO-8601 as gmtime_r() and strftime() write it, on every value tried");
 
     xmlCleanupParser();
     return tap_done();
