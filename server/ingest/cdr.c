@@ -388,6 +388,16 @@ static const char *skip_ws(const char *p, const char *end)
  * *fixed keeps the repaired copy alive as long as the view needs it. */
 static int parse_doc(bool json, const char *text, size_t len, view_t *v, char **fixed, bool *repaired, const char **why)
 {
+    /* A JSON text the parser accepts is valid UTF-8 already (it checks every
+     * string, and nothing else may hold a byte above 0x7F or follow the
+     * object): the repair pass over the 12 KB runs only when it fails. */
+    if (json) {
+        int rc = parse_json(text, len, v, why);
+        if (rc == 0 || w3_utf8_valid_prefix(text, len) == len)
+            return rc;
+        view_free(v);
+        v->json = NULL;
+    }
     size_t n = 0;
     char *copy = latin1_repair(text, len, &n);
     if (copy) {
