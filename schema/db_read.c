@@ -34,7 +34,7 @@
     "EXISTS (SELECT 1 FROM stores s WHERE s.store_id = d.store_id AND s.tenant_id = d.tenant_id), " GEN("d")
 /* a key as SQL compares it once copied into a C string: text, no NUL in it */
 #define PLAIN(col) "(typeof(" col ") = 'text' AND instr(" col ", char(0)) = 0)"
-/* the extension row; its forwarding object is read in C (forwarding()) */
+/* the extension row; its forwarding object is read in C (db_forwarding_parse) */
 #define EXT_IDS PLAIN("e.tenant_id") ", " PLAIN("e.store_id")
 #define EXT_SELECT                                                                                                     \
     "SELECT e.extension_id, e.tenant_id, e.sip_domain, e.store_id, e.user_id, e.ext_number, e.display_name, "          \

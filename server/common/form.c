@@ -84,15 +84,10 @@ static char *field_end(char *p, char *end, char **eq)
             p += 8;
             continue;
         }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        /* the lowest flagged byte is a real match (false positives only
-         * sit above one) */
-        char *hit = p + (__builtin_ctzll(m) >> 3);
-#else
-        char *hit = p;
-        while (*hit != '&' && (*eq || *hit != '='))
+        int first = w3_swar_first(m);
+        char *hit = p + (first >= 0 ? first : 0);
+        while (first < 0 && *hit != '&' && (*eq || *hit != '='))
             hit++;
-#endif
         if (*hit == '&')
             return hit;
         *eq = hit;

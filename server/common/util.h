@@ -137,5 +137,18 @@ static inline uint64_t w3_swar_below(uint64_t w, unsigned char n)
 {
     return (w - W3_SWAR_ONES * n) & ~w & W3_SWAR_HIGHS;
 }
+/* The offset in memory of the first byte flagged in m (not 0), a mask of
+ * the functions above or their OR: on a little-endian machine the lowest
+ * flagged byte is always a true match (false positives only sit above
+ * one). -1 elsewhere: the caller looks at the bytes itself. */
+static inline int w3_swar_first(uint64_t m)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_ctzll(m) >> 3;
+#else
+    (void)m;
+    return -1;
+#endif
+}
 
 #endif

@@ -112,13 +112,10 @@ static const unsigned char *skip_plain(const unsigned char *p, const unsigned ch
                            | w3_swar_byte(v, '"')   /* a '"' */
                            | w3_swar_byte(v, '\\'); /* a backslash */
         if (special) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            /* the lowest flagged byte is always a real one (the masks'
-             * false positives only sit above a true match): no byte loop */
-            return p + (__builtin_ctzll(special) >> 3);
-#else
+            int first = w3_swar_first(special); /* no byte loop where it is known */
+            if (first >= 0)
+                return p + first;
             break;
-#endif
         }
         p += 8;
     }

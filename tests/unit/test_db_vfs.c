@@ -220,34 +220,31 @@ out:
  * checkpointed: through w3wal (vfs true) or the default VFS. */
 static residency_t write_and_checkpoint(const char *path, bool w3wal)
 {
+    const char *vfs = w3wal ? "w3wal" : "default VFS";
+    db_conn_t *c = NULL;
     sqlite3 *h = NULL;
+    char *err = NULL;
     if (w3wal) {
-        db_conn_t *c = NULL;
-        char *err = NULL;
         if (!ok(db_conn_open(path, true, 5000, &c, &err) == 0, "open %s", err ? err : ""))
             return (residency_t){0};
         h = db_conn_sqlite(c);
-        sqlite3_exec(h,
-                     "CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
-                     "SELECT i + 1 FROM n WHERE i < 40) INSERT INTO t SELECT i, randomblob(12000) FROM n",
-                     NULL, NULL, NULL);
-        is_int(sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL), SQLITE_OK,
-               "w3wal: the checkpoint succeeds");
-        residency_t r = residency(path);
-        is_int(h_sql_int(path, "SELECT count(*) FROM t WHERE length(b) = 12000"), 40,
-               "w3wal: every row reads back whole after its pages left the cache");
-        db_conn_close(c);
-        return r;
+    } else {
+        sqlite3_open(path, &h);
+        sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", NULL, NULL, NULL);
     }
-    sqlite3_open(path, &h);
     sqlite3_exec(h,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB); "
-                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
-                 "INSERT INTO t SELECT i, randomblob(12000) FROM n",
+                 "CREATE TABLE t (i INTEGER PRIMARY KEY, b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                 "SELECT i + 1 FROM n WHERE i < 40) INSERT INTO t SELECT i, randomblob(12000) FROM n",
                  NULL, NULL, NULL);
-    sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    ok(sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK,
+       "%s: the checkpoint succeeds", vfs);
     residency_t r = residency(path);
-    sqlite3_close(h);
+    long long whole = h_sql_int(path, "SELECT count(*) FROM t WHERE length(b) = 12000");
+    ok(whole == 40, "%s: every row reads back whole after the checkpoint (%lld of 40)", vfs, whole);
+    if (c)
+        db_conn_close(c);
+    else
+        sqlite3_close(h);
     return r;
 }
 
