@@ -163,12 +163,27 @@ static void schedule_flush(void *arg)
     event_active(w->log_flush, EV_TIMEOUT, 1);
 }
 
+/* A worker's loop. epoll's changelist applies the event changes of one loop
+ * turn together, so evhttp's enable/disable pairs on a connection cancel out
+ * instead of costing an epoll_ctl each: 4 calls per Connection: close
+ * request instead of 8. No descriptor here is dup()ed, the one case the
+ * changelist gets wrong. */
+static struct event_base *worker_base_new(void)
+{
+    struct event_config *cfg = event_config_new();
+    W3_CHECK_ALLOC(cfg);
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    W3_CHECK_ALLOC(base);
+    return base;
+}
+
 /* 0, or -errno with *err (the sockets, -1 when off, are closed on failure). */
 static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, evutil_socket_t tls_fd, char **err)
 {
     w->srv = s;
-    w->base = event_base_new();
-    W3_CHECK_ALLOC(w->base);
+    w->base = worker_base_new();
     w->log_flush = event_new(w->base, -1, 0, flush_log, NULL);
     W3_CHECK_ALLOC(w->log_flush);
     w->db = db_reader_create(s->cfg.db_path, s->cfg.db_busy_timeout_ms, err);
@@ -507,7 +522,8 @@ int srv_run(srv_t *s)
     log_info("listening", "host", s->port >= 0 ? s->cfg.listen_host : "off", "port", port, "tls_host",
              s->tls ? s->cfg.tls_listen_host : "off", "tls_port", tls_port, "tls_client_ca",
              s->cfg.tls_client_ca ? s->cfg.tls_client_ca : "none", "workers", workers, "db", s->cfg.db_path, "jwt_alg",
-             auth_jwt_alg_name(auth_key(s->auth)->alg), "fs_static_credentials", s->cfg.fs_user ? "yes" : "no", NULL);
+             auth_jwt_alg_name(auth_key(s->auth)->alg), "fs_static_credentials", s->cfg.fs_user ? "yes" : "no",
+             "event_backend", s->nworkers > 0 ? event_base_get_method(s->workers[0].base) : "none", NULL);
 
     event_base_dispatch(s->main_base);
 

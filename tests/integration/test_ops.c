@@ -297,10 +297,15 @@ static void json_logs_and_reopen(void)
     char *text = NULL;
     w3_read_file(log.data, 1 << 20, &text, NULL);
     int lines = 0, good = 0, requests = 0;
+    char backend[64] = "";
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         json_error_t e;
         json_t *j = json_loads(line, 0, &e);
         lines++;
+        const char *msg = j ? json_string_value(json_object_get(j, "msg")) : NULL;
+        const char *b = json_string_value(json_object_get(j, "event_backend"));
+        if (msg && strcmp(msg, "listening") == 0 && b)
+            w3_strlcpy(backend, b, sizeof(backend));
         if (j && json_is_string(json_object_get(j, "ts")) && json_is_string(json_object_get(j, "level")))
             good++;
         if (j && json_object_get(j, "route") && json_is_integer(json_object_get(j, "status")) &&
@@ -310,6 +315,8 @@ static void json_logs_and_reopen(void)
     }
     ok(lines > 5 && good == lines, "every log line is a JSON object with ts and level (%d lines)", lines);
     ok(requests >= 6, "request lines carry route, status and latency_us (%d)", requests);
+    /* the workers' loops fold each turn's event changes into one epoll_ctl */
+    ok(strcmp(backend, "epoll (with changelist)") == 0, "the listening line names the workers' backend (%s)", backend);
     free(text);
     w3_read_file(log.data, 1 << 20, &text, NULL);
     ok(text && strstr(text, "\"key\":\"100\"") && strstr(text, "\"domain\":\"tenantA.edvoip.it\"") &&
