@@ -56,6 +56,7 @@ void route_metrics(struct evhttp_request *req, void *arg)
     w3_buf_t b = {0};
     metrics_render(&b);
     fsnode_metrics_render(((const route_ctx_t *)arg)->fs, &b);
+    writer_metrics_render(((const route_ctx_t *)arg)->writer, &b);
     req_reply(&r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     w3_buf_free(&b);
 }

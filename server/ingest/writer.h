@@ -16,6 +16,7 @@
 #define W3_WRITER_H
 
 #include "db.h"
+#include "util.h"
 
 struct event_base;
 
@@ -42,6 +43,9 @@ typedef struct writer_stats {
     unsigned long long failures;
 } writer_stats_t;
 void writer_get_stats(writer_t *w, writer_stats_t *s);
+/* Appends the writer's Prometheus counters to o (commits, jobs, failed jobs,
+ * WAL checkpoints by who ran them); nothing when w is NULL. */
+void writer_metrics_render(writer_t *w, w3_buf_t *o);
 /* Runs fn(db, arg) alone on the writer connection, synchronously, from any
  * thread (used for rare writes that want an answer inline). */
 int writer_run_sync(writer_t *w, writer_fn fn, void *arg);
