@@ -517,12 +517,16 @@ if want cdr; then
         settle "${PID[w3]}"
         run=$((0x5000 + rep))
         rm -f "$WORK"/acked.*
+        # the writer's counters around the run (commits, its own checkpoints)
+        curl -s --max-time 10 -o "$WORK/metrics.before" "http://127.0.0.1:${PORT[w3]}/metrics" || true
         # stop=: the connections stop sending 2 s before wrk ends, so every
         # request has its answer when wrk returns (2xx count == rows)
         run_wrk w3 cdr close "$THREADS" "$CDR_CONNS" "$CDR_DUR" cdr "$rep" path=/fs/cdr "uuid=$CDR_UUID" \
             "acked=$WORK/acked" "run=$run" "stop=$((CDR_DUR - 2))"
+        curl -s --max-time 10 -o "$WORK/metrics.after" "http://127.0.0.1:${PORT[w3]}/metrics" || true
         cat "$WORK"/acked.* 2>/dev/null >"$WORK/acked.all" || true
-        python3 "$REPORT" cdrcheck --db "$SMALL" --run "$run" --acked "$WORK/acked.all" --rep "$rep" >>"$RES"
+        python3 "$REPORT" cdrcheck --db "$SMALL" --run "$run" --acked "$WORK/acked.all" --rep "$rep" \
+            --metrics-before "$WORK/metrics.before" --metrics-after "$WORK/metrics.after" >>"$RES"
     done
     if [ "$PERF_OK" = 1 ]; then
         log "perf profile: w3voipd CDR ingest"
