@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define W3_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -149,6 +153,45 @@ static inline int w3_swar_first(uint64_t m)
     (void)m;
     return -1;
 #endif
+}
+
+/* Past the bytes a JSON string can hold as they are (0x20..0x7F but '"' and
+ * '\\'), in blocks while none of them is special: strings are nine tenths of
+ * a CDR's bytes (the CDR JSON reader's string scanner). */
+static inline const unsigned char *w3_json_plain_end(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    /* sixteen at a time where x86-64 always can: a signed compare with 0x20
+     * flags the bytes >= 0x80 too (they are negative) */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                       _mm_cmplt_epi8(v, space));
+        unsigned bits = (unsigned)_mm_movemask_epi8(special);
+        if (bits)
+            return p + __builtin_ctz(bits);
+        p += 16;
+    }
+#endif
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t special = w3_swar_below(v, 0x20)   /* a byte < 0x20 */
+                           | (v & W3_SWAR_HIGHS)    /* a byte >= 0x80 */
+                           | w3_swar_byte(v, '"')   /* a '"' */
+                           | w3_swar_byte(v, '\\'); /* a backslash */
+        if (special) {
+            int first = w3_swar_first(special); /* no byte loop where it is known */
+            if (first >= 0)
+                return p + first;
+            break;
+        }
+        p += 8;
+    }
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
 }
 
 #endif

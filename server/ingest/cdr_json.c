@@ -99,31 +99,6 @@ static long hex4(const unsigned char *s)
     return v;
 }
 
-/* Past the bytes a string can hold as they are (0x20..0x7F but '"' and '\\'):
- * eight at a time while none of them is special, strings being nine tenths
- * of a CDR's bytes. */
-static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *end)
-{
-    while (end - p >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        uint64_t special = w3_swar_below(v, 0x20)   /* a byte < 0x20 */
-                           | (v & W3_SWAR_HIGHS)    /* a byte >= 0x80 */
-                           | w3_swar_byte(v, '"')   /* a '"' */
-                           | w3_swar_byte(v, '\\'); /* a backslash */
-        if (special) {
-            int first = w3_swar_first(special); /* no byte loop where it is known */
-            if (first >= 0)
-                return p + first;
-            break;
-        }
-        p += 8;
-    }
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
-        p++;
-    return p;
-}
-
 /* ps->p at the opening quote; the span inside the quotes in *s, its length in *n. Checks
  * everything jansson checks (UTF-8, control characters, escapes, surrogate
  * pairs, \u0000, which jansson refuses in keys and values alike) without
@@ -133,7 +108,7 @@ static bool scan_string(parser_t *ps, const char **s, size_t *n, bool *esc)
     const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
     bool e = false;
     for (;;) {
-        p = skip_plain(p, end);
+        p = w3_json_plain_end(p, end);
         if (p == end)
             return fail(ps, "unterminated string");
         if (*p == '"')
