@@ -46,7 +46,7 @@ void metrics_limit_refusal(metrics_limit_t l)
     ADD(metrics.limit_refusals[l < ML__N ? l : ML_ANSWER_SIZE], 1);
 }
 
-static void counter(w3_buf_t *o, const char *name, const char *help, uint64_t v)
+void metrics_counter(w3_buf_t *o, const char *name, const char *help, uint64_t v)
 {
     w3_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)v);
 }
@@ -92,42 +92,44 @@ void metrics_render(w3_buf_t *o)
     for (int i = 0; i < ML__N; i++)
         w3_buf_printf(o, "w3voipd_limit_refusals_total{limit=\"%s\"} %llu\n", limit_names[i],
                       (unsigned long long)LOAD(metrics.limit_refusals[i]));
-    counter(o, "w3voipd_route_patterns_skipped_total",
-            "Route patterns skipped at lookup: outside the safe subset or not compiling.",
-            LOAD(metrics.route_patterns_skipped));
-    counter(o, "w3voipd_db_errors_total", "Database failures seen while answering.", LOAD(metrics.db_errors));
-    counter(o, "w3voipd_cdr_ingested_total", "CDR legs stored.", LOAD(metrics.cdr_ingested));
-    counter(o, "w3voipd_cdr_duplicate_total", "CDR legs received again and not stored twice.",
-            LOAD(metrics.cdr_duplicate));
-    counter(o, "w3voipd_cdr_rejected_total", "CDR bodies that did not parse (kept in voip_cdr_rejects).",
-            LOAD(metrics.cdr_rejected));
-    counter(o, "w3voipd_gateways_skipped_total", "Gateways left out because their secret_ref did not resolve.",
-            LOAD(metrics.gateways_skipped));
-    counter(o, "w3voipd_unsafe_values_total", "Data values refused at render time (pre-processor safety).",
-            LOAD(metrics.unsafe_values));
-    counter(o, "w3voipd_inconsistent_rows_total",
-            "Rows never used because their tenant disagrees with what they reference (foreign keys were off).",
-            LOAD(metrics.inconsistent_rows));
-    counter(o, "w3voipd_connections_refused_total",
-            "Connections closed because of --max-connections (the new one, or the oldest idle one for it) or "
-            "--max-connections-per-ip.",
-            LOAD(metrics.connections_refused));
-    counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",
-            LOAD(metrics.connections_cut));
-    counter(o, "w3voipd_answer_cache_hits_total", "Lookups answered from a worker's cache of rendered answers.",
-            LOAD(metrics.answer_cache_hits));
-    counter(o, "w3voipd_answer_cache_misses_total", "Lookups the cache could not answer (looked up).",
-            LOAD(metrics.answer_cache_misses));
-    counter(o, "w3voipd_lookup_memo_hits_total",
-            "Tenant and store rows an extension lookup took from its worker's memo of them instead of querying.",
-            LOAD(metrics.lookup_memo_hits));
-    counter(o, "w3voipd_provision_writes_total", "Provisioning writes applied (dry runs included).",
-            LOAD(metrics.prov_writes));
-    counter(o, "w3voipd_provision_refusals_total", "Authenticated provisioning writes refused.",
-            LOAD(metrics.prov_refusals));
-    counter(o, "w3voipd_provision_refusals_unlogged_total",
-            "Refused provisioning writes past 10 per client per second, counted but not written to the activity log.",
-            LOAD(metrics.prov_refusals_unlogged));
+    metrics_counter(o, "w3voipd_route_patterns_skipped_total",
+                    "Route patterns skipped at lookup: outside the safe subset or not compiling.",
+                    LOAD(metrics.route_patterns_skipped));
+    metrics_counter(o, "w3voipd_db_errors_total", "Database failures seen while answering.", LOAD(metrics.db_errors));
+    metrics_counter(o, "w3voipd_cdr_ingested_total", "CDR legs stored.", LOAD(metrics.cdr_ingested));
+    metrics_counter(o, "w3voipd_cdr_duplicate_total", "CDR legs received again and not stored twice.",
+                    LOAD(metrics.cdr_duplicate));
+    metrics_counter(o, "w3voipd_cdr_rejected_total", "CDR bodies that did not parse (kept in voip_cdr_rejects).",
+                    LOAD(metrics.cdr_rejected));
+    metrics_counter(o, "w3voipd_gateways_skipped_total", "Gateways left out because their secret_ref did not resolve.",
+                    LOAD(metrics.gateways_skipped));
+    metrics_counter(o, "w3voipd_unsafe_values_total", "Data values refused at render time (pre-processor safety).",
+                    LOAD(metrics.unsafe_values));
+    metrics_counter(o, "w3voipd_inconsistent_rows_total",
+                    "Rows never used because their tenant disagrees with what they reference (foreign keys were off).",
+                    LOAD(metrics.inconsistent_rows));
+    metrics_counter(o, "w3voipd_connections_refused_total",
+                    "Connections closed because of --max-connections (the new one, or the oldest idle one for it) or "
+                    "--max-connections-per-ip.",
+                    LOAD(metrics.connections_refused));
+    metrics_counter(o, "w3voipd_connections_cut_total", "Connections closed at their --request-timeout deadline.",
+                    LOAD(metrics.connections_cut));
+    metrics_counter(o, "w3voipd_answer_cache_hits_total", "Lookups answered from a worker's cache of rendered answers.",
+                    LOAD(metrics.answer_cache_hits));
+    metrics_counter(o, "w3voipd_answer_cache_misses_total", "Lookups the cache could not answer (looked up).",
+                    LOAD(metrics.answer_cache_misses));
+    metrics_counter(
+        o, "w3voipd_lookup_memo_hits_total",
+        "Tenant and store rows an extension lookup took from its worker's memo of them instead of querying.",
+        LOAD(metrics.lookup_memo_hits));
+    metrics_counter(o, "w3voipd_provision_writes_total", "Provisioning writes applied (dry runs included).",
+                    LOAD(metrics.prov_writes));
+    metrics_counter(o, "w3voipd_provision_refusals_total", "Authenticated provisioning writes refused.",
+                    LOAD(metrics.prov_refusals));
+    metrics_counter(
+        o, "w3voipd_provision_refusals_unlogged_total",
+        "Refused provisioning writes past 10 per client per second, counted but not written to the activity log.",
+        LOAD(metrics.prov_refusals_unlogged));
     w3_buf_printf(o,
                   "# HELP w3voipd_gateway_document_bytes Size of the last purpose=gateways answer.\n"
                   "# TYPE w3voipd_gateway_document_bytes gauge\nw3voipd_gateway_document_bytes %llu\n",

@@ -76,5 +76,7 @@ void metrics_limit_refusal(metrics_limit_t l);
 #define METRICS_INC(field) atomic_fetch_add_explicit(&metrics.field, 1, memory_order_relaxed)
 /* Appends the exposition text. */
 void metrics_render(w3_buf_t *out);
+/* Appends one unlabelled counter sample with its HELP and TYPE lines. */
+void metrics_counter(w3_buf_t *o, const char *name, const char *help, uint64_t v);
 
 #endif

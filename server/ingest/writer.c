@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 typedef struct job {
@@ -271,22 +272,18 @@ void writer_metrics_render(writer_t *w, w3_buf_t *o)
     writer_get_stats(w, &st);
     long long thread = 0, inline_runs = 0;
     db_conn_checkpoint_counts(w->db, &thread, &inline_runs);
+    metrics_counter(o, "w3voipd_writer_commits_total",
+                    "Transactions of the writer thread, one fsync each: CDRs and other writes queued together "
+                    "share one.",
+                    st.batches);
+    metrics_counter(o, "w3voipd_writer_jobs_total", "Writes the writer thread ran (CDRs, provisioning, API).", st.jobs);
+    metrics_counter(o, "w3voipd_writer_job_failures_total",
+                    "Writes that failed (their transaction or their own savepoint).", st.failures);
     w3_buf_printf(o,
-                  "# HELP w3voipd_writer_commits_total Transactions of the writer thread, one fsync each: CDRs "
-                  "and other writes queued together share one.\n"
-                  "# TYPE w3voipd_writer_commits_total counter\n"
-                  "w3voipd_writer_commits_total %llu\n"
-                  "# HELP w3voipd_writer_jobs_total Writes the writer thread ran (CDRs, provisioning, API).\n"
-                  "# TYPE w3voipd_writer_jobs_total counter\n"
-                  "w3voipd_writer_jobs_total %llu\n"
-                  "# HELP w3voipd_writer_job_failures_total Writes that failed (their transaction or their "
-                  "own savepoint).\n"
-                  "# TYPE w3voipd_writer_job_failures_total counter\n"
-                  "w3voipd_writer_job_failures_total %llu\n"
                   "# HELP w3voipd_wal_checkpoints_total WAL checkpoints, by who ran them: the checkpoint "
                   "thread, or the writer itself once the WAL passed 4,000 frames (its commits wait meanwhile).\n"
                   "# TYPE w3voipd_wal_checkpoints_total counter\n"
                   "w3voipd_wal_checkpoints_total{by=\"thread\"} %lld\n"
                   "w3voipd_wal_checkpoints_total{by=\"writer\"} %lld\n",
-                  st.batches, st.jobs, st.failures, thread, inline_runs);
+                  thread, inline_runs);
 }

@@ -460,28 +460,19 @@ static void kill9(void)
     free(s.pass);
 }
 
-/* The value of an unlabelled (or fully labelled) sample in a /metrics body, -1 if absent. */
-static long long metric(const char *body, const char *sample)
-{
-    w3_buf_t k = {0};
-    w3_buf_printf(&k, "\n%s ", sample);
-    const char *p = body ? strstr(body, k.data) : NULL;
-    long long v = p ? strtoll(p + k.len, NULL, 10) : -1;
-    w3_buf_free(&k);
-    return v;
-}
-
 /* Every CDR, refused or not, is one job of the writer; jobs share commits. */
-static void writer_metrics(const char *m)
+static void writer_metrics(void)
 {
-    long long jobs = metric(m, "w3voipd_writer_jobs_total"), commits = metric(m, "w3voipd_writer_commits_total");
-    long long cdrs = metric(m, "w3voipd_cdr_ingested_total") + metric(m, "w3voipd_cdr_rejected_total");
+    long long jobs = h_metric(srv.port, "w3voipd_writer_jobs_total"),
+              commits = h_metric(srv.port, "w3voipd_writer_commits_total");
+    long long cdrs =
+        h_metric(srv.port, "w3voipd_cdr_ingested_total") + h_metric(srv.port, "w3voipd_cdr_rejected_total");
     ok(cdrs > 0 && jobs >= cdrs, "the writer counts a job per CDR stored or kept as rejected (%lld jobs, %lld CDRs)",
        jobs, cdrs);
     ok(commits >= 1 && commits < jobs, "concurrent CDRs share commits (%lld commits for %lld jobs)", commits, jobs);
-    is_int(metric(m, "w3voipd_writer_job_failures_total"), 0, "no write failed");
-    long long thread = metric(m, "w3voipd_wal_checkpoints_total{by=\"thread\"}");
-    long long inline_runs = metric(m, "w3voipd_wal_checkpoints_total{by=\"writer\"}");
+    is_int(h_metric(srv.port, "w3voipd_writer_job_failures_total"), 0, "no write failed");
+    long long thread = h_metric(srv.port, "w3voipd_wal_checkpoints_total{by=\"thread\"}");
+    long long inline_runs = h_metric(srv.port, "w3voipd_wal_checkpoints_total{by=\"writer\"}");
     /* concurrent() alone wrote several thousand WAL frames (the thread is woken
      * from 1,000 on), and kill9() gave it seconds to finish a run */
     ok(thread >= 1 && inline_runs >= 0, "WAL checkpoints counted by who ran them (thread %lld, writer %lld)", thread,
@@ -504,7 +495,7 @@ int main(void)
     ok(m && strstr(m, "w3voipd_cdr_ingested_total ") && !strstr(m, "w3voipd_cdr_ingested_total 0\n") &&
            !strstr(m, "w3voipd_cdr_rejected_total 0\n") && !strstr(m, "w3voipd_cdr_duplicate_total 0\n"),
        "CDRs ingested, duplicated and rejected are counted");
-    writer_metrics(m);
+    writer_metrics();
     h_resp_free(&r);
     is_int(h_server_stop(&srv), 0, "w3voipd exits 0");
     return tap_done();
