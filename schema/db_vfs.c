@@ -23,25 +23,39 @@
  *
  * Pages that are written once and then only rarely read, the overflow
  * pages of a row (a CDR's meta_json is three of them) and freelist trunks,
- * leave the page cache once a sync of the database file has made them
- * durable (posix_fadvise DONTNEED): a CDR flood otherwise grows the page
- * cache by 12 KB per CDR, on a virtual machine into memory the host has to
- * fault in (the checkpoint's copy cost three times more per CDR), and over
+ * stay out of the page cache: a CDR flood otherwise grows it by 12 KB per
+ * CDR, on a virtual machine into memory the host has to fault in, and over
  * time pushes out the configuration pages the lookups read. B-tree pages
- * (indexes and table leaves, read again by the next insert) stay.
+ * (indexes and table leaves, read again by the next insert) stay. Such
+ * "cold" pages of 4 KB or more are gathered, contiguous, into an aligned
+ * buffer and written with O_DIRECT (the checkpoint writes them in page
+ * order): no page-cache folio is allocated, filled, written back and
+ * dropped again for them, which was half of the checkpoint thread's CPU.
+ * The buffer goes to the file before the file is synced, read, sized,
+ * truncated, locked or unlocked, before its shared memory is locked or a
+ * barrier crosses it, before a write that overlaps it and before close:
+ * every connection of this VFS is synchronous=FULL, so a checkpoint syncs
+ * the database file, and so writes the buffer, before it publishes what it
+ * copied. A file system that refuses O_DIRECT, or a direct write that
+ * fails, switches that file to buffered writes for good; its cold pages
+ * then leave the page cache after the next successful sync
+ * (posix_fadvise DONTNEED), as they did before.
  *
  * A WAL file finds its database file through sqlite3_filename_database():
  * the same pointer SQLite passed to the database file's xOpen, one per
  * connection. Only the read-write connections of schema/ use this VFS
  * (db_sqlite_open_handle); journals and temporary files are the default
  * VFS's own objects. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal/db_sqlite.h"
 #include "util.h"
@@ -50,6 +64,10 @@
  * seekAndWriteFd masks the count with 0x1ffff): 31 frames of 4 KB pages */
 #define RUN_MAX ((1 << 17) - 1)
 #define FRAME_HDR 24
+/* cold pages written with O_DIRECT: 32 pages of 4 KB per write at most, at
+ * an offset, a length and an address that are multiples of DIRECT_ALIGN */
+#define DIRECT_MAX (128 * 1024)
+#define DIRECT_ALIGN 4096
 
 typedef struct db_file db_file_t;
 
@@ -81,9 +99,14 @@ struct db_file {
     int fd;          /* the default VFS's descriptor of this file; -1: nothing is dropped */
     span_t *cold;    /* written since the last sync, to drop once it is durable */
     size_t ncold, capcold;
+    unsigned char *direct; /* cold pages not yet written, DIRECT_ALIGN-aligned */
+    size_t dlen;
+    sqlite3_int64 doff; /* file offset of direct[0] */
+    bool buffered;      /* O_DIRECT refused or failed once: cold pages go through the page cache */
 };
 
 static sqlite3_vfs *real_vfs;
+static atomic_llong direct_writes, direct_fallbacks;
 /* database files of this VFS that are open, for their WAL files to find */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static db_file_t *registry;
@@ -268,11 +291,66 @@ static bool cold_page(const void *buf, int amt, sqlite3_int64 off)
     return amt >= 512 && (amt & (amt - 1)) == 0 && off > 0 && off % amt == 0 && ((const unsigned char *)buf)[0] == 0;
 }
 
+/* Writes the gathered cold pages with O_DIRECT, set on SQLite's own
+ * descriptor only for these calls: a connection is used by one thread at a
+ * time, and SQLite's reads through it need no alignment. What a direct
+ * write did not take goes through the default VFS, and the file stays
+ * buffered from then on. */
+static int direct_flush(db_file_t *d)
+{
+    if (d->dlen == 0)
+        return SQLITE_OK;
+    size_t done = 0;
+    int fl = fcntl(d->fd, F_GETFL);
+    if (fl >= 0 && fcntl(d->fd, F_SETFL, fl | O_DIRECT) == 0) {
+        while (done < d->dlen) {
+            ssize_t n = pwrite(d->fd, d->direct + done, d->dlen - done, (off_t)(d->doff + (sqlite3_int64)done));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            done += (size_t)n; /* a short write leaves an unaligned rest: refused, then buffered */
+        }
+        (void)fcntl(d->fd, F_SETFL, fl);
+    }
+    int rc = SQLITE_OK;
+    if (done < d->dlen) {
+        d->buffered = true;
+        atomic_fetch_add(&direct_fallbacks, 1);
+        rc = REAL(d)->pMethods->xWrite(REAL(d), d->direct + done, (int)(d->dlen - done), d->doff + (sqlite3_int64)done);
+    } else {
+        atomic_fetch_add(&direct_writes, 1);
+    }
+    d->dlen = 0;
+    return rc;
+}
+
 static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
 {
     db_file_t *d = (db_file_t *)p;
+    bool cold = d->fd >= 0 && cold_page(buf, amt, off);
+    sqlite3_int64 dend = d->doff + (sqlite3_int64)d->dlen;
+    if (cold && !d->buffered && amt % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0 && amt <= DIRECT_MAX) {
+        if (d->dlen > 0 && (off != dend || d->dlen + (size_t)amt > DIRECT_MAX)) {
+            int rc = direct_flush(d);
+            if (rc != SQLITE_OK)
+                return rc;
+        }
+        if (d->direct == NULL && posix_memalign((void **)&d->direct, DIRECT_ALIGN, DIRECT_MAX) != 0)
+            w3_oom(__FILE__, __LINE__);
+        if (d->dlen == 0)
+            d->doff = off;
+        memcpy(d->direct + d->dlen, buf, (size_t)amt);
+        d->dlen += (size_t)amt;
+        return SQLITE_OK;
+    }
+    if (d->dlen > 0 && off < dend && off + amt > d->doff) { /* the later write wins, as in the file */
+        int rc = direct_flush(d);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
     int rc = pass_write(p, buf, amt, off);
-    if (rc != SQLITE_OK || d->fd < 0 || !cold_page(buf, amt, off))
+    if (rc != SQLITE_OK || !cold)
         return rc;
     if (d->ncold > 0 && d->cold[d->ncold - 1].off + d->cold[d->ncold - 1].len == off) {
         d->cold[d->ncold - 1].len += amt;
@@ -291,7 +369,9 @@ static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
 static int d_sync(sqlite3_file *p, int flags)
 {
     db_file_t *d = (db_file_t *)p;
-    int rc = pass_sync(p, flags);
+    int rc = direct_flush(d);
+    if (rc == SQLITE_OK)
+        rc = pass_sync(p, flags);
     for (size_t i = 0; rc == SQLITE_OK && i < d->ncold; i++)
         (void)posix_fadvise(d->fd, d->cold[i].off, d->cold[i].len, POSIX_FADV_DONTNEED);
     d->ncold = 0;
@@ -301,6 +381,9 @@ static int d_sync(sqlite3_file *p, int flags)
 static int d_close(sqlite3_file *p)
 {
     db_file_t *d = (db_file_t *)p;
+    int rc = direct_flush(d);
+    free(d->direct);
+    d->direct = NULL;
     free(d->cold);
     d->cold = NULL;
     pthread_mutex_lock(&registry_lock);
@@ -312,14 +395,46 @@ static int d_close(sqlite3_file *p)
     if (d->wal)
         d->wal->db = NULL;
     pthread_mutex_unlock(&registry_lock);
-    return REAL(d)->pMethods->xClose(REAL(d));
+    int rc2 = REAL(d)->pMethods->xClose(REAL(d));
+    return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int d_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
+{
+    int rc = direct_flush((db_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_read(p, buf, amt, off);
+}
+
+static int d_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+    int rc = direct_flush((db_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_truncate(p, size);
+}
+
+static int d_file_size(sqlite3_file *p, sqlite3_int64 *size)
+{
+    int rc = direct_flush((db_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_file_size(p, size);
+}
+
+static int d_lock(sqlite3_file *p, int lock)
+{
+    int rc = direct_flush((db_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_lock(p, lock);
+}
+
+static int d_file_control(sqlite3_file *p, int op, void *arg)
+{
+    int rc = direct_flush((db_file_t *)p);
+    return rc != SQLITE_OK ? rc : pass_file_control(p, op, arg);
 }
 
 static int d_unlock(sqlite3_file *p, int lock)
 {
-    int rc = flush_wal_of(p);
+    int rc = direct_flush((db_file_t *)p);
+    int rc1 = flush_wal_of(p);
     int rc2 = pass_unlock(p, lock);
-    return rc != SQLITE_OK ? rc : rc2;
+    return rc != SQLITE_OK ? rc : rc1 != SQLITE_OK ? rc1 : rc2;
 }
 
 static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void volatile **out)
@@ -329,14 +444,18 @@ static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void vol
 
 static int d_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
-    int rc = flags & SQLITE_SHM_UNLOCK ? flush_wal_of(p) : SQLITE_OK;
+    int rc = direct_flush((db_file_t *)p);
+    int rc1 = flags & SQLITE_SHM_UNLOCK ? flush_wal_of(p) : SQLITE_OK;
     int rc2 = REAL(p)->pMethods->xShmLock(REAL(p), offset, n, flags);
-    return rc != SQLITE_OK ? rc : rc2;
+    return rc != SQLITE_OK ? rc : rc1 != SQLITE_OK ? rc1 : rc2;
 }
 
 static void d_shm_barrier(sqlite3_file *p)
 {
-    flush_wal_of(p); /* normally empty by now (the commit frame flushed it) */
+    /* both normally empty by now: a checkpoint's sync wrote the one, the
+     * commit frame flushed the other */
+    (void)direct_flush((db_file_t *)p);
+    flush_wal_of(p);
     REAL(p)->pMethods->xShmBarrier(REAL(p));
 }
 
@@ -347,7 +466,8 @@ static int d_shm_unmap(sqlite3_file *p, int delete_flag)
 
 static int d_fetch(sqlite3_file *p, sqlite3_int64 off, int amt, void **out)
 {
-    return REAL(p)->pMethods->xFetch(REAL(p), off, amt, out);
+    int rc = direct_flush((db_file_t *)p);
+    return rc != SQLITE_OK ? rc : REAL(p)->pMethods->xFetch(REAL(p), off, amt, out);
 }
 
 static int d_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
@@ -358,15 +478,15 @@ static int d_unfetch(sqlite3_file *p, sqlite3_int64 off, void *page)
 static const sqlite3_io_methods db_methods = {
     .iVersion = 3,
     .xClose = d_close,
-    .xRead = pass_read,
+    .xRead = d_read,
     .xWrite = d_write,
-    .xTruncate = pass_truncate,
+    .xTruncate = d_truncate,
     .xSync = d_sync,
-    .xFileSize = pass_file_size,
-    .xLock = pass_lock,
+    .xFileSize = d_file_size,
+    .xLock = d_lock,
     .xUnlock = d_unlock,
     .xCheckReservedLock = pass_check_reserved,
-    .xFileControl = pass_file_control,
+    .xFileControl = d_file_control,
     .xSectorSize = pass_sector_size,
     .xDeviceCharacteristics = pass_device_characteristics,
     .xShmMap = d_shm_map,
@@ -377,9 +497,9 @@ static const sqlite3_io_methods db_methods = {
     .xUnfetch = d_unfetch,
 };
 
-/* The descriptor of the default VFS's file, for posix_fadvise only (never
- * closed or locked here: closing any descriptor of a file would drop the
- * process's POSIX locks on it). SQLite has no call that returns it; the
+/* The descriptor of the default VFS's file, for posix_fadvise and the
+ * direct writes of cold pages only (never closed or locked here: closing
+ * any descriptor of a file would drop the process's POSIX locks on it). SQLite has no call that returns it; the
  * unix VFS's file begins with its methods, its VFS, its inode record and
  * then the descriptor, as it has since 3.7. The guess is used only when it
  * names the very file SQLite opened: otherwise -1, and nothing is dropped. */
@@ -562,4 +682,10 @@ void db_vfs_install(void)
     w3wal.szOsFile = (int)wrapper + real_vfs->szOsFile;
     w3wal.mxPathname = real_vfs->mxPathname;
     sqlite3_vfs_register(&w3wal, 0);
+}
+
+void db_vfs_direct_counts(long long *writes, long long *fallbacks)
+{
+    *writes = atomic_load(&direct_writes);
+    *fallbacks = atomic_load(&direct_fallbacks);
 }

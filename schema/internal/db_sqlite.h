@@ -29,6 +29,9 @@ struct db_conn {
  * (not as the default) by db_sqlite_setup(). */
 #define DB_VFS_NAME "w3wal"
 void db_vfs_install(void);
+/* Direct writes of cold pages so far, and those that fell back to buffered
+ * writes (the file then stays buffered), process-wide. */
+void db_vfs_direct_counts(long long *writes, long long *fallbacks);
 /* A handle as every connection of schema/ is opened (WAL, synchronous=FULL,
  * foreign keys, busy timeout); *err malloc'd on failure. */
 int db_sqlite_open_handle(const char *path, bool create, int busy_ms, sqlite3 **out, char **err);

@@ -2,8 +2,10 @@
  * in the WAL file, whole, by the time the commit returns, even with no
  * sync at all; other connections (default VFS) read every commit; spills,
  * rewritten frames and rollbacks keep the database intact. Overflow pages
- * leave the page cache once a checkpoint's sync made them durable; b-tree
- * pages stay. */
+ * never stay in the page cache (written with O_DIRECT where the file system
+ * takes it, else dropped once a checkpoint's sync made them durable); b-tree
+ * pages stay. Gathered direct writes read back, size and overlap like the
+ * writes they stand for. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -248,19 +250,149 @@ static residency_t write_and_checkpoint(const char *path, bool w3wal)
     return r;
 }
 
+/* tmpfs keeps every page in memory whatever is asked: the build directory
+ * (a disk) then. */
+static void disk_dir(const char *dir, char *base, size_t n)
+{
+    struct statfs fs;
+    snprintf(base, n, "%s", dir);
+    if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC && getcwd(base, n - 64) != NULL)
+        tap_diag("the test directory is on tmpfs: the files go to the current directory");
+}
+
+/* Whether the file system of dir takes an aligned O_DIRECT write. */
+static bool takes_direct(const char *dir)
+{
+    char path[640];
+    snprintf(path, sizeof(path), "%s/w3vfs-direct-probe", dir);
+    void *buf = NULL;
+    bool yes = false;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+    if (fd >= 0 && posix_memalign(&buf, 4096, 4096) == 0) {
+        memset(buf, 0, 4096);
+        yes = pwrite(fd, buf, 4096, 0) == 4096;
+    }
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    return yes;
+}
+
+static bool cached_at(const char *path, long long off)
+{
+    int fd = open(path, O_RDONLY);
+    long long size = h_file_size(path);
+    unsigned char vec[1] = {0};
+    bool cached = false;
+    if (fd >= 0 && size >= off + 4096) {
+        void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)off);
+        if (m != MAP_FAILED) {
+            cached = mincore(m, 4096, vec) == 0 && (vec[0] & 1);
+            munmap(m, 4096);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return cached;
+}
+
+/* The database file's methods, called the way a checkpoint calls them: cold
+ * pages (first byte 0) wait in the aligned buffer, yet every read, size and
+ * overlapping write sees them; the sync puts them in the file, out of the
+ * page cache when the file system takes O_DIRECT. */
+static void test_direct_writes_read_back(const char *dir)
+{
+    char base[512], path[600];
+    disk_dir(dir, base, sizeof(base));
+    snprintf(path, sizeof(path), "%s/w3vfs-direct.db", base);
+    bool direct = takes_direct(base);
+    db_conn_t *c = NULL;
+    char *err = NULL;
+    if (!ok(db_conn_open(path, true, 5000, &c, &err) == 0, "open %s", err ? err : ""))
+        return;
+    sqlite3 *h = db_conn_sqlite(c);
+    sqlite3_exec(h, "PRAGMA page_size=4096; CREATE TABLE t (i INTEGER PRIMARY KEY); PRAGMA wal_checkpoint", NULL, NULL,
+                 NULL);
+    sqlite3_file *f = NULL;
+    sqlite3_file_control(h, "main", SQLITE_FCNTL_FILE_POINTER, &f);
+    if (!ok(f != NULL, "the database file's handle"))
+        goto out;
+    const sqlite3_io_methods *m = f->pMethods;
+    sqlite3_int64 end = 0;
+    m->xFileSize(f, &end);
+    ok(end > 0 && end % 4096 == 0, "the file is whole pages (%lld bytes)", (long long)end);
+    long long writes0, fallbacks0, writes1, fallbacks1;
+    db_vfs_direct_counts(&writes0, &fallbacks0);
+
+    static unsigned char a[4096], b[4096], hot[4096], got[4096];
+    memset(a, 'a', sizeof(a));
+    memset(b, 'b', sizeof(b));
+    memset(hot, 'h', sizeof(hot));
+    a[0] = b[0] = 0; /* overflow pages */
+    hot[0] = 13;     /* a table leaf */
+    is_int(m->xWrite(f, a, 4096, end), SQLITE_OK, "a cold page past the end is taken");
+    is_int(m->xWrite(f, b, 4096, end + 4096), SQLITE_OK, "the next one joins it");
+    db_vfs_direct_counts(&writes1, &fallbacks1);
+    is_int((int)(writes1 - writes0), 0, "neither is written yet: they wait, gathered");
+    sqlite3_int64 size = 0;
+    m->xFileSize(f, &size);
+    is_int((int)(size - end), 2 * 4096, "the size counts both pages");
+    memset(got, 0, sizeof(got));
+    ok(m->xRead(f, got, 4096, end) == SQLITE_OK && memcmp(got, a, 4096) == 0, "the first reads back");
+    is_int(m->xWrite(f, b, 4096, end + 2 * 4096), SQLITE_OK, "a third cold page");
+    is_int(m->xWrite(f, hot, 4096, end + 2 * 4096), SQLITE_OK, "then a b-tree page at the same offset");
+    is_int(m->xSync(f, SQLITE_SYNC_NORMAL), SQLITE_OK, "the sync succeeds");
+    /* two more, never read back (the read above has the kernel read ahead
+     * past the first ones), written by the sync alone */
+    ok(m->xWrite(f, a, 4096, end + 3 * 4096) == SQLITE_OK && m->xWrite(f, b, 4096, end + 4 * 4096) == SQLITE_OK &&
+           m->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK,
+       "two more cold pages, then a sync");
+    db_vfs_direct_counts(&writes1, &fallbacks1);
+    if (direct) {
+        ok(writes1 - writes0 == 3 && fallbacks1 == fallbacks0, "three direct writes, no fallback (%lld, %lld)",
+           writes1 - writes0, fallbacks1 - fallbacks0);
+        ok(!cached_at(path, end + 3 * 4096) && !cached_at(path, end + 4 * 4096),
+           "the pages the sync wrote directly are not in the page cache");
+    } else {
+        tap_diag("the file system refuses O_DIRECT: buffered writes");
+        ok(fallbacks1 > fallbacks0, "the refused direct write fell back to a buffered one");
+    }
+    ok(cached_at(path, end + 2 * 4096), "the b-tree page is");
+    int fd = open(path, O_RDONLY);
+    unsigned char disk[5 * 4096];
+    ok(fd >= 0 && pread(fd, disk, sizeof(disk), (off_t)end) == (ssize_t)sizeof(disk), "the file holds all five");
+    ok(memcmp(disk, a, 4096) == 0 && memcmp(disk + 4096, b, 4096) == 0, "both cold pages, as written");
+    ok(memcmp(disk + 2 * 4096, hot, 4096) == 0, "the later write wins where they overlap");
+    ok(memcmp(disk + 3 * 4096, a, 4096) == 0 && memcmp(disk + 4 * 4096, b, 4096) == 0, "and the last two");
+    if (fd >= 0)
+        close(fd);
+    m->xTruncate(f, end); /* the database as SQLite left it */
+out:
+    db_conn_close(c);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(sfx); i++) {
+        char p[640];
+        snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+}
+
 static void test_cold_pages_leave_the_cache(const char *dir)
 {
-    /* tmpfs keeps every page in memory whatever is asked: the build
-     * directory (a disk) then */
-    struct statfs fs;
     char base[512];
-    snprintf(base, sizeof(base), "%s", dir);
-    if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC && getcwd(base, sizeof(base) - 32) != NULL)
-        tap_diag("the test directory is on tmpfs: the files go to the current directory");
+    disk_dir(dir, base, sizeof(base));
     char ours[600], plain[600];
     snprintf(ours, sizeof(ours), "%s/w3vfs-cold-ours.db", base);
     snprintf(plain, sizeof(plain), "%s/w3vfs-cold-plain.db", base);
+    long long writes0, fallbacks0, writes1, fallbacks1;
+    db_vfs_direct_counts(&writes0, &fallbacks0);
     residency_t o = write_and_checkpoint(ours, true);
+    db_vfs_direct_counts(&writes1, &fallbacks1);
+    if (takes_direct(base))
+        ok(writes1 - writes0 >= 3 && fallbacks1 == fallbacks0,
+           "w3wal: the checkpoint wrote the overflow pages directly, gathered (%lld writes for 40 rows)",
+           writes1 - writes0);
     residency_t p = write_and_checkpoint(plain, false);
     ok(o.overflow >= 40 * 2, "w3wal: the file holds the rows' overflow pages (%d)", o.overflow);
     is_int(o.overflow_cached, 0, "w3wal: none of them is left in the page cache after the checkpoint");
@@ -286,6 +418,7 @@ int main(void)
     test_rollback_then_other_writer(dir);
     test_no_powersafe_overwrite(dir);
     test_cold_pages_leave_the_cache(dir);
+    test_direct_writes_read_back(dir);
     h_rmrf(dir);
     free(dir);
     return tap_done();
