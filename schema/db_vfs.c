@@ -103,6 +103,7 @@ struct db_file {
     size_t dlen;
     sqlite3_int64 doff; /* file offset of direct[0] */
     bool buffered;      /* O_DIRECT refused or failed once: cold pages go through the page cache */
+    int fl;             /* the descriptor's status flags; -1: not read yet */
 };
 
 static sqlite3_vfs *real_vfs;
@@ -301,7 +302,9 @@ static int direct_flush(db_file_t *d)
     if (d->dlen == 0)
         return SQLITE_OK;
     size_t done = 0;
-    int fl = fcntl(d->fd, F_GETFL);
+    if (d->fl < 0)
+        d->fl = fcntl(d->fd, F_GETFL); /* SQLite never changes them */
+    int fl = d->fl;
     if (fl >= 0 && fcntl(d->fd, F_SETFL, fl | O_DIRECT) == 0) {
         while (done < d->dlen) {
             ssize_t n = pwrite(d->fd, d->direct + done, d->dlen - done, (off_t)(d->doff + (sqlite3_int64)done));
@@ -549,6 +552,7 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int 
         }
         d->name = name;
         d->fd = real_fd(REAL(d), name);
+        d->fl = -1;
         d->w.base.pMethods = &db_methods;
         pthread_mutex_lock(&registry_lock);
         d->next = registry;

@@ -272,8 +272,9 @@ def cmd_markdown(a):
     w("| client | %s, on the same machine (127.0.0.1): throughput `-t%d -c%d -d%ds --latency`; one connection "
       "`-t1 -c1 -d%ds`; CDRs `-t%d -c%d` |" % (meta["wrk"], meta["threads"], meta["conns"], meta["duration"],
                                                 meta["lat_duration"], meta["threads"], meta["cdr_conns"]))
-    w("| method | %d interleaved rounds per scenario (bare, w3voipd demo db, w3voipd 1M db, then again); medians; "
-      "ratios computed per round, then their median |" % meta["pairs"])
+    w("| method | %d interleaved rounds per scenario (bare, w3voipd demo db, w3voipd 1M db, then again), %d for "
+      "the CDR ingest (bare, w3voipd); medians; ratios computed per round, then their median |"
+      % (meta["pairs"], meta.get("cdr_pairs", meta["pairs"])))
     w("| databases | %s on %s (not tmpfs); SQLite %s%s |" % (
         meta["fstype"], meta["fsdev"], meta["sqlite"],
         "; fdatasync of 4 KB on this disk: p50 %.2f ms, max %.2f ms (%d tries)" % (

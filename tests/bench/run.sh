@@ -12,7 +12,8 @@
 # w3voipd on the demo database, interleaved.
 # Results: bench-results.md at the top of the project (also printed).
 #
-# Tunables (environment): BENCH_PAIRS (3), BENCH_DURATION (4 s, throughput
+# Tunables (environment): BENCH_PAIRS (3), BENCH_CDR_PAIRS (5: the CDR
+# flood moves more between rounds than the lookups), BENCH_DURATION (4 s, throughput
 # runs), BENCH_LAT_DURATION (3 s, one-connection runs), BENCH_THREADS (1),
 # BENCH_CONNS (16), BENCH_CDR_CONNS (64), BENCH_CDR_DURATION (6 s),
 # BENCH_SCALE (1; 0 skips the large database), BENCH_PERF (1; 0 skips perf),
@@ -33,6 +34,7 @@ REPORT=$BENCH_DIR/report.py
 OUT_MD=$ROOT/bench-results.md
 
 PAIRS=${BENCH_PAIRS:-3}
+CDR_PAIRS=${BENCH_CDR_PAIRS:-5}
 DUR=${BENCH_DURATION:-4}
 LAT_DUR=${BENCH_LAT_DURATION:-3}
 THREADS=${BENCH_THREADS:-1}
@@ -261,7 +263,8 @@ EOF
 # ---- machine ----------------------------------------------------------------
 python3 - "$RES" "$THREADS" "$CONNS" "$CDR_CONNS" "$DUR" "$LAT_DUR" "$CDR_DUR" "$PAIRS" "$FSTYPE" "$FSDEV" \
     "$(wrk --version 2>&1 | head -1)" "$(sqlite3 --version | cut -d' ' -f1)" "$NPROC" \
-    "$(sha256sum "$W3VOIPD" | cut -c1-12) built $(date -u -r "$BUILT_W3VOIPD" '+%Y-%m-%d %H:%M:%S UTC')" >>"$RES" <<'EOF'
+    "$(sha256sum "$W3VOIPD" | cut -c1-12) built $(date -u -r "$BUILT_W3VOIPD" '+%Y-%m-%d %H:%M:%S UTC')" \
+    "$CDR_PAIRS" >>"$RES" <<'EOF'
 import json, platform, sys, time
 a = sys.argv
 model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -270,6 +273,7 @@ print(json.dumps({"kind": "meta", "threads": int(a[2]), "conns": int(a[3]), "cdr
                   "duration": int(a[5]), "lat_duration": int(a[6]), "cdr_duration": int(a[7]), "pairs": int(a[8]),
                   "fstype": a[9], "fsdev": a[10], "wrk": a[11], "sqlite": a[12], "nproc": int(a[13]),
                   "cpu": model, "kernel": platform.release(), "mem_mb": mem // 1024, "binary": a[14],
+                  "cdr_pairs": int(a[15]),
                   "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}))
 EOF
 
@@ -505,8 +509,8 @@ if want cdr; then
             --data-binary @- "http://127.0.0.1:${PORT[bare]}/fs/cdr?uuid=$u") || true
     [ "$r" = 201 ] && grep -qF "\"call_id\":\"$u\"" "$WORK/precheck.bare.cdr.json" ||
         die "precheck bare/cdr: HTTP $r $(head -c 300 "$WORK/precheck.bare.cdr.json")"
-    log "CDR ingest: wrk -t$THREADS -c$CDR_CONNS, Connection: close, $PAIRS rounds of ${CDR_DUR}s of bare w3"
-    for rep in $(seq 1 "$PAIRS"); do
+    log "CDR ingest: wrk -t$THREADS -c$CDR_CONNS, Connection: close, $CDR_PAIRS rounds of ${CDR_DUR}s of bare w3"
+    for rep in $(seq 1 "$CDR_PAIRS"); do
         # the limit first, with the same options (acked= included: the Lua
         # script does the same work); its acknowledged uuids are only counted
         rm -f "$WORK"/acked.*
