@@ -31,15 +31,16 @@
  * buffer and written with O_DIRECT (the checkpoint writes them in page
  * order): no page-cache folio is allocated, filled, written back and
  * dropped again for them, which was half of the checkpoint thread's CPU.
- * The buffer goes to the file before the file is synced, read, sized,
- * truncated, locked or unlocked, before its shared memory is locked or a
- * barrier crosses it, before a write that overlaps it and before close:
- * every connection of this VFS is synchronous=FULL, so a checkpoint syncs
- * the database file, and so writes the buffer, before it publishes what it
- * copied. A file system that refuses O_DIRECT, or a direct write that
- * fails, switches that file to buffered writes for good; its cold pages
- * then leave the page cache after the next successful sync
- * (posix_fadvise DONTNEED), as they did before.
+ * The buffer goes to the file at SQLITE_FCNTL_CKPT_DONE, which ends a
+ * checkpoint's copy before SQLite publishes how far it got (with no sync
+ * when frames are left behind), and before the file is synced, read,
+ * sized, truncated, locked or unlocked, before its shared memory is locked
+ * or a barrier crosses it, before a write that overlaps it and before
+ * close. A file system that refuses O_DIRECT, or a direct write that
+ * fails, switches that file to buffered writes for good (its cold pages
+ * then leave the page cache after the next successful sync, posix_fadvise
+ * DONTNEED); where the buffered write fails too and SQLite would not see
+ * the error, the process stops rather than publish pages the file lacks.
  *
  * A WAL file finds its database file through sqlite3_filename_database():
  * the same pointer SQLite passed to the database file's xOpen, one per
@@ -52,6 +53,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -295,17 +297,19 @@ static bool cold_page(const void *buf, int amt, sqlite3_int64 off)
 /* Writes the gathered cold pages with O_DIRECT, set on SQLite's own
  * descriptor only for these calls: a connection is used by one thread at a
  * time, and SQLite's reads through it need no alignment. What a direct
- * write did not take goes through the default VFS, and the file stays
- * buffered from then on. */
+ * write did not take goes through the default VFS, in pieces under its
+ * 128 KiB - 1 limit, and the file stays buffered from then on. The pages
+ * are dropped either way: on an error SQLite fails the checkpoint and
+ * copies them again in the next one. */
 static int direct_flush(db_file_t *d)
 {
     if (d->dlen == 0)
         return SQLITE_OK;
     size_t done = 0;
+    int rc = SQLITE_OK;
     if (d->fl < 0)
         d->fl = fcntl(d->fd, F_GETFL); /* SQLite never changes them */
-    int fl = d->fl;
-    if (fl >= 0 && fcntl(d->fd, F_SETFL, fl | O_DIRECT) == 0) {
+    if (!d->buffered && d->fl >= 0 && fcntl(d->fd, F_SETFL, d->fl | O_DIRECT) == 0) {
         while (done < d->dlen) {
             ssize_t n = pwrite(d->fd, d->direct + done, d->dlen - done, (off_t)(d->doff + (sqlite3_int64)done));
             if (n < 0 && errno == EINTR)
@@ -314,13 +318,16 @@ static int direct_flush(db_file_t *d)
                 break;
             done += (size_t)n; /* a short write leaves an unaligned rest: refused, then buffered */
         }
-        (void)fcntl(d->fd, F_SETFL, fl);
+        if (fcntl(d->fd, F_SETFL, d->fl) != 0) /* SQLite's reads would fail from now on */
+            rc = SQLITE_IOERR_WRITE;
     }
-    int rc = SQLITE_OK;
     if (done < d->dlen) {
         d->buffered = true;
         atomic_fetch_add(&direct_fallbacks, 1);
-        rc = REAL(d)->pMethods->xWrite(REAL(d), d->direct + done, (int)(d->dlen - done), d->doff + (sqlite3_int64)done);
+        for (size_t len; rc == SQLITE_OK && done < d->dlen; done += len) {
+            len = d->dlen - done < 65536 ? d->dlen - done : 65536;
+            rc = REAL(d)->pMethods->xWrite(REAL(d), d->direct + done, (int)len, d->doff + (sqlite3_int64)done);
+        }
     } else {
         atomic_fetch_add(&direct_writes, 1);
     }
@@ -328,16 +335,34 @@ static int direct_flush(db_file_t *d)
     return rc;
 }
 
+/* Where SQLite ignores the result: at SQLITE_FCNTL_CKPT_DONE, which ends
+ * the copy of a checkpoint, SQLite then publishes the pages as copied (a
+ * checkpoint that leaves frames behind does so without any sync), and
+ * readers read them from the database file. Pages the file refused then
+ * would be lost for good once the WAL starts over: stop instead. */
+static void direct_flush_or_stop(db_file_t *d, const char *where)
+{
+    int rc = direct_flush(d);
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "fatal: cannot write checkpointed pages to the database file (%s, SQLite error %d)\n", where,
+                rc);
+        abort();
+    }
+}
+
 static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
 {
     db_file_t *d = (db_file_t *)p;
     bool cold = d->fd >= 0 && cold_page(buf, amt, off);
     sqlite3_int64 dend = d->doff + (sqlite3_int64)d->dlen;
-    if (cold && !d->buffered && amt % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0 && amt <= DIRECT_MAX) {
+    for (int pass = 0;
+         cold && pass < 2 && !d->buffered && amt % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0 && amt <= DIRECT_MAX;
+         pass++) {
         if (d->dlen > 0 && (off != dend || d->dlen + (size_t)amt > DIRECT_MAX)) {
-            int rc = direct_flush(d);
+            int rc = direct_flush(d); /* may switch the file to buffered writes: checked again */
             if (rc != SQLITE_OK)
                 return rc;
+            continue;
         }
         if (d->direct == NULL && posix_memalign((void **)&d->direct, DIRECT_ALIGN, DIRECT_MAX) != 0)
             w3_oom(__FILE__, __LINE__);
@@ -384,7 +409,7 @@ static int d_sync(sqlite3_file *p, int flags)
 static int d_close(sqlite3_file *p)
 {
     db_file_t *d = (db_file_t *)p;
-    int rc = direct_flush(d);
+    direct_flush_or_stop(d, "close");
     free(d->direct);
     d->direct = NULL;
     free(d->cold);
@@ -398,8 +423,7 @@ static int d_close(sqlite3_file *p)
     if (d->wal)
         d->wal->db = NULL;
     pthread_mutex_unlock(&registry_lock);
-    int rc2 = REAL(d)->pMethods->xClose(REAL(d));
-    return rc != SQLITE_OK ? rc : rc2;
+    return REAL(d)->pMethods->xClose(REAL(d));
 }
 
 static int d_read(sqlite3_file *p, void *buf, int amt, sqlite3_int64 off)
@@ -428,16 +452,18 @@ static int d_lock(sqlite3_file *p, int lock)
 
 static int d_file_control(sqlite3_file *p, int op, void *arg)
 {
+    if (op == SQLITE_FCNTL_CKPT_DONE)
+        direct_flush_or_stop((db_file_t *)p, "end of a checkpoint's copy");
     int rc = direct_flush((db_file_t *)p);
     return rc != SQLITE_OK ? rc : pass_file_control(p, op, arg);
 }
 
 static int d_unlock(sqlite3_file *p, int lock)
 {
-    int rc = direct_flush((db_file_t *)p);
+    direct_flush_or_stop((db_file_t *)p, "unlock"); /* empty: a checkpoint ends with CKPT_DONE */
     int rc1 = flush_wal_of(p);
     int rc2 = pass_unlock(p, lock);
-    return rc != SQLITE_OK ? rc : rc1 != SQLITE_OK ? rc1 : rc2;
+    return rc1 != SQLITE_OK ? rc1 : rc2;
 }
 
 static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void volatile **out)
@@ -447,17 +473,24 @@ static int d_shm_map(sqlite3_file *p, int region, int size, int extend, void vol
 
 static int d_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 {
-    int rc = direct_flush((db_file_t *)p);
+    /* both normally empty here; SQLite ignores what an unlock returns */
+    if (flags & SQLITE_SHM_UNLOCK) {
+        direct_flush_or_stop((db_file_t *)p, "shared-memory unlock");
+    } else {
+        int rc = direct_flush((db_file_t *)p);
+        if (rc != SQLITE_OK)
+            return rc; /* not locked */
+    }
     int rc1 = flags & SQLITE_SHM_UNLOCK ? flush_wal_of(p) : SQLITE_OK;
     int rc2 = REAL(p)->pMethods->xShmLock(REAL(p), offset, n, flags);
-    return rc != SQLITE_OK ? rc : rc1 != SQLITE_OK ? rc1 : rc2;
+    return rc1 != SQLITE_OK ? rc1 : rc2;
 }
 
 static void d_shm_barrier(sqlite3_file *p)
 {
     /* both normally empty by now: a checkpoint's sync wrote the one, the
      * commit frame flushed the other */
-    (void)direct_flush((db_file_t *)p);
+    direct_flush_or_stop((db_file_t *)p, "barrier");
     flush_wal_of(p);
     REAL(p)->pMethods->xShmBarrier(REAL(p));
 }
@@ -583,99 +616,8 @@ static int v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *p, int 
     return SQLITE_OK;
 }
 
-static int v_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
-{
-    (void)vfs;
-    return real_vfs->xDelete(real_vfs, name, sync_dir);
-}
-
-static int v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
-{
-    (void)vfs;
-    return real_vfs->xAccess(real_vfs, name, flags, out);
-}
-
-static int v_full_pathname(sqlite3_vfs *vfs, const char *name, int n, char *out)
-{
-    (void)vfs;
-    return real_vfs->xFullPathname(real_vfs, name, n, out);
-}
-
-static void *v_dl_open(sqlite3_vfs *vfs, const char *name)
-{
-    (void)vfs;
-    return real_vfs->xDlOpen(real_vfs, name);
-}
-
-static void v_dl_error(sqlite3_vfs *vfs, int n, char *out)
-{
-    (void)vfs;
-    real_vfs->xDlError(real_vfs, n, out);
-}
-
-static void (*v_dl_sym(sqlite3_vfs *vfs, void *h, const char *sym))(void)
-{
-    (void)vfs;
-    return real_vfs->xDlSym(real_vfs, h, sym);
-}
-
-static void v_dl_close(sqlite3_vfs *vfs, void *h)
-{
-    (void)vfs;
-    real_vfs->xDlClose(real_vfs, h);
-}
-
-static int v_randomness(sqlite3_vfs *vfs, int n, char *out)
-{
-    (void)vfs;
-    return real_vfs->xRandomness(real_vfs, n, out);
-}
-
-static int v_sleep(sqlite3_vfs *vfs, int us)
-{
-    (void)vfs;
-    return real_vfs->xSleep(real_vfs, us);
-}
-
-static int v_current_time(sqlite3_vfs *vfs, double *out)
-{
-    (void)vfs;
-    return real_vfs->xCurrentTime(real_vfs, out);
-}
-
-static int v_last_error(sqlite3_vfs *vfs, int n, char *out)
-{
-    (void)vfs;
-    return real_vfs->xGetLastError ? real_vfs->xGetLastError(real_vfs, n, out) : 0;
-}
-
-static int v_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
-{
-    (void)vfs;
-    if (real_vfs->iVersion >= 2 && real_vfs->xCurrentTimeInt64)
-        return real_vfs->xCurrentTimeInt64(real_vfs, out);
-    double d = 0;
-    int rc = real_vfs->xCurrentTime(real_vfs, &d);
-    *out = (sqlite3_int64)(d * 86400000.0);
-    return rc;
-}
-
 static sqlite3_vfs w3wal = {
-    .iVersion = 2,
-    .zName = DB_VFS_NAME,
-    .xOpen = v_open,
-    .xDelete = v_delete,
-    .xAccess = v_access,
-    .xFullPathname = v_full_pathname,
-    .xDlOpen = v_dl_open,
-    .xDlError = v_dl_error,
-    .xDlSym = v_dl_sym,
-    .xDlClose = v_dl_close,
-    .xRandomness = v_randomness,
-    .xSleep = v_sleep,
-    .xCurrentTime = v_current_time,
-    .xGetLastError = v_last_error,
-    .xCurrentTimeInt64 = v_current_time64,
+    .iVersion = 2, .zName = DB_VFS_NAME, .xOpen = v_open, /* the rest: db_vfs_pass.c */
 };
 
 void db_vfs_install(void)
@@ -685,6 +627,7 @@ void db_vfs_install(void)
     size_t wrapper = sizeof(wal_file_t) > sizeof(db_file_t) ? sizeof(wal_file_t) : sizeof(db_file_t);
     w3wal.szOsFile = (int)wrapper + real_vfs->szOsFile;
     w3wal.mxPathname = real_vfs->mxPathname;
+    db_vfs_pass_through(&w3wal, real_vfs);
     sqlite3_vfs_register(&w3wal, 0);
 }
 

@@ -29,6 +29,8 @@ struct db_conn {
  * (not as the default) by db_sqlite_setup(). */
 #define DB_VFS_NAME "w3wal"
 void db_vfs_install(void);
+/* db_vfs_pass.c: sets vfs's methods other than xOpen to real_vfs's own. */
+void db_vfs_pass_through(sqlite3_vfs *vfs, sqlite3_vfs *real_vfs);
 /* Direct writes of cold pages so far, and those that fell back to buffered
  * writes (the file then stays buffered), process-wide. */
 void db_vfs_direct_counts(long long *writes, long long *fallbacks);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,17 @@ static residency_t write_and_checkpoint(const char *path, bool w3wal)
     return r;
 }
 
+/* A database file and its WAL and shared-memory files. */
+static void remove_db(const char *path)
+{
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < W3_ARRAY_LEN(sfx); i++) {
+        char f[640];
+        snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
+        unlink(f);
+    }
+}
+
 /* tmpfs keeps every page in memory whatever is asked: the build directory
  * (a disk) then. */
 static void disk_dir(const char *dir, char *base, size_t n)
@@ -370,12 +382,109 @@ static void test_direct_writes_read_back(const char *dir)
     m->xTruncate(f, end); /* the database as SQLite left it */
 out:
     db_conn_close(c);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < W3_ARRAY_LEN(sfx); i++) {
-        char p[640];
-        snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-        unlink(p);
+    remove_db(path);
+}
+
+/* Failures the file system can give, injected under the direct writes only
+ * (this test is linked with --wrap=fcntl64,--wrap=pwrite64: SQLite's own
+ * calls, inside libsqlite3, are not wrapped). */
+enum { FAULT_NONE, FAULT_NO_DIRECT, FAULT_DIRECT_EIO };
+static int fault;
+int __real_fcntl64(int fd, int cmd, ...);
+ssize_t __real_pwrite64(int fd, const void *buf, size_t n, off_t off);
+int __wrap_fcntl64(int fd, int cmd, ...);
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off_t off);
+
+int __wrap_fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (fault == FAULT_NO_DIRECT && cmd == F_SETFL && ((long)arg & O_DIRECT)) {
+        errno = EINVAL; /* as a file system without O_DIRECT */
+        return -1;
     }
+    return __real_fcntl64(fd, cmd, arg);
+}
+
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+    if (fault == FAULT_DIRECT_EIO && (__real_fcntl64(fd, F_GETFL) & O_DIRECT)) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_pwrite64(fd, buf, n, off);
+}
+
+/* Rows whose blob is known from its id, of len bytes, and the last of
+ * exactly 32 overflow pages: a full buffer of direct writes. */
+#define ROW_BLOB "substr(replace(hex(zeroblob(?2)), '00', printf('%02x', ?1 % 251)), 1, ?2)"
+static const char *const rows_ok_sql = "SELECT count(*) FROM t WHERE b = substr(replace(hex(zeroblob(length(b))), "
+                                       "'00', printf('%02x', i % 251)), 1, length(b))";
+
+static void insert_rows(sqlite3 *h, int from, int to, int len)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_prepare_v2(h, "INSERT INTO t (i, b) VALUES (?1, " ROW_BLOB ")", -1, &st, NULL);
+    sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
+    for (int i = from; i <= to; i++) {
+        sqlite3_bind_int(st, 1, i);
+        sqlite3_bind_int(st, 2, i == to ? 131429 : len);
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+}
+
+/* A checkpoint whose direct writes fail copies its pages all the same:
+ * a partial one (a reader holds the WAL back), which SQLite publishes
+ * without a sync right after SQLITE_FCNTL_CKPT_DONE, with one full buffer
+ * of cold pages still to write then (rows 1-20 have none), and a full one
+ * (rows of 12 KB). */
+static void test_failed_direct_writes(const char *dir, int mode, const char *what)
+{
+    char base[512], path[600];
+    disk_dir(dir, base, sizeof(base));
+    snprintf(path, sizeof(path), "%s/w3vfs-fault-%d.db", base, mode);
+    db_conn_t *c = NULL;
+    char *err = NULL;
+    if (!ok(db_conn_open(path, true, 5000, &c, &err) == 0, "open %s", err ? err : ""))
+        return;
+    sqlite3 *h = db_conn_sqlite(c);
+    sqlite3_exec(h, "CREATE TABLE t (i INTEGER PRIMARY KEY, b TEXT)", NULL, NULL, NULL);
+    insert_rows(h, 1, 21, 100);
+    sqlite3 *r = NULL; /* the default VFS, holding the snapshot of rows 1-21 */
+    sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_exec(r, "BEGIN; SELECT count(*) FROM t", NULL, NULL, NULL);
+    insert_rows(h, 22, 42, 12000);
+    long long w0, f0, w1, f1;
+    db_vfs_direct_counts(&w0, &f0);
+    fault = mode;
+    int log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    fault = FAULT_NONE;
+    db_vfs_direct_counts(&w1, &f1);
+    ok(rc == SQLITE_OK && copied > 0 && copied < log, "%s: a partial checkpoint succeeds (%d of %d frames)", what,
+       copied, log);
+    ok(f1 > f0 && w1 == w0, "%s: every direct write fell back to a buffered one (%lld)", what, f1 - f0);
+    sqlite3_exec(r, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(r);
+    /* a new reader reads the copied pages from the database file */
+    long long n = h_sql_int(path, rows_ok_sql);
+    ok(n == 42, "%s: all 42 rows read back as written (%lld)", what, n);
+    fault = mode;
+    rc = sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
+    fault = FAULT_NONE;
+    ok(rc == SQLITE_OK, "%s: the full checkpoint succeeds (%d)", what, rc);
+    db_conn_close(c);
+    n = h_sql_int(path, rows_ok_sql);
+    ok(n == 42, "%s: and from the file alone, after it (%lld)", what, n);
+    char *ic = h_sql_text(path, "PRAGMA integrity_check");
+    ok(ic && strcmp(ic, "ok") == 0, "%s: integrity_check says %s", what, ic ? ic : "nothing");
+    free(ic);
+    remove_db(path);
 }
 
 static void test_cold_pages_leave_the_cache(const char *dir)
@@ -401,14 +510,8 @@ static void test_cold_pages_leave_the_cache(const char *dir)
     /* the kernel alone keeps what was just written: the difference is ours */
     ok(p.overflow >= 40 * 2 && p.overflow_cached == p.overflow, "default VFS: its %d overflow pages stay cached (%d)",
        p.overflow, p.overflow_cached);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < W3_ARRAY_LEN(sfx); i++) {
-        char f[640];
-        snprintf(f, sizeof(f), "%s%s", ours, sfx[i]);
-        unlink(f);
-        snprintf(f, sizeof(f), "%s%s", plain, sfx[i]);
-        unlink(f);
-    }
+    remove_db(ours);
+    remove_db(plain);
 }
 
 int main(void)
@@ -419,6 +522,8 @@ int main(void)
     test_no_powersafe_overwrite(dir);
     test_cold_pages_leave_the_cache(dir);
     test_direct_writes_read_back(dir);
+    test_failed_direct_writes(dir, FAULT_NO_DIRECT, "O_DIRECT refused");
+    test_failed_direct_writes(dir, FAULT_DIRECT_EIO, "direct write fails");
     h_rmrf(dir);
     free(dir);
     return tap_done();
