@@ -350,20 +350,24 @@ static void direct_flush_or_stop(db_file_t *d, const char *where)
     }
 }
 
+/* A cold page the buffer takes: whole aligned pages, while the file is
+ * not buffered. */
+static bool gathers(const db_file_t *d, bool cold, int amt, sqlite3_int64 off)
+{
+    return cold && !d->buffered && amt % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0 && amt <= DIRECT_MAX;
+}
+
 static int d_write(sqlite3_file *p, const void *buf, int amt, sqlite3_int64 off)
 {
     db_file_t *d = (db_file_t *)p;
     bool cold = d->fd >= 0 && cold_page(buf, amt, off);
     sqlite3_int64 dend = d->doff + (sqlite3_int64)d->dlen;
-    for (int pass = 0;
-         cold && pass < 2 && !d->buffered && amt % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0 && amt <= DIRECT_MAX;
-         pass++) {
-        if (d->dlen > 0 && (off != dend || d->dlen + (size_t)amt > DIRECT_MAX)) {
-            int rc = direct_flush(d); /* may switch the file to buffered writes: checked again */
-            if (rc != SQLITE_OK)
-                return rc;
-            continue;
-        }
+    if (gathers(d, cold, amt, off) && d->dlen > 0 && (off != dend || d->dlen + (size_t)amt > DIRECT_MAX)) {
+        int rc = direct_flush(d); /* may switch the file to buffered writes */
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    if (gathers(d, cold, amt, off)) {
         if (d->direct == NULL && posix_memalign((void **)&d->direct, DIRECT_ALIGN, DIRECT_MAX) != 0)
             w3_oom(__FILE__, __LINE__);
         if (d->dlen == 0)
@@ -452,9 +456,11 @@ static int d_lock(sqlite3_file *p, int lock)
 
 static int d_file_control(sqlite3_file *p, int op, void *arg)
 {
+    int rc = SQLITE_OK;
     if (op == SQLITE_FCNTL_CKPT_DONE)
         direct_flush_or_stop((db_file_t *)p, "end of a checkpoint's copy");
-    int rc = direct_flush((db_file_t *)p);
+    else
+        rc = direct_flush((db_file_t *)p);
     return rc != SQLITE_OK ? rc : pass_file_control(p, op, arg);
 }
 
@@ -488,8 +494,8 @@ static int d_shm_lock(sqlite3_file *p, int offset, int n, int flags)
 
 static void d_shm_barrier(sqlite3_file *p)
 {
-    /* both normally empty by now: a checkpoint's sync wrote the one, the
-     * commit frame flushed the other */
+    /* both normally empty by now: CKPT_DONE wrote the one, the commit
+     * frame flushed the other */
     direct_flush_or_stop((db_file_t *)p, "barrier");
     flush_wal_of(p);
     REAL(p)->pMethods->xShmBarrier(REAL(p));
@@ -535,9 +541,10 @@ static const sqlite3_io_methods db_methods = {
 
 /* The descriptor of the default VFS's file, for posix_fadvise and the
  * direct writes of cold pages only (never closed or locked here: closing
- * any descriptor of a file would drop the process's POSIX locks on it). SQLite has no call that returns it; the
- * unix VFS's file begins with its methods, its VFS, its inode record and
- * then the descriptor, as it has since 3.7. The guess is used only when it
+ * any descriptor of a file would drop the process's POSIX locks on it).
+ * SQLite has no call that returns it; the unix VFS's file begins with its
+ * methods, its VFS, its inode record and then the descriptor, as it has
+ * since 3.7. The guess is used only when it
  * names the very file SQLite opened: otherwise -1, and nothing is dropped. */
 static int real_fd(sqlite3_file *real, const char *path)
 {

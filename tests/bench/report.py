@@ -274,7 +274,7 @@ def cmd_markdown(a):
                                                 meta["lat_duration"], meta["threads"], meta["cdr_conns"]))
     w("| method | %d interleaved rounds per scenario (bare, w3voipd demo db, w3voipd 1M db, then again), %d for "
       "the CDR ingest (bare, w3voipd); medians; ratios computed per round, then their median |"
-      % (meta["pairs"], meta.get("cdr_pairs", meta["pairs"])))
+      % (meta["pairs"], meta["cdr_pairs"]))
     w("| databases | %s on %s (not tmpfs); SQLite %s%s |" % (
         meta["fstype"], meta["fsdev"], meta["sqlite"],
         "; fdatasync of 4 KB on this disk: p50 %.2f ms, max %.2f ms (%d tries)" % (

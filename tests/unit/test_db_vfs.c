@@ -182,40 +182,54 @@ typedef struct {
 } residency_t;
 
 /* Which pages of the file are in the page cache (mincore on a mapping,
- * which faults nothing in), then what each page is (read afterwards). */
-static residency_t residency(const char *path)
+ * which faults nothing in): one byte per system page, bit 0 set for a
+ * cached one; NULL for an empty or unreadable file. */
+static unsigned char *page_cache(const char *path, long long *size)
 {
-    residency_t r = {0};
+    unsigned char *vec = NULL;
     int fd = open(path, O_RDONLY);
-    long long size = h_file_size(path);
-    if (fd < 0 || size <= 0)
+    *size = h_file_size(path);
+    if (fd < 0 || *size <= 0)
         goto out;
     long psz = sysconf(_SC_PAGESIZE);
-    size_t n = (size_t)((size + psz - 1) / psz);
-    unsigned char *vec = calloc(n, 1);
-    void *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
-    if (m != MAP_FAILED && mincore(m, (size_t)size, vec) == 0) {
-        unsigned char first;
-        /* SQLite pages of 4096 bytes, as large as the system's here */
-        for (long long off = 4096; off + 4096 <= size; off += 4096) {
-            if (pread(fd, &first, 1, off) != 1)
-                break;
-            bool cached = vec[off / psz] & 1;
-            if (first == 0) {
-                r.overflow++;
-                r.overflow_cached += cached;
-            } else if (first == 2 || first == 5 || first == 10 || first == 13) {
-                r.btree++;
-                r.btree_cached += cached;
-            }
-        }
+    vec = calloc((size_t)((*size + psz - 1) / psz), 1);
+    void *m = mmap(NULL, (size_t)*size, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED || mincore(m, (size_t)*size, vec) != 0) {
+        free(vec);
+        vec = NULL;
     }
     if (m != MAP_FAILED)
-        munmap(m, (size_t)size);
-    free(vec);
+        munmap(m, (size_t)*size);
 out:
     if (fd >= 0)
         close(fd);
+    return vec;
+}
+
+/* The page cache's view of the file, then what each page is (read
+ * afterwards). */
+static residency_t residency(const char *path)
+{
+    residency_t r = {0};
+    long long size;
+    unsigned char *vec = page_cache(path, &size);
+    int fd = open(path, O_RDONLY);
+    long psz = sysconf(_SC_PAGESIZE);
+    unsigned char first;
+    /* SQLite pages of 4096 bytes, as large as the system's here */
+    for (long long off = 4096; vec && fd >= 0 && off + 4096 <= size && pread(fd, &first, 1, off) == 1; off += 4096) {
+        bool cached = vec[off / psz] & 1;
+        if (first == 0) {
+            r.overflow++;
+            r.overflow_cached += cached;
+        } else if (first == 2 || first == 5 || first == 10 || first == 13) {
+            r.btree++;
+            r.btree_cached += cached;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(vec);
     return r;
 }
 
@@ -293,19 +307,10 @@ static bool takes_direct(const char *dir)
 
 static bool cached_at(const char *path, long long off)
 {
-    int fd = open(path, O_RDONLY);
-    long long size = h_file_size(path);
-    unsigned char vec[1] = {0};
-    bool cached = false;
-    if (fd >= 0 && size >= off + 4096) {
-        void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)off);
-        if (m != MAP_FAILED) {
-            cached = mincore(m, 4096, vec) == 0 && (vec[0] & 1);
-            munmap(m, 4096);
-        }
-    }
-    if (fd >= 0)
-        close(fd);
+    long long size;
+    unsigned char *vec = page_cache(path, &size);
+    bool cached = vec && off + 4096 <= size && (vec[off / sysconf(_SC_PAGESIZE)] & 1);
+    free(vec);
     return cached;
 }
 
