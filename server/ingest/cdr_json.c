@@ -16,6 +16,11 @@
  * already too deep. */
 #define MAX_DEPTH 2048
 
+/* The per-token helpers of the hot loop, inlined into it: a CDR is ~1,400
+ * strings, and the calls (gcc keeps them out of line at -O2) were 40 % of
+ * the parser's instructions and a quarter of its time. */
+#define HOT static inline __attribute__((always_inline))
+
 typedef struct node {
     const char *key; /* inside the quotes; NULL for an array element */
     const char *val; /* a string's value, inside the quotes */
@@ -103,7 +108,7 @@ static long hex4(const unsigned char *s)
  * everything jansson checks (UTF-8, control characters, escapes, surrogate
  * pairs, \u0000, which jansson refuses in keys and values alike) without
  * decoding: the value is built only if it is read. */
-static bool scan_string(parser_t *ps, const char **s, size_t *n, bool *esc)
+HOT bool scan_string(parser_t *ps, const char **s, size_t *n, bool *esc)
 {
     const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
     bool e = false;
@@ -349,7 +354,7 @@ static bool span_is(const char *s, size_t n, bool esc, const char *name, size_t 
 
 /* Length, first and last eight bytes: the names of FreeSWITCH's variables
  * share prefixes (sip_, rtp_) more than ends. */
-static uint32_t key_hash(int parent, const char *k, size_t n)
+HOT uint32_t key_hash(int parent, const char *k, size_t n)
 {
     uint64_t a = 0, b = 0;
     memcpy(&a, k, n < 8 ? n : 8);
@@ -415,7 +420,7 @@ static void index_members(cdr_json_t *d)
     }
 }
 
-static int add_node(parser_t *ps, int parent, const char *key, size_t klen, bool kesc)
+HOT int add_node(parser_t *ps, int parent, const char *key, size_t klen, bool kesc)
 {
     cdr_json_t *d = ps->doc;
     if (d->n == d->cap) {
@@ -463,7 +468,7 @@ static void push(parser_t *ps, int node, role_t role, bool object)
 
 /* One value at ps->p (whitespace skipped) inside the innermost frame, key
  * given for an object member; a container is pushed, its members follow. */
-static bool value(parser_t *ps, const char *key, size_t klen, bool kesc)
+HOT bool value(parser_t *ps, const char *key, size_t klen, bool kesc)
 {
     if (ps->depth + 1 > MAX_DEPTH)
         return fail(ps, "nested too deeply");
