@@ -5,25 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "util.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 size_t form_pct_decode(char *s, size_t len)
 {
     size_t r = 0, w = 0;
     while (r < len) {
         int hi, lo;
-        if (s[r] == '%' && r + 2 < len && (hi = hexval(s[r + 1])) >= 0 && (lo = hexval(s[r + 2])) >= 0 &&
+        if (s[r] == '%' && r + 2 < len && (hi = w3_hex_digit(s[r + 1])) >= 0 && (lo = w3_hex_digit(s[r + 2])) >= 0 &&
             (hi | lo) != 0) { /* %00 stays literal: a NUL would silently cut the value */
             s[w++] = (char)(hi * 16 + lo);
             r += 3;
@@ -102,6 +92,24 @@ static char *field_end(char *p, char *end, char **eq)
     return end;
 }
 
+/* The form's two arrays (~6 KB and 2 KB for a dialplan request, one of
+ * each per lookup) come from w3_mem's per-thread cache (mem.h). */
+static void *mem_alloc(size_t n)
+{
+    void *p = w3_mem_malloc(n);
+    if (p == NULL)
+        w3_oom(__FILE__, __LINE__);
+    return p;
+}
+
+static void *mem_grow(void *p, size_t n)
+{
+    void *q = w3_mem_realloc(p, n);
+    if (q == NULL)
+        w3_oom(__FILE__, __LINE__);
+    return q;
+}
+
 /* One pass over s[0..len), s[len] == '\0': fields split and named in
  * place. Values are decoded when first read (a lookup reads a dozen of
  * ~170). */
@@ -109,7 +117,7 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
 {
     char *end = s + len;
     size_t cap = len / 32 + 8;
-    f->fields = xmalloc(cap * sizeof(*f->fields));
+    f->fields = mem_alloc(cap * sizeof(*f->fields));
     int rc = 0;
     for (char *p = s; p <= end;) {
         char *eq;
@@ -131,7 +139,7 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
             }
             if (f->n == cap) {
                 cap *= 2;
-                f->fields = xrealloc(f->fields, cap * sizeof(*f->fields));
+                f->fields = mem_grow(f->fields, cap * sizeof(*f->fields));
             }
             /* the leading prefix fields are written raw by mod_xml_curl */
             bool raw = f->n < 5 && is_prefix_field(p);
@@ -144,7 +152,8 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
         size_t icap = 16;
         while (icap < 2 * f->n)
             icap *= 2;
-        f->index = xcalloc(icap, sizeof(*f->index));
+        f->index = mem_alloc(icap * sizeof(*f->index));
+        memset(f->index, 0, icap * sizeof(*f->index));
         f->index_cap = icap;
         for (size_t i = 0; i < f->n; i++)
             index_add(f, i);
@@ -186,8 +195,8 @@ int form_parse_in_place(form_t *f, char *buf, size_t len, const char **why)
 void form_free(form_t *f)
 {
     free(f->store);
-    free(f->fields);
-    free(f->index);
+    w3_mem_free(f->fields);
+    w3_mem_free(f->index);
     memset(f, 0, sizeof(*f));
 }
 

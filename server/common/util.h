@@ -118,6 +118,18 @@ void w3_md5_hex(const char *s, size_t n, char out[33]);
 /* FNV-1a, 64 bits: h (W3_FNV_OFFSET to start) folded with the bytes of s. */
 #define W3_FNV_OFFSET 1469598103934665603ULL
 #define W3_FNV_PRIME 1099511628211ULL
+/* The value of a hexadecimal digit, -1 for any other byte. */
+static inline int w3_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 static inline uint64_t w3_fnv1a(uint64_t h, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)

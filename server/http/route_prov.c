@@ -198,20 +198,29 @@ static void submit(prov_job_t *j)
     }
 }
 
-/* The decoded segment [s, e) of the path; NULL when it decodes to nothing
- * or holds a NUL. */
+/* The decoded segment [s, e) of the path (%XX decoded, an incomplete or
+ * non-hex escape and '+' kept as they are); NULL when it decodes to
+ * nothing, holds a NUL or is not UTF-8. Decoded here rather than by
+ * evhttp_uridecode(), whose result libevent allocates with its own
+ * allocator (mem.h). */
 static char *segment(const char *s, const char *e)
 {
-    char *raw = xstrndup(s, (size_t)(e - s));
+    char *out = xmalloc((size_t)(e - s) + 1);
     size_t n = 0;
-    char *d = evhttp_uridecode(raw, 0, &n);
-    free(raw);
-    if (d == NULL || n == 0 || strlen(d) != n || w3_utf8_valid_prefix(d, n) != n) {
-        free(d);
+    for (const char *p = s; p < e; p++) {
+        int hi, lo;
+        if (*p == '%' && e - p > 2 && (hi = w3_hex_digit(p[1])) >= 0 && (lo = w3_hex_digit(p[2])) >= 0) {
+            out[n++] = (char)(hi << 4 | lo);
+            p += 2;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    if (n == 0 || strlen(out) != n || w3_utf8_valid_prefix(out, n) != n) {
+        free(out);
         return NULL;
     }
-    char *out = xstrdup(d);
-    free(d);
     return out;
 }
 

@@ -31,6 +31,7 @@
 #include "peers.h"
 #include "tls.h"
 #include "log.h"
+#include "mem.h"
 #include "lookup.h"
 #include "route.h"
 #include "srv_fsnode.h"
@@ -335,6 +336,10 @@ srv_t *srv_create(srv_config_t *cfg, char **err)
     memset(cfg, 0, sizeof(*cfg)); /* the server owns the strings now */
     s->lock_fd = s->port_lock_fd = s->tls_lock_fd = -1;
     s->port = s->tls_port = -1;
+    /* before libevent allocates anything: an evhttp request and its reply
+     * are dozens of small allocations, freed again at once (mem.h) */
+    if (w3_mem_cached())
+        event_set_mem_functions(w3_mem_malloc, w3_mem_realloc, w3_mem_free);
     evthread_use_pthreads();
 
     s->lock_fd = lockfile_take(s->cfg.pidfile, true, err);
