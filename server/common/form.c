@@ -92,32 +92,15 @@ static char *field_end(char *p, char *end, char **eq)
     return end;
 }
 
-/* The form's two arrays (~6 KB and 2 KB for a dialplan request, one of
- * each per lookup) come from w3_mem's per-thread cache (mem.h). */
-static void *mem_alloc(size_t n)
-{
-    void *p = w3_mem_malloc(n);
-    if (p == NULL)
-        w3_oom(__FILE__, __LINE__);
-    return p;
-}
-
-static void *mem_grow(void *p, size_t n)
-{
-    void *q = w3_mem_realloc(p, n);
-    if (q == NULL)
-        w3_oom(__FILE__, __LINE__);
-    return q;
-}
-
 /* One pass over s[0..len), s[len] == '\0': fields split and named in
  * place. Values are decoded when first read (a lookup reads a dozen of
- * ~170). */
+ * ~170). The two arrays (~6 KB and 2 KB for a dialplan request) come from
+ * w3_mem's per-thread cache (mem.h). */
 static int parse(form_t *f, char *s, size_t len, const char **why)
 {
     char *end = s + len;
     size_t cap = len / 32 + 8;
-    f->fields = mem_alloc(cap * sizeof(*f->fields));
+    f->fields = w3_mem_xmalloc(cap * sizeof(*f->fields));
     int rc = 0;
     for (char *p = s; p <= end;) {
         char *eq;
@@ -139,7 +122,7 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
             }
             if (f->n == cap) {
                 cap *= 2;
-                f->fields = mem_grow(f->fields, cap * sizeof(*f->fields));
+                f->fields = w3_mem_xrealloc(f->fields, cap * sizeof(*f->fields));
             }
             /* the leading prefix fields are written raw by mod_xml_curl */
             bool raw = f->n < 5 && is_prefix_field(p);
@@ -152,7 +135,7 @@ static int parse(form_t *f, char *s, size_t len, const char **why)
         size_t icap = 16;
         while (icap < 2 * f->n)
             icap *= 2;
-        f->index = mem_alloc(icap * sizeof(*f->index));
+        f->index = w3_mem_xmalloc(icap * sizeof(*f->index));
         memset(f->index, 0, icap * sizeof(*f->index));
         f->index_cap = icap;
         for (size_t i = 0; i < f->n; i++)

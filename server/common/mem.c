@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define CACHE_ON 0
 #elif defined(__has_feature)
@@ -159,4 +161,11 @@ size_t w3_mem_roundup(size_t n)
 {
     int k = class_of(n);
     return k < NCLASS ? (size_t)1 << (MIN_SHIFT + k) : (n + 7) & ~(size_t)7;
+}
+
+void *w3_mem_check_(void *p, const char *file, int line)
+{
+    if (p == NULL)
+        w3_oom(file, line);
+    return p;
 }

@@ -32,6 +32,10 @@ bool w3_mem_cached(void);
 void *w3_mem_malloc(size_t n);
 void *w3_mem_realloc(void *p, size_t n);
 void w3_mem_free(void *p);
+/* The same, aborting with file:line when out of memory (our own callers). */
+#define w3_mem_xmalloc(n) w3_mem_check_(w3_mem_malloc(n), __FILE__, __LINE__)
+#define w3_mem_xrealloc(p, n) w3_mem_check_(w3_mem_realloc((p), (n)), __FILE__, __LINE__)
+void *w3_mem_check_(void *p, const char *file, int line);
 /* What the block can hold (at least what was asked); 0 for NULL. */
 size_t w3_mem_size(void *p);
 /* What w3_mem_malloc(n) would make room for. */
