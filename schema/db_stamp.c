@@ -17,21 +17,40 @@ static int stamp_now(db_reader_t *r, db_stamp_t *out, bool *kept);
  * change counter, last frame and salts move) and by a WAL restart. Read as
  * SQLite's own readers do: copy one, a barrier, copy two; a copy pair that
  * differs (a writer in the middle) or is not initialised is no answer.
- * Only the region SQLite already mapped for this connection is read. */
-static bool wal_header(db_reader_t *r, unsigned char out[48])
+ * Only the region SQLite already mapped for this connection is read.
+ *
+ * The region's address is asked of the VFS once and kept, as SQLite's own
+ * WAL code keeps it: it stays mapped while any connection of the process
+ * has the WAL open (the writer's, for the server's life), and a WAL-mode
+ * connection keeps its database file's shared lock, so the file cannot
+ * leave WAL mode under it. Asking every time took the unix VFS's mutexes
+ * (the shared-memory node's, and for the barrier the VFS's global one)
+ * on every request of both workers, and they contended. The barrier is a
+ * plain fence, which is what SQLite's is besides that mutex. */
+static volatile const unsigned char *wal_index(db_reader_t *r)
 {
+    if (r->shm != NULL || !r->wal)
+        return r->shm;
     sqlite3_file *f = NULL;
-    if (!r->wal || sqlite3_file_control(r->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+    if (sqlite3_file_control(r->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
         f->pMethods == NULL || f->pMethods->iVersion < 2 || f->pMethods->xShmMap == NULL)
-        return false;
+        return NULL;
     volatile void *shm = NULL;
     int rc = f->pMethods->xShmMap(f, 0, 32768, 0, &shm);
-    if ((rc != SQLITE_OK && rc != SQLITE_READONLY) || shm == NULL)
+    if ((rc == SQLITE_OK || rc == SQLITE_READONLY) && shm != NULL)
+        r->shm = shm;
+    return r->shm;
+}
+
+static bool wal_header(db_reader_t *r, unsigned char out[48])
+{
+    volatile const unsigned char *shm = wal_index(r);
+    if (shm == NULL)
         return false;
     unsigned char two[48];
     memcpy(out, (const void *)shm, 48);
-    f->pMethods->xShmBarrier(f);
-    memcpy(two, (const unsigned char *)(const void *)shm + 48, 48);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    memcpy(two, (const void *)(shm + 48), 48);
     return memcmp(out, two, 48) == 0 && out[12] != 0; /* isInit */
 }
 

@@ -49,8 +49,9 @@ struct db_reader {
     bool gen_trusted;
     /* The WAL-index header seen just before the snapshot of the last
      * db_config_stamp(), and what that stamp read (db_config_unchanged()). */
-    bool wal;       /* the file is in WAL mode: there is a WAL index */
-    bool hdr_valid; /* hdr and hdr_stamp hold one stamp */
+    bool wal;                          /* the file is in WAL mode: there is a WAL index */
+    volatile const unsigned char *shm; /* its first region, once mapped (db_stamp.c) */
+    bool hdr_valid;                    /* hdr and hdr_stamp hold one stamp */
     unsigned char hdr[48];
     db_stamp_t hdr_stamp;
     /* Tenant-level rows of the extension lookups (db_memo.h), for the
