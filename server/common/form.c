@@ -8,13 +8,13 @@
 #include "mem.h"
 #include "util.h"
 
-size_t form_pct_decode(char *s, size_t len)
+static size_t pct_decode(char *s, size_t len, bool nul)
 {
     size_t r = 0, w = 0;
     while (r < len) {
         int hi, lo;
         if (s[r] == '%' && r + 2 < len && (hi = w3_hex_digit(s[r + 1])) >= 0 && (lo = w3_hex_digit(s[r + 2])) >= 0 &&
-            (hi | lo) != 0) { /* %00 stays literal: a NUL would silently cut the value */
+            (nul || (hi | lo) != 0)) {
             s[w++] = (char)(hi * 16 + lo);
             r += 3;
         } else {
@@ -23,6 +23,16 @@ size_t form_pct_decode(char *s, size_t len)
     }
     s[w] = '\0';
     return w;
+}
+
+size_t form_pct_decode(char *s, size_t len)
+{
+    return pct_decode(s, len, false); /* %00 stays literal: a NUL would silently cut the value */
+}
+
+size_t form_pct_decode_nul(char *s, size_t len)
+{
+    return pct_decode(s, len, true);
 }
 
 static bool is_prefix_field(const char *name)

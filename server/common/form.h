@@ -49,5 +49,8 @@ const char *form_get(const form_t *f, const char *name);
 const char *form_value(const form_t *f, size_t i);
 /* Decodes %XX once in place (invalid escapes stay literal); returns new length. */
 size_t form_pct_decode(char *s, size_t len);
+/* The same with %00 decoded too: the result may hold a NUL byte before its
+ * returned length, which the caller refuses or lets cut the string. */
+size_t form_pct_decode_nul(char *s, size_t len);
 
 #endif

@@ -4,7 +4,6 @@
  * command is "api <cmd>\n\n", answered by an api/response whose body is
  * Content-Length bytes. One command in flight per node; a reply not come
  * within the command timeout closes the connection (its framing is lost). */
-#include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -18,6 +17,7 @@
 #include <sys/time.h>
 
 #include "internal.h"
+#include "form.h"
 #include "log.h"
 
 #define HEADERS_MAX (64 * 1024)
@@ -201,17 +201,7 @@ static bool header(const char *block, const char *name, char *dst, size_t cap)
 /* %XX decoding in place (event-plain header values are url-encoded). */
 static void url_decode(char *s)
 {
-    char *o = s;
-    for (; *s; s++) {
-        if (s[0] == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
-            char hex[3] = {s[1], s[2], 0};
-            *o++ = (char)strtol(hex, NULL, 16);
-            s += 2;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
+    form_pct_decode_nul(s, strlen(s)); /* a %00 cuts the value there, as it always has */
 }
 
 static bool uuid_ok(const char *u)

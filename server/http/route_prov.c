@@ -14,6 +14,7 @@
 #include <event2/http.h>
 
 #include "api.h"
+#include "form.h"
 #include "prov.h"
 #include "util.h"
 
@@ -205,18 +206,8 @@ static void submit(prov_job_t *j)
  * allocator (mem.h). */
 static char *segment(const char *s, const char *e)
 {
-    char *out = xmalloc((size_t)(e - s) + 1);
-    size_t n = 0;
-    for (const char *p = s; p < e; p++) {
-        int hi, lo;
-        if (*p == '%' && e - p > 2 && (hi = w3_hex_digit(p[1])) >= 0 && (lo = w3_hex_digit(p[2])) >= 0) {
-            out[n++] = (char)(hi << 4 | lo);
-            p += 2;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n] = '\0';
+    char *out = xstrndup(s, (size_t)(e - s));
+    size_t n = form_pct_decode_nul(out, (size_t)(e - s));
     if (n == 0 || strlen(out) != n || w3_utf8_valid_prefix(out, n) != n) {
         free(out);
         return NULL;

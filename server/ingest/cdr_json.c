@@ -90,16 +90,10 @@ static long hex4(const unsigned char *s)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        unsigned char c = s[i];
-        v <<= 4;
-        if (is_digit(c))
-            v += c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v += c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v += c - 'A' + 10;
-        else
+        int d = w3_hex_digit((char)s[i]);
+        if (d < 0)
             return -1;
+        v = v << 4 | d;
     }
     return v;
 }
