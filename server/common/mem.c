@@ -22,10 +22,10 @@ enum {
     MIN_SHIFT = 5, /* 32 bytes */
     NCLASS = 10,   /* 32, 64, …, 16384 */
     LARGE = NCLASS,
-    CACHE_MAX = 256,    /* blocks kept of each class up to 512 bytes */
-    CACHE_MAX_BIG = 32, /* of 1, 2 and 4 KiB */
-    CACHE_MAX_HUGE = 8, /* of 8 and 16 KiB: ~0.7 MB a thread at most */
 };
+
+/* Freed blocks a thread keeps of each class: ~0.7 MB at most. */
+static const int keep[NCLASS] = {256, 256, 256, 256, 256, 32, 32, 32, 8, 8};
 
 /* Before every block: what it can hold and its class; 16 bytes keep the
  * block as aligned as malloc's. */
@@ -50,9 +50,13 @@ static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static bool key_ok;
 
-/* The smallest class holding n bytes, LARGE past the last. */
+/* The smallest class holding n bytes, LARGE past the last; LARGE for all
+ * when the cache is off, so that AddressSanitizer sees each block at its
+ * exact size. */
 static int class_of(size_t n)
 {
+    if (!CACHE_ON)
+        return LARGE;
     if (n <= ((size_t)1 << MIN_SHIFT))
         return 0;
     int c = 64 - __builtin_clzll((unsigned long long)(n - 1)) - MIN_SHIFT; /* ceil(log2 n) - MIN_SHIFT */
@@ -99,7 +103,7 @@ void *w3_mem_malloc(size_t n)
         tc.n[k]--;
         return f;
     }
-    if (n > SIZE_MAX - sizeof(hdr_t) - 7)
+    if (n > SIZE_MAX - sizeof(hdr_t))
         return NULL;
     size_t cap = w3_mem_roundup(n);
     hdr_t *h = malloc(sizeof(*h) + cap);
@@ -116,7 +120,7 @@ void w3_mem_free(void *p)
         return;
     hdr_t *h = hdr_of(p);
     int k = (int)h->cls;
-    if (!CACHE_ON || k == LARGE || tc.n[k] >= (k <= 4 ? CACHE_MAX : k <= 7 ? CACHE_MAX_BIG : CACHE_MAX_HUGE)) {
+    if (k == LARGE || tc.n[k] >= keep[k]) {
         free(h);
         return;
     }
@@ -159,8 +163,10 @@ void *w3_mem_realloc(void *p, size_t n)
 
 size_t w3_mem_roundup(size_t n)
 {
+    if (n == 0)
+        n = 1;
     int k = class_of(n);
-    return k < NCLASS ? (size_t)1 << (MIN_SHIFT + k) : (n + 7) & ~(size_t)7;
+    return k < NCLASS ? (size_t)1 << (MIN_SHIFT + k) : n; /* a large block is what was asked */
 }
 
 void *w3_mem_check_(void *p, const char *file, int line)

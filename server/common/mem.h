@@ -15,8 +15,9 @@
  * freeing thread's cache (libevent frees on any thread: a deferred callback
  * allocated by the writer runs on a worker), a block is plain memory. A
  * thread's cache is emptied when the thread exits. Under AddressSanitizer
- * w3_mem_cached() is false and callers keep their library's own allocator:
- * the sanitizer then sees every allocation as it is.
+ * w3_mem_cached() is false and callers keep their library's own allocator,
+ * and every block w3_mem hands out (the form's, say) is of exactly the
+ * size asked: the sanitizer then sees every allocation as it is.
  *
  * Ownership: a block from w3_mem_malloc/realloc is freed with w3_mem_free
  * (on any thread), never with free(). Allocation failure returns NULL: the
