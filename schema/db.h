@@ -138,6 +138,17 @@ void db_reader_destroy(db_reader_t *r);
  * the statements skip the per-statement autocommit cost. */
 int db_read_begin(db_reader_t *r);
 void db_read_end(db_reader_t *r);
+/* Lets db_read_end() leave the read transaction open, and the next
+ * db_read_begin() take it up again while no transaction has committed
+ * since its snapshot began (the WAL index says so; otherwise it ends and a
+ * new one begins): a lookup then skips SQLite's read locks. kept(arg) is
+ * called each time one is left open; the owner must then call
+ * db_read_release() soon, as an open snapshot holds back the checkpoints
+ * past it and the WAL's restart. Off (NULL) by default, and in a database
+ * not in WAL mode. */
+void db_reader_keep_open(db_reader_t *r, void (*kept)(void *arg), void *arg);
+/* Ends the transaction db_read_end() left open, if any. NULL accepted. */
+void db_read_release(db_reader_t *r);
 /* The schema version of a database file, without preparing anything (so
  * an old file can be told apart from a broken one). */
 int db_file_schema_version(const char *path, int *version, char **err);

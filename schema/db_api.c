@@ -43,7 +43,7 @@ int db_api_snapshot(db_reader_t *r, const char *domain, char **json)
     w3_buf_t b = {0};
     w3_buf_adds(&b, "{");
     for (size_t i = 0; i < W3_ARRAY_LEN(parts); i++) {
-        sqlite3_stmt *st = r->st[parts[i].st];
+        sqlite3_stmt *st = db_reader_st(r, parts[i].st);
         sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
         char *part = NULL;
         if (json_one(st, &part) != 0) {
@@ -60,7 +60,7 @@ int db_api_snapshot(db_reader_t *r, const char *domain, char **json)
 
 int db_api_inbound(db_reader_t *r, const char *domain, const char *e164, char **json)
 {
-    sqlite3_stmt *st = r->st[ST_API_INBOUND];
+    sqlite3_stmt *st = db_reader_st(r, ST_API_INBOUND);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, e164, -1, SQLITE_STATIC);
     return json_one(st, json);
@@ -68,7 +68,7 @@ int db_api_inbound(db_reader_t *r, const char *domain, const char *e164, char **
 
 int db_api_extension(db_reader_t *r, const char *domain, const char *ext, char **json)
 {
-    sqlite3_stmt *st = r->st[ST_API_EXT];
+    sqlite3_stmt *st = db_reader_st(r, ST_API_EXT);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
     return json_one(st, json);
@@ -112,7 +112,7 @@ static int page(sqlite3_stmt *st, int limit, char **json)
 int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const char *to, long long after_id, int limit,
                     bool with_meta, char **json)
 {
-    sqlite3_stmt *st = r->st[ST_API_CDRS];
+    sqlite3_stmt *st = db_reader_st(r, ST_API_CDRS);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     if (from)
         sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
@@ -126,7 +126,7 @@ int db_api_cdr_list(db_reader_t *r, const char *domain, const char *from, const 
 
 int db_api_activity(db_reader_t *r, const char *domain, long long after_id, int limit, char **json)
 {
-    sqlite3_stmt *st = r->st[ST_API_ACTIVITY];
+    sqlite3_stmt *st = db_reader_st(r, ST_API_ACTIVITY);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, after_id);
     sqlite3_bind_int(st, 3, limit + 1);

@@ -16,6 +16,14 @@
  * WAL (about 4 x 1000 frames at most; as with SQLite's own checkpoints, a
  * reader that keeps an old snapshot open holds the WAL back until it ends).
  *
+ * And a quiet second after the writer's last commit the thread copies what is
+ * left (another process's commits, the sqlite3 CLI's, included): a WAL
+ * below the threshold would otherwise wait for the next thousand frames,
+ * and until every frame is in the database file each read transaction
+ * holds a WAL read mark, which a reader must not keep open between
+ * requests (db_reader_keep_open). When there is nothing to copy the run
+ * costs a lock and a look at the WAL index.
+ *
  * Ownership: the db_ckpt_t belongs to the writer's db_conn_t, which frees it
  * in db_conn_close() after closing its own handle. */
 #include <errno.h>
@@ -23,12 +31,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal/db_sqlite.h"
 #include "util.h"
 
 #define CKPT_FRAMES 1000 /* SQLite's own autocheckpoint threshold */
 #define CKPT_INLINE_FRAMES (4 * CKPT_FRAMES)
+#define CKPT_QUIET_S 1 /* a run after this long without a commit of the writer */
 #define CKPT_STEP                                                                                                      \
     (CKPT_FRAMES / 2) /* 250: the thread 40 % more CPU; 1000: the writer's remainder doubled the CDR p99 */
 
@@ -44,26 +54,46 @@ struct db_ckpt {
     bool writer_turn;      /* the writer checkpoints: the thread waits */
     atomic_int backfilled; /* WAL frames copied by the thread's last run */
     atomic_llong background, inline_runs;
+    atomic_llong commits; /* the writer's, counted by wal_hook */
 };
+
+/* The thread's wait: until wanted, or the next quiet check is due. */
+static bool wait_quiet(db_ckpt_t *k, long long *seen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += CKPT_QUIET_S;
+    while ((!k->wanted || k->writer_turn) && !k->stop)
+        if (pthread_cond_timedwait(&k->cond, &k->lock, &until) == ETIMEDOUT) {
+            long long now = atomic_load(&k->commits);
+            bool quiet = now == *seen && !k->writer_turn;
+            *seen = now;
+            return quiet;
+        }
+    return false;
+}
 
 static void *ckpt_main(void *arg)
 {
     db_ckpt_t *k = arg;
+    long long seen = 0;
     pthread_mutex_lock(&k->lock);
     for (;;) {
-        while ((!k->wanted || k->writer_turn) && !k->stop)
-            pthread_cond_wait(&k->cond, &k->lock);
+        bool quiet = wait_quiet(k, &seen);
         if (k->stop)
             break;
+        if (!quiet && !k->wanted)
+            continue;
         k->wanted = false;
         k->running = true;
         pthread_mutex_unlock(&k->lock);
         /* PASSIVE: never waits for readers or the writer; what it cannot
          * copy yet is copied by the next run */
-        int log = 0, copied = 0;
+        int log = 0, copied = 0, before = atomic_load(&k->backfilled);
         if (sqlite3_wal_checkpoint_v2(k->h, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied) == SQLITE_OK) {
             atomic_store(&k->backfilled, copied);
-            atomic_fetch_add(&k->background, 1);
+            if (!quiet || copied != before) /* a quiet look that copied nothing is no checkpoint */
+                atomic_fetch_add(&k->background, 1);
         }
         pthread_mutex_lock(&k->lock);
         k->running = false;
@@ -78,6 +108,7 @@ static void *ckpt_main(void *arg)
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     db_ckpt_t *k = arg;
+    atomic_fetch_add_explicit(&k->commits, 1, memory_order_relaxed);
     if (frames >= CKPT_INLINE_FRAMES) {
         /* the thread's run in progress (it holds the checkpoint lock) ends
          * first, and none starts until this one is done */
@@ -134,7 +165,11 @@ int db_conn_checkpoint_offload(db_conn_t *c, const char *path, int busy_ms, char
     }
     db_ckpt_t *k = xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->lock, NULL);
-    pthread_cond_init(&k->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the quiet wait (wait_quiet) */
+    pthread_cond_init(&k->cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&k->idle, NULL);
     int rc = db_sqlite_open_handle(path, false, busy_ms, &k->h, err);
     if (rc != 0)

@@ -217,6 +217,7 @@ void db_reader_destroy(db_reader_t *r)
 {
     if (r == NULL)
         return;
+    db_read_release(r);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(r->st[i]);
     sqlite3_close(r->db);
@@ -226,36 +227,14 @@ void db_reader_destroy(db_reader_t *r)
 
 sqlite3 *db_reader_sqlite(db_reader_t *r)
 {
+    if (!r->in_txn)
+        db_read_release(r); /* what runs next on it must see the database as it is */
     return r->db;
 }
 
 int db_reader_schema_version(db_reader_t *r, int *version)
 {
-    return db_sqlite_user_version(r->db, version);
-}
-
-int db_read_begin(db_reader_t *r)
-{
-    sqlite3_stmt *st = r->st[ST_BEGIN];
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return -EIO;
-    r->in_txn = true;
-    r->memo_ok = false; /* until this transaction takes a trusted stamp */
-    return 0;
-}
-
-void db_read_end(db_reader_t *r)
-{
-    if (!r->in_txn)
-        return;
-    sqlite3_stmt *st = r->st[ST_COMMIT];
-    if (sqlite3_step(st) != SQLITE_DONE)
-        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_reset(st);
-    r->in_txn = false;
-    r->memo_ok = false;
+    return db_sqlite_user_version(db_reader_sqlite(r), version);
 }
 
 /* Copies a text column; false when it does not fit (a schema CHECK bounds
@@ -281,7 +260,7 @@ int db_tenant_by_domain(db_reader_t *r, const char *domain, db_tenant_t *out)
 
 static int tenant_row(db_reader_t *r, const char *domain, db_tenant_t *out, bool *id_plain)
 {
-    sqlite3_stmt *st = r->st[ST_TENANT];
+    sqlite3_stmt *st = db_reader_st(r, ST_TENANT);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
@@ -299,7 +278,7 @@ static int tenant_row(db_reader_t *r, const char *domain, db_tenant_t *out, bool
 
 int db_config_gen(db_reader_t *r, const char *tenant_id, long long *gen)
 {
-    sqlite3_stmt *st = r->st[ST_GEN];
+    sqlite3_stmt *st = db_reader_st(r, ST_GEN);
     sqlite3_bind_text(st, 1, tenant_id ? tenant_id : "", -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     *gen = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -360,7 +339,7 @@ static int store_of(db_reader_t *r, bool memo, const char *store_id, const char 
         *out = *m;
         return 0;
     }
-    sqlite3_stmt *st = r->st[ST_STORE_CID];
+    sqlite3_stmt *st = db_reader_st(r, ST_STORE_CID);
     sqlite3_bind_text(st, 1, store_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, tenant_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW)
@@ -381,7 +360,7 @@ static int store_of(db_reader_t *r, bool memo, const char *store_id, const char 
  * is logged and no row. */
 static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_extension_t *out, db_tenant_t *t)
 {
-    sqlite3_stmt *st = r->st[ST_EXT];
+    sqlite3_stmt *st = db_reader_st(r, ST_EXT);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
@@ -438,7 +417,7 @@ static int ext_row(db_reader_t *r, const char *domain, const char *ext, db_exten
 
 int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t *w)
 {
-    sqlite3_stmt *st = r->st[domain ? ST_GW_ONE : ST_GW_ALL];
+    sqlite3_stmt *st = db_reader_st(r, domain ? ST_GW_ONE : ST_GW_ALL);
     if (domain)
         sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     db_tenant_t t = {0};
@@ -481,7 +460,7 @@ int db_gateways_walk(db_reader_t *r, const char *domain, const db_gateway_walk_t
 
 int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_t *rows, int max, int *n)
 {
-    sqlite3_stmt *st = r->st[ST_DID];
+    sqlite3_stmt *st = db_reader_st(r, ST_DID);
     sqlite3_bind_text(st, 1, exact, -1, SQLITE_STATIC);
     if (national)
         sqlite3_bind_text(st, 2, national, -1, SQLITE_STATIC);
@@ -514,7 +493,7 @@ int db_did_find(db_reader_t *r, const char *exact, const char *national, db_did_
 
 int db_trunk_owner(db_reader_t *r, const char *gateway_name, char tenant_id[65])
 {
-    sqlite3_stmt *st = r->st[ST_TRUNK_OWNER];
+    sqlite3_stmt *st = db_reader_st(r, ST_TRUNK_OWNER);
     sqlite3_bind_text(st, 1, gateway_name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE)
@@ -526,7 +505,7 @@ int db_trunk_owner(db_reader_t *r, const char *gateway_name, char tenant_id[65])
 
 int db_agent_get(db_reader_t *r, const char *domain, const char *ref, db_agent_t *out)
 {
-    sqlite3_stmt *st = r->st[ST_AGENT];
+    sqlite3_stmt *st = db_reader_st(r, ST_AGENT);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
@@ -541,7 +520,7 @@ int db_agent_get(db_reader_t *r, const char *domain, const char *ref, db_agent_t
 
 int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ring_group_t *out)
 {
-    sqlite3_stmt *st = r->st[ST_RING];
+    sqlite3_stmt *st = db_reader_st(r, ST_RING);
     char id[65];
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
@@ -557,7 +536,7 @@ int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ri
     finish(st, 0);
     if (!ok)
         return -EIO;
-    st = r->st[ST_RING_MEMBERS];
+    st = db_reader_st(r, ST_RING_MEMBERS);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     out->nmembers = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -574,7 +553,7 @@ int db_ring_group_get(db_reader_t *r, const char *domain, const char *ref, db_ri
 
 int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max, int *n)
 {
-    sqlite3_stmt *st = r->st[ST_ROUTES];
+    sqlite3_stmt *st = db_reader_st(r, ST_ROUTES);
     sqlite3_bind_text(st, 1, domain, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, max + 1); /* one past the limit, to see it */
     int rc;
@@ -596,7 +575,7 @@ int db_routes_list(db_reader_t *r, const char *domain, db_route_t *rows, int max
 
 int db_store_trunks(db_reader_t *r, const char *store_id, const char *tenant_id, db_trunk_t *rows, int max, int *n)
 {
-    sqlite3_stmt *st = r->st[ST_STORE_TRUNKS];
+    sqlite3_stmt *st = db_reader_st(r, ST_STORE_TRUNKS);
     sqlite3_bind_text(st, 1, store_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, max + 1); /* one past the limit, to see it */
     sqlite3_bind_text(st, 3, tenant_id, -1, SQLITE_STATIC);
@@ -625,7 +604,7 @@ int db_store_trunks(db_reader_t *r, const char *store_id, const char *tenant_id,
 
 static int list(db_reader_t *r, int which, const char *key, db_key_cb cb, void *arg)
 {
-    sqlite3_stmt *st = r->st[which];
+    sqlite3_stmt *st = db_reader_st(r, which);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
     /* copy the keys first: the callback may run other statements */
     char **keys = NULL;

@@ -3,6 +3,7 @@
 #ifndef W3_DB_READER_H
 #define W3_DB_READER_H
 
+#include "db.h"
 #include "db_memo.h"
 #include "db_sqlite.h"
 
@@ -45,6 +46,15 @@ struct db_reader {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     bool in_txn;
+    /* The read transaction db_read_end() left open for the next request
+     * (db_read.c): txn_hdr is the WAL-index header read before its
+     * snapshot began, so while the header is still txn_hdr the snapshot is
+     * the database as it is now. reused: the transaction in progress is
+     * such a kept one. */
+    void (*keep_hook)(void *arg); /* NULL: never kept (db_reader_keep_open) */
+    void *keep_arg;
+    bool kept, reused, txn_hdr_valid;
+    unsigned char txn_hdr[48];
     int schema_seen; /* the schema version gen_trusted was checked at */
     bool gen_trusted;
     /* The WAL-index header seen just before the snapshot of the last
@@ -70,6 +80,20 @@ struct db_reader {
  * trusted stamp and its snapshot, opened by then, is that stamp's. Call
  * it once a statement of the transaction has run (db_stamp.c). */
 bool db_reader_memo_usable(db_reader_t *r);
+
+/* The WAL-index header as SQLite's readers take it (db_stamp.c): false
+ * when it cannot be read consistently (not WAL, a writer in the middle). */
+bool db_reader_wal_header(db_reader_t *r, unsigned char out[48]);
+
+/* Statement i, to run now. Outside db_read_begin/end a statement runs on
+ * its own (autocommit): a transaction db_read_end() left open must end
+ * first, or it would run in that older snapshot. */
+static inline sqlite3_stmt *db_reader_st(db_reader_t *r, int i)
+{
+    if (r->kept && !r->in_txn)
+        db_read_release(r);
+    return r->st[i];
+}
 
 /* Resets a statement after use and passes rc through. */
 static inline int db_reader_finish(sqlite3_stmt *st, int rc)

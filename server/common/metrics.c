@@ -122,6 +122,10 @@ void metrics_render(w3_buf_t *o)
         o, "w3voipd_lookup_memo_hits_total",
         "Tenant and store rows an extension lookup took from its worker's memo of them instead of querying.",
         LOAD(metrics.lookup_memo_hits));
+    metrics_counter(o, "w3voipd_read_transactions_kept_total",
+                    "Requests that took up the read transaction their worker left open (nothing committed since its "
+                    "snapshot began) instead of beginning one.",
+                    LOAD(metrics.read_txn_kept));
     metrics_counter(o, "w3voipd_provision_writes_total", "Provisioning writes applied (dry runs included).",
                     LOAD(metrics.prov_writes));
     metrics_counter(o, "w3voipd_provision_refusals_total", "Authenticated provisioning writes refused.",

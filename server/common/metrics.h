@@ -63,6 +63,7 @@ typedef struct metrics {
     _Atomic uint64_t answer_cache_hits;      /* lookups answered from the worker's cache */
     _Atomic uint64_t answer_cache_misses;    /* ... looked up (and then kept, when they may be) */
     _Atomic uint64_t lookup_memo_hits;       /* tenant or store rows a lookup took from its reader's memo */
+    _Atomic uint64_t read_txn_kept;          /* read transactions taken up again (db_reader_keep_open) */
     _Atomic uint64_t prov_writes;            /* provisioning writes applied (or dry-run) */
     _Atomic uint64_t prov_refusals;          /* provisioning writes refused */
     _Atomic uint64_t prov_refusals_unlogged; /* ... past the activity log's rate limit */

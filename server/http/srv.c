@@ -53,8 +53,10 @@ typedef struct worker {
     listener_t plain, tls;
     int stop_tries; /* shutdown: rounds spent accepting what was queued */
     db_reader_t *db;
-    route_ctx_t ctx;         /* what its routes see */
-    struct event *log_flush; /* writes the lines this loop turn logged */
+    route_ctx_t ctx;          /* what its routes see */
+    struct event *log_flush;  /* writes the lines this loop turn logged */
+    struct event *db_release; /* ends the read transaction the reader kept */
+    bool db_release_armed;
 } worker_t;
 
 struct srv {
@@ -164,6 +166,30 @@ static void schedule_flush(void *arg)
     event_active(w->log_flush, EV_TIMEOUT, 1);
 }
 
+/* The reader keeps its read transaction open from one lookup to the next
+ * while nothing commits (db_reader_keep_open): no more than this, as an open
+ * snapshot holds back the checkpoints and the WAL's restart past it. */
+#define DB_KEEP_MS 100
+
+static void db_release(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    worker_t *w = arg;
+    w->db_release_armed = false;
+    db_read_release(w->db);
+}
+
+static void db_kept(void *arg)
+{
+    worker_t *w = arg;
+    if (w->db_release_armed)
+        return;
+    static const struct timeval tv = {0, DB_KEEP_MS * 1000};
+    evtimer_add(w->db_release, &tv);
+    w->db_release_armed = true;
+}
+
 /* A worker's loop. epoll's changelist applies the event changes of one loop
  * turn together, so evhttp's enable/disable pairs on a connection cancel out
  * instead of costing an epoll_ctl each: 4 calls per Connection: close
@@ -195,6 +221,9 @@ static int worker_setup(srv_t *s, worker_t *w, evutil_socket_t fd, evutil_socket
             close(tls_fd);
         return -EIO;
     }
+    w->db_release = evtimer_new(w->base, db_release, w);
+    W3_CHECK_ALLOC(w->db_release);
+    db_reader_keep_open(w->db, db_kept, w);
     conn_opts_t co = {.total = &s->connections,
                       .max = s->cfg.max_connections,
                       .request_timeout_s = s->cfg.request_timeout_s,
@@ -586,6 +615,8 @@ void srv_destroy(srv_t *s)
         lookup_answers_destroy(w->ctx.answers);
         if (w->log_flush)
             event_free(w->log_flush);
+        if (w->db_release)
+            event_free(w->db_release);
         if (w->base)
             event_base_free(w->base);
         db_reader_destroy(w->db);

@@ -24,13 +24,7 @@ static h_server_t srv;
 
 static char *reg(const char *user)
 {
-    char *body = h_rewrite("directory-sip_auth-register.form", "user", user, NULL);
-    h_resp_t r;
-    h_fs_post(&srv, "/fs/xml", body, strlen(body), srv.user, srv.pass, &r);
-    char *xml = xstrdup(r.status == 200 && r.body ? r.body : "");
-    h_resp_free(&r);
-    free(body);
-    return xml;
+    return h_register_xml(&srv, user);
 }
 
 /* The value at expr in the answer of user's REGISTER ("" when none). */

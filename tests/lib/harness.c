@@ -538,6 +538,17 @@ char *h_rewrite(const char *capture, ...)
     return body;
 }
 
+char *h_register_xml(const h_server_t *s, const char *user)
+{
+    char *body = h_rewrite("directory-sip_auth-register.form", "user", user, NULL);
+    h_resp_t r;
+    h_fs_post(s, "/fs/xml", body, strlen(body), s->user, s->pass, &r);
+    char *xml = xstrdup(r.status == 200 && r.body ? r.body : "");
+    h_resp_free(&r);
+    free(body);
+    return xml;
+}
+
 char *h_form_get(const char *body, const char *name)
 {
     size_t nlen = strlen(name);

@@ -101,6 +101,9 @@ char *h_form_set(const char *body, const char *name, const char *value);
 /* A capture body with fields rewritten: pairs of name, value (value NULL
  * removes the field), ending with NULL. */
 char *h_rewrite(const char *capture, ...);
+/* The answer to the captured REGISTER (directory, sip_auth) for user of
+ * the capture's domain: its body when 200, else "" (malloc'd). */
+char *h_register_xml(const h_server_t *s, const char *user);
 /* Decoded value of a form field, or NULL. */
 char *h_form_get(const char *body, const char *name);
 

@@ -1,5 +1,6 @@
 /* db_conn_checkpoint_offload: the writer's WAL is checkpointed by a thread
- * of its own, the WAL stays bounded under a stream of commits, and nothing
+ * of its own, the WAL stays bounded under a stream of commits, what is left
+ * below the thresholds is copied once the writer is quiet, and nothing
  * committed is lost across the close. */
 #include <errno.h>
 #include <sqlite3.h>
@@ -93,6 +94,44 @@ static void test_offload(const char *dir)
     free(blob);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Below the thresholds nothing triggers a run; a quiet second after the
+ * writer's last commit the thread copies what is there. */
+static void test_quiet(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/quiet.db", dir);
+    db_conn_t *c = NULL;
+    char *err = NULL;
+    if (!ok(db_conn_open(path, true, 5000, &c, &err) == 0, "open for the quiet checkpoint"))
+        return;
+    sqlite3 *h = db_conn_sqlite(c);
+    sqlite3_exec(h, "CREATE TABLE t (i INTEGER PRIMARY KEY)", NULL, NULL, NULL);
+    is_int(db_conn_checkpoint_offload(c, path, 5000, &err), 0, "offloaded");
+    long long bg = -1, inl = -1;
+    int failed = 0;
+    for (int i = 0; i < 50; i++) { /* a commit every 50 ms for 2.5 s */
+        failed += sqlite3_exec(h, "INSERT INTO t (i) VALUES (NULL)", NULL, NULL, NULL) != SQLITE_OK;
+        sleep_ms(50);
+    }
+    db_conn_checkpoint_counts(c, &bg, &inl);
+    ok(failed == 0 && bg == 0 && inl == 0, "commits every 50 ms, 50 frames: no checkpoint ran (%lld, %lld)", bg, inl);
+    for (int t = 0; t < 40 && bg == 0; t++) {
+        sleep_ms(100);
+        db_conn_checkpoint_counts(c, &bg, &inl);
+    }
+    is_int(bg, 1, "a quiet second after the last commit the thread copied them");
+    sleep_ms(2500);
+    db_conn_checkpoint_counts(c, &bg, &inl);
+    is_int(bg, 1, "  ...and the quiet looks after it, with nothing to copy, are not counted as runs");
+    db_conn_close(c);
+}
+
 static void test_close_without_offload(const char *dir)
 {
     char path[512];
@@ -110,6 +149,7 @@ int main(void)
 {
     char *dir = h_tmpdir();
     test_offload(dir);
+    test_quiet(dir);
     test_close_without_offload(dir);
     h_rmrf(dir);
     free(dir);
