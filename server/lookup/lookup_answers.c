@@ -8,7 +8,12 @@
  * request holds. The tree belongs to one global generation (every commit of
  * the configuration, sqlite3 sessions included, raises it): a request that
  * sees another one empties it first, so an answer never outlives the commit
- * that changed it. Bounded in bytes: past the bound it is emptied. */
+ * that changed it. Bounded in bytes: past the bound it is emptied.
+ *
+ * Everything a tree holds but its edge table lives in one arena of 64 KiB
+ * chunks, emptied at once: a miss adds a node per field read, a value per
+ * edge and the answer (a dozen allocations that malloc made one by one,
+ * and a reset freed one by one). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +21,7 @@
 #include "lookup.h"
 #include "util.h"
 
-typedef struct anode {
-    char *name; /* the field read here; NULL: a leaf */
-    uint64_t id;
-    /* a leaf's answer */
+typedef struct leaf {
     char *body;
     size_t len;
     metrics_section_t section;
@@ -27,25 +29,64 @@ typedef struct anode {
     const char *what;
     char domain[254];
     char key[96];
+} leaf_t;
+
+typedef struct anode {
+    const char *name; /* the field read here; NULL: a leaf */
+    uint64_t id;
+    leaf_t *leaf; /* a leaf's answer, once put */
 } anode_t;
+
+#define CHUNK_BYTES (64 * 1024) /* or a sixteenth of the bound, 4 KiB at least */
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} chunk_t;
 
 typedef struct edge {
     uint64_t from;
-    char *value; /* NULL: the field was absent */
-    anode_t *to; /* NULL: an empty slot */
+    const char *value; /* NULL: the field was absent */
+    anode_t *to;       /* NULL: an empty slot */
 } edge_t;
 
 struct lookup_answers {
-    size_t max_bytes, bytes;
+    size_t max_bytes, bytes, chunk_bytes;
     long long gen; /* the stamp the tree belongs to */
     int schema;
     anode_t *root;
     edge_t *edges;
     size_t cap, used;
-    anode_t **nodes; /* every node, for the reset */
-    size_t nnodes, capnodes;
+    chunk_t *chunks; /* the arena, newest first */
     uint64_t next_id;
 };
+
+/* n bytes from the arena, 16-byte aligned; counted in c->bytes */
+static void *arena_alloc(lookup_answers_t *c, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    chunk_t *k = c->chunks;
+    if (k == NULL || k->cap - k->used < n) {
+        size_t cap = n > c->chunk_bytes ? n : c->chunk_bytes;
+        k = xmalloc(sizeof(*k) + cap);
+        k->next = c->chunks;
+        k->used = 0;
+        k->cap = cap;
+        c->chunks = k;
+        c->bytes += sizeof(*k) + cap;
+    }
+    void *p = k->data + k->used;
+    k->used += n;
+    return p;
+}
+
+static char *arena_strdup(lookup_answers_t *c, const char *s, size_t n)
+{
+    char *d = arena_alloc(c, n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
 
 static uint64_t hash(uint64_t from, const char *value)
 {
@@ -71,7 +112,7 @@ static anode_t *edge_find(const lookup_answers_t *c, uint64_t from, const char *
     }
 }
 
-static void edge_put(lookup_answers_t *c, uint64_t from, char *value, anode_t *to)
+static void edge_put(lookup_answers_t *c, uint64_t from, const char *value, anode_t *to)
 {
     for (size_t i = hash(from, value) & (c->cap - 1);; i = (i + 1) & (c->cap - 1))
         if (c->edges[i].to == NULL) {
@@ -89,6 +130,7 @@ static void grow(lookup_answers_t *c)
     size_t oldcap = c->cap;
     c->cap = c->cap ? 2 * c->cap : 1024;
     c->edges = xcalloc(c->cap, sizeof(*c->edges));
+    c->bytes += (c->cap - oldcap) * sizeof(*c->edges);
     c->used = 0;
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].to)
@@ -98,32 +140,23 @@ static void grow(lookup_answers_t *c)
 
 static anode_t *node_new(lookup_answers_t *c, const char *name)
 {
-    anode_t *n = xcalloc(1, sizeof(*n));
-    n->name = name ? xstrdup(name) : NULL;
+    anode_t *n = arena_alloc(c, sizeof(*n));
+    n->name = name ? arena_strdup(c, name, strlen(name)) : NULL;
     n->id = ++c->next_id;
-    if (c->nnodes == c->capnodes) {
-        c->capnodes = c->capnodes ? 2 * c->capnodes : 256;
-        c->nodes = xrealloc(c->nodes, c->capnodes * sizeof(*c->nodes));
-    }
-    c->nodes[c->nnodes++] = n;
-    c->bytes += sizeof(*n) + (name ? strlen(name) : 0);
+    n->leaf = NULL;
     return n;
 }
 
 static void reset(lookup_answers_t *c)
 {
-    for (size_t i = 0; i < c->nnodes; i++) {
-        free(c->nodes[i]->name);
-        free(c->nodes[i]->body);
-        free(c->nodes[i]);
+    for (chunk_t *k = c->chunks, *next; k; k = next) {
+        next = k->next;
+        free(k);
     }
-    for (size_t i = 0; i < c->cap; i++)
-        free(c->edges[i].value);
     free(c->edges);
-    free(c->nodes);
+    c->chunks = NULL;
     c->edges = NULL;
-    c->nodes = NULL;
-    c->cap = c->used = c->nnodes = c->capnodes = 0;
+    c->cap = c->used = 0;
     c->root = NULL;
     c->bytes = 0;
 }
@@ -132,6 +165,7 @@ lookup_answers_t *lookup_answers_create(size_t max_bytes)
 {
     lookup_answers_t *c = xcalloc(1, sizeof(*c));
     c->max_bytes = max_bytes;
+    c->chunk_bytes = max_bytes / 16 < 4096 ? 4096 : max_bytes / 16 > CHUNK_BYTES ? CHUNK_BYTES : max_bytes / 16;
     c->gen = -1;
     return c;
 }
@@ -164,18 +198,19 @@ bool lookup_answers_get(lookup_answers_t *c, const db_stamp_t *s, const form_t *
     anode_t *n = c->root;
     while (n && n->name)
         n = edge_find(c, n->id, form_get(f, n->name));
-    if (n == NULL || n->body == NULL)
+    if (n == NULL || n->leaf == NULL)
         return false;
+    const leaf_t *l = n->leaf;
     res->rc = 0;
-    res->section = n->section;
-    res->result = n->result;
-    res->what = n->what;
-    w3_strlcpy(res->domain, n->domain, sizeof(res->domain));
-    w3_strlcpy(res->key, n->key, sizeof(res->key));
+    res->section = l->section;
+    res->result = l->result;
+    res->what = l->what;
+    w3_strlcpy(res->domain, l->domain, sizeof(res->domain));
+    w3_strlcpy(res->key, l->key, sizeof(res->key));
     xg_out_free(&res->body);
-    res->body.data = xmalloc(n->len + 1);
-    memcpy(res->body.data, n->body, n->len + 1);
-    res->body.len = n->len;
+    res->body.data = xmalloc(l->len + 1);
+    memcpy(res->body.data, l->body, l->len + 1);
+    res->body.len = l->len;
     return true;
 }
 
@@ -199,24 +234,22 @@ void lookup_answers_put(lookup_answers_t *c, const db_stamp_t *s, const lookup_r
         if (next == NULL) {
             grow(c);
             next = node_new(c, i + 1 < reads->n ? reads->v[i + 1].name : NULL);
-            char *value = reads->v[i].value ? xstrdup(reads->v[i].value) : NULL;
-            c->bytes += sizeof(edge_t) * 2 + (value ? strlen(value) : 0);
-            edge_put(c, n->id, value, next);
+            const char *v = reads->v[i].value;
+            edge_put(c, n->id, v ? arena_strdup(c, v, strlen(v)) : NULL, next);
         }
         n = next;
     }
-    if (n->name != NULL || n->body != NULL)
+    if (n->name != NULL || n->leaf != NULL)
         return;
-    n->body = xmalloc(res->body.len + 1);
-    memcpy(n->body, res->body.data, res->body.len);
-    n->body[res->body.len] = '\0';
-    n->len = res->body.len;
-    n->section = res->section;
-    n->result = res->result;
-    n->what = res->what;
-    w3_strlcpy(n->domain, res->domain, sizeof(n->domain));
-    w3_strlcpy(n->key, res->key, sizeof(n->key));
-    c->bytes += n->len;
+    leaf_t *l = arena_alloc(c, sizeof(*l));
+    l->body = arena_strdup(c, res->body.data, res->body.len);
+    l->len = res->body.len;
+    l->section = res->section;
+    l->result = res->result;
+    l->what = res->what;
+    w3_strlcpy(l->domain, res->domain, sizeof(l->domain));
+    w3_strlcpy(l->key, res->key, sizeof(l->key));
+    n->leaf = l;
     if (c->bytes > c->max_bytes) /* bounded: start again (same stamp) */
         reset(c);
 }
