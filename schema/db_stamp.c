@@ -193,8 +193,12 @@ int db_read_begin(db_reader_t *r)
         unsigned char now[48];
         r->kept = false;
         if (db_reader_wal_header(r, now) && memcmp(now, r->txn_hdr, sizeof(now)) == 0) {
-            r->in_txn = r->reused = true;
-            METRICS_INC(read_txn_kept);
+            r->in_txn = true;
+            /* begun but no statement ran in it (a cache hit): its snapshot
+             * begins at the next statement, as a new transaction's would */
+            r->reused = sqlite3_txn_state(r->db, "main") == SQLITE_TXN_READ;
+            if (r->reused)
+                METRICS_INC(read_txn_kept);
             return 0;
         }
         commit(r);

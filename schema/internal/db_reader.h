@@ -47,10 +47,10 @@ struct db_reader {
     sqlite3_stmt *st[ST_COUNT];
     bool in_txn;
     /* The read transaction db_read_end() left open for the next request
-     * (db_read.c): txn_hdr is the WAL-index header read before its
+     * (db_stamp.c): txn_hdr is the WAL-index header read before its
      * snapshot began, so while the header is still txn_hdr the snapshot is
      * the database as it is now. reused: the transaction in progress is
-     * such a kept one. */
+     * such a kept one, and its snapshot is there (a statement ran in it). */
     void (*keep_hook)(void *arg); /* NULL: never kept (db_reader_keep_open) */
     void *keep_arg;
     bool kept, reused, txn_hdr_valid;

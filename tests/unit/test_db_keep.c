@@ -88,6 +88,22 @@ static void test_wal(const char *dir)
     is_int(h_handle_int(w, "PRAGMA wal_checkpoint(TRUNCATE)"), 0, "  ...and succeeds once db_read_release() ended it");
     lookup(r, name);
     is_str(name, "Again", "the next lookup reads the last commit");
+
+    /* a transaction left open before any statement ran in it (a request
+     * the answer cache served) has no snapshot yet */
+    ok(h_handle_int(w, "PRAGMA wal_checkpoint(PASSIVE)") == 0, "the WAL copied again");
+    db_read_release(r);
+    db_read_begin(r);
+    db_read_end(r);
+    int h1 = hooks;
+    uint64_t k1 = metrics.read_txn_kept;
+    db_read_begin(r);
+    ok(hooks == h1 && metrics.read_txn_kept == k1, "one left open with no statement run in it: not counted taken up");
+    ok(rename_101(w, "Later") == SQLITE_OK, "  ...a commit after that begin, before its first statement");
+    db_extension_t e = {.display_name = ""};
+    ok(db_extension_get(r, DA, "101", &e) == 0 && strcmp(e.display_name, "Later") == 0,
+       "  ...is seen: the snapshot begins at the first statement (%s)", e.display_name);
+    db_read_end(r);
     db_read_release(NULL);
     db_reader_destroy(r);
     sqlite3_close(w);
