@@ -107,6 +107,17 @@ for f in files:
         outside.append(f)
 ok(not outside, f"no SQLite type or call outside schema/ ({', '.join(outside) or 'none'})")
 
+# A reader's statements go through db_reader_st() (CONTRIBUTING.md): only its
+# creation, its destruction and BEGIN/COMMIT touch the array itself.
+direct = []
+for f in files:
+    if not f.startswith('schema/'):
+        continue
+    for i, line in enumerate(open(os.path.join(src, f), encoding='utf-8', errors='replace'), 1):
+        if '->st[' in line and not re.search(r'ST_BEGIN|ST_COMMIT|sqlite3_prepare_v3|sqlite3_finalize|return r->st\[i\]', line):
+            direct.append(f'{f}:{i}')
+ok(not direct, f"a reader's statements are taken with db_reader_st() ({', '.join(direct) or 'none'})")
+
 long_files = []
 for f in files:
     with open(os.path.join(src, f), encoding='utf-8', errors='replace') as fh:
